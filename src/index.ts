@@ -11,6 +11,7 @@ export {
   loadZstd,
   type Zstd,
   type ZstdCompressOptions,
+  type ZstdCompressorOptions,
   type ZstdDecompressOptions,
   type ZstdCompressor,
   type ZstdDecompressor,
@@ -21,7 +22,7 @@ export { decompressLayer, type DecompressLayerOptions } from "./formats/decompre
 
 // Writing layers
 export { createLayer, type CreateLayerOptions } from "./create-layer.js";
-export { mediaTypeOf, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_ZSTD, type Descriptor, type LayerFormat, type LayerResult, type LayerWriter } from "./formats/layer.js";
+export { mediaTypeOf, resultWithoutToc, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_ZSTD, type Descriptor, type LayerFormat, type LayerResult, type LayerWriter } from "./formats/layer.js";
 // Reading seekable layers
 export { readToc, readTarSplit, type ReadTocOptions, type ReadTocResult, type ReadTarSplitOptions } from "./formats/zstd-chunked/read-toc.js";
 export { checkTarSplit } from "./formats/zstd-chunked/check-tar-split.js";

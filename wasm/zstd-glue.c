@@ -45,6 +45,10 @@ LK_EXPORT int lk_max_level(void) { return ZSTD_maxCLevel(); }
  * contiguous window, and zstd needs no second copy of the input. Previously compressed data stays
  * in place and unmodified while it is inside the window, as ZSTD_compressContinue requires: a wrap
  * only overwrites data older than ringSize - (chunk + block) >= 2 windows.
+ * A compact compressor skips the 16 MiB minimum: for callers keeping several compressors alive
+ * at once (zstd:chunked's TOC and tar-split frames grow alongside the payload), where resident
+ * memory matters more than the few blocks per wrap compressed in extDict mode. A window log
+ * below the level's own shrinks the ring (and the tables zstd sizes from it) further.
  * Those functions are deprecated upstream but present and supported in the pinned 1.5.7.
  */
 #define LK_CHUNK ((size_t)1 << 20) /* most JS may write before the next commit */
@@ -61,11 +65,13 @@ typedef struct {
   size_t pos;      /* end of the data written by JS */
   size_t done;     /* end of the data compressed; done <= pos, and pos - done < block after a commit */
   int inFrame;
+  int compact;     /* no LK_RING_MIN: ring = 2 windows + chunk + block */
+  int windowLog;   /* 0, or the most windowLog may be for this compressor's frames */
 } lk_comp;
 
 static size_t lk_err(ZSTD_ErrorCode code) { return (size_t)-(ptrdiff_t)code; }
 
-LK_EXPORT lk_comp *lk_comp_create(int level, int checksum) {
+LK_EXPORT lk_comp *lk_comp_create(int level, int checksum, int compact, int windowLog) {
   lk_comp *c = (lk_comp *)calloc(1, sizeof(lk_comp));
   if (c == NULL) return NULL;
   c->cctx = ZSTD_createCCtx();
@@ -75,6 +81,8 @@ LK_EXPORT lk_comp *lk_comp_create(int level, int checksum) {
   }
   c->level = level;
   c->checksum = checksum;
+  c->compact = compact;
+  c->windowLog = windowLog;
   return c;
 }
 
@@ -88,13 +96,18 @@ LK_EXPORT void lk_comp_params(lk_comp *c, int level, int checksum) {
 LK_EXPORT size_t lk_comp_begin(lk_comp *c, double pledged) {
   unsigned long long const size = pledged < 0 ? ZSTD_CONTENTSIZE_UNKNOWN : (unsigned long long)pledged;
   ZSTD_parameters params = ZSTD_getParams(c->level, size, 0);
-  size_t const window = (size_t)1 << params.cParams.windowLog;
+  size_t window;
+  if (c->windowLog > 0 && (unsigned)c->windowLog < params.cParams.windowLog) {
+    params.cParams.windowLog = (unsigned)c->windowLog;
+    params.cParams = ZSTD_adjustCParams(params.cParams, size == ZSTD_CONTENTSIZE_UNKNOWN ? 0 : size, 0);
+  }
+  window = (size_t)1 << params.cParams.windowLog;
   size_t const block = window < ZSTD_BLOCKSIZE_MAX ? window : ZSTD_BLOCKSIZE_MAX;
   size_t want = 2 * window + LK_CHUNK + block;
   size_t r;
   params.fParams.checksumFlag = c->checksum ? 1 : 0;
   params.fParams.contentSizeFlag = 1;
-  if (window <= ((size_t)8 << 20) && want < LK_RING_MIN) want = LK_RING_MIN;
+  if (!c->compact && window <= ((size_t)8 << 20) && want < LK_RING_MIN) want = LK_RING_MIN;
   if (size != ZSTD_CONTENTSIZE_UNKNOWN && size < want) want = (size_t)size; /* never wraps */
   want = (want + block - 1) / block * block;
   if (want == 0) want = block;

@@ -32,6 +32,20 @@ export interface ZstdCompressOptions {
   checksum?: boolean;
 }
 
+export interface ZstdCompressorOptions extends ZstdCompressOptions {
+  /**
+   * Keep the input ring at its minimum (two windows + 1 MiB + one block: about 5 MiB at level 3)
+   * instead of at least 16 MiB. Frames spanning many MiB compress a little slower; use it when
+   * several compressors are alive at once and memory matters. Output bytes are the same either way.
+   */
+  compact?: boolean;
+  /**
+   * At most this window log (10..30) for the frames, below the level's own: less memory (the
+   * window, the ring and zstd's tables shrink with it) for a little ratio. Default: the level's.
+   */
+  windowLog?: number;
+}
+
 export interface ZstdDecompressOptions {
   /** Refuse frames whose window exceeds 2^maxWindowLog. Default 27 (128 MiB); at least 27 supported. */
   maxWindowLog?: number;
@@ -54,7 +68,15 @@ export interface ZstdCompressor {
   write(data: Uint8Array): Uint8Array;
   /** End the current frame and return its remaining bytes. Empty when nothing was written since the last end (no empty frames). */
   endFrame(): Uint8Array;
-  /** Compressed bytes returned so far by write/endFrame. */
+  /**
+   * Like {@link write}, but hands the output to `out` piece by piece as views into WASM memory,
+   * valid only during the call (copy what you keep; do not call into zstd from `out`). Nothing is
+   * allocated per call, which matters for a stream of small frames.
+   */
+  writeTo(data: Uint8Array, out: (view: Uint8Array) => void): void;
+  /** Like {@link endFrame}, with the output handed to `out` as in {@link writeTo}. */
+  endFrameTo(out: (view: Uint8Array) => void): void;
+  /** Compressed bytes produced so far. */
   readonly bytesOut: number;
   /** Release the WASM-side context. Further use throws ZSTD_BAD_USAGE. */
   free(): void;
@@ -99,7 +121,7 @@ export interface Zstd {
   compress(data: Uint8Array | readonly Uint8Array[], options?: ZstdCompressOptions): Uint8Array;
   /** All frames of `data` concatenated, skippable frames skipped. */
   decompress(data: Uint8Array, options?: ZstdDecompressOptions): Uint8Array;
-  createCompressor(options?: ZstdCompressOptions): ZstdCompressor;
+  createCompressor(options?: ZstdCompressorOptions): ZstdCompressor;
   createDecompressor(options?: ZstdDecompressOptions): ZstdDecompressor;
   /** Decompress exactly the one (non-skippable) frame starting at `offset`; `frameSize` is its compressed length. */
   decompressFrameAt(blob: Uint8Array, offset: number, options?: ZstdDecompressOptions): { data: Uint8Array; frameSize: number };
@@ -136,7 +158,7 @@ interface Exports {
   lk_version(): number;
   lk_min_level(): number;
   lk_max_level(): number;
-  lk_comp_create(level: number, checksum: number): number;
+  lk_comp_create(level: number, checksum: number, compact: number, windowLog: number): number;
   lk_comp_params(comp: number, level: number, checksum: number): void;
   lk_comp_begin(comp: number, pledged: number): number;
   lk_comp_space(comp: number): number;
@@ -372,8 +394,8 @@ class ZstdEngine implements Zstd {
 
   // ---- contexts ----
 
-  newComp(level: number, checksum: boolean): number {
-    const c = this.x.lk_comp_create(level, checksum ? 1 : 0) >>> 0;
+  newComp(level: number, checksum: boolean, compact = false, windowLog = 0): number {
+    const c = this.x.lk_comp_create(level, checksum ? 1 : 0, compact ? 1 : 0, windowLog) >>> 0;
     if (c === 0) throw oom(0, "cannot allocate a zstd compression context");
     return c;
   }
@@ -427,7 +449,7 @@ class ZstdEngine implements Zstd {
    * ring buffer in WASM memory); with `end`, finish the frame too. Output goes to `sink`.
    * On error the frame is dropped and the error thrown.
    */
-  compressInto(comp: number, data: Uint8Array | readonly Uint8Array[], end: boolean, sink: Sink): void {
+  compressInto(comp: number, data: Uint8Array | readonly Uint8Array[], end: boolean, sink: { push(view: Uint8Array): void }): void {
     try {
       const x = this.x;
       const outPtr = this.ensureOut(OUT_CAP);
@@ -619,9 +641,13 @@ class ZstdEngine implements Zstd {
     return scanFrame(blob, offset).frameSize;
   }
 
-  createCompressor(options?: ZstdCompressOptions): ZstdCompressor {
+  createCompressor(options?: ZstdCompressorOptions): ZstdCompressor {
     const level = this.level(options);
-    return new Compressor(this, level, options?.checksum ?? true);
+    const windowLog = options?.windowLog ?? 0;
+    if (windowLog !== 0 && (!Number.isInteger(windowLog) || windowLog < WINDOW_LOG_MIN || windowLog > WINDOW_LOG_MAX)) {
+      throw new LayerkitError("BAD_ARGUMENT", `zstd windowLog must be an integer in ${WINDOW_LOG_MIN}..${WINDOW_LOG_MAX}, got ${windowLog}`, { windowLog });
+    }
+    return new Compressor(this, level, options?.checksum ?? true, options?.compact ?? false, windowLog);
   }
 
   createDecompressor(options?: ZstdDecompressOptions): ZstdDecompressor {
@@ -636,8 +662,8 @@ class Compressor implements ZstdCompressor {
   private out = 0;
   private readonly token = {};
 
-  constructor(private readonly engine: ZstdEngine, level: number, checksum: boolean) {
-    const ctx = engine.newComp(level, checksum);
+  constructor(private readonly engine: ZstdEngine, level: number, checksum: boolean, compact: boolean, windowLog: number) {
+    const ctx = engine.newComp(level, checksum, compact, windowLog);
     this.ctx = ctx;
     registry?.register(this, () => engine.freeComp(ctx), this.token);
   }
@@ -652,30 +678,50 @@ class Compressor implements ZstdCompressor {
   }
 
   write(data: Uint8Array): Uint8Array {
-    const ctx = this.live("write");
-    if (data.length === 0) return new Uint8Array(0);
     const sink = new Sink();
-    if (!this.inFrame) this.engine.beginFrame(ctx, -1);
-    this.inFrame = true;
-    try {
-      this.engine.compressInto(ctx, data, false, sink);
-    } catch (e) {
-      this.inFrame = false;
-      throw e;
-    }
-    this.out += sink.length;
+    this.writeTo(data, (view) => sink.push(view));
     return sink.result();
   }
 
   endFrame(): Uint8Array {
-    const ctx = this.live("endFrame");
-    if (!this.inFrame) return new Uint8Array(0);
     const sink = new Sink();
-    this.inFrame = false;
-    this.engine.compressInto(ctx, EMPTY, true, sink);
-    this.out += sink.length;
+    this.endFrameTo((view) => sink.push(view));
     return sink.result();
   }
+
+  writeTo(data: Uint8Array, out: (view: Uint8Array) => void): void {
+    const ctx = this.live("write");
+    if (data.length === 0) return;
+    if (!this.inFrame) this.engine.beginFrame(ctx, -1);
+    this.inFrame = true;
+    try {
+      this.engine.compressInto(ctx, data, false, this.counted(out));
+    } catch (e) {
+      this.inFrame = false;
+      throw e;
+    }
+  }
+
+  endFrameTo(out: (view: Uint8Array) => void): void {
+    const ctx = this.live("endFrame");
+    if (!this.inFrame) return;
+    this.inFrame = false;
+    this.engine.compressInto(ctx, EMPTY, true, this.counted(out));
+  }
+
+  /** The compressInto sink for `out`, counting bytes (one object per compressor, not per call). */
+  private counted(out: (view: Uint8Array) => void): { push(view: Uint8Array): void } {
+    this.target = out;
+    return this.pusher;
+  }
+
+  private target: (view: Uint8Array) => void = () => {};
+  private readonly pusher = {
+    push: (view: Uint8Array): void => {
+      this.out += view.length;
+      this.target(view);
+    },
+  };
 
   free(): void {
     if (!this.ctx) return;

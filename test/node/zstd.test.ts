@@ -233,6 +233,41 @@ describe("frames ended by the caller, skippable frames", () => {
     });
   }
 
+  it("writeTo/endFrameTo hand out the bytes write/endFrame return; compact rings and a window cap decode everywhere", () => {
+    const data = text20M.subarray(0, 12 << 20); // wraps the compact rings (~5 MiB, ~2 MiB) several times
+    const pieces = (c: ReturnType<Zstd["createCompressor"]>, viaViews: boolean): Uint8Array => {
+      const out: Uint8Array[] = [];
+      const keep = (v: Uint8Array) => out.push(v.slice());
+      for (let at = 0; at < data.length; at += 777_777) {
+        const p = data.subarray(at, at + 777_777);
+        if (viaViews) c.writeTo(p, keep);
+        else out.push(c.write(p));
+      }
+      if (viaViews) c.endFrameTo(keep);
+      else out.push(c.endFrame());
+      expect(c.bytesOut).toBe(out.reduce((n, p) => n + p.length, 0));
+      c.free();
+      return concat(...out);
+    };
+    const plain = pieces(zstd.createCompressor({ level: 3 }), false);
+    expect(equal(pieces(zstd.createCompressor({ level: 3 }), true), plain)).toBe(true);
+    for (const options of [{ compact: true }, { compact: true, windowLog: 19 }, { windowLog: 17 }]) {
+      const frame = pieces(zstd.createCompressor({ level: 3, ...options }), true);
+      expect(equal(zstd.decompress(frame), data), JSON.stringify(options)).toBe(true);
+      expect(equal(nativeDecompress(frame), data), JSON.stringify(options)).toBe(true);
+      // Window descriptor (no single-segment flag: the size was not known up front).
+      expect((fhd(frame) >> 5) & 1).toBe(0);
+      const wd = frame[5]!;
+      const windowLog = 10 + (wd >> 3);
+      const windowSize = 2 ** windowLog + (2 ** windowLog / 8) * (wd & 7);
+      expect(windowSize).toBeLessThanOrEqual(2 ** (options.windowLog ?? 21));
+    }
+    // The same options always give the same bytes.
+    expect(equal(pieces(zstd.createCompressor({ level: 3, compact: true, windowLog: 19 }), false), pieces(zstd.createCompressor({ level: 3, compact: true, windowLog: 19 }), true))).toBe(true);
+    for (const windowLog of [9, 31, 1.5, Number.NaN]) expectCode(() => zstd.createCompressor({ windowLog }), "BAD_ARGUMENT");
+    stillWorks();
+  });
+
   it("one-shot compress honours checksum: false", () => {
     expect((fhd(zstd.compress(textBytes(1000))) >> 2) & 1).toBe(1);
     expect((fhd(zstd.compress(textBytes(1000), { checksum: false })) >> 2) & 1).toBe(0);
