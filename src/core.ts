@@ -15,6 +15,8 @@ export interface Hasher {
   update(data: Uint8Array): this;
   digest(): Uint8Array;
   hex(): string;
+  /** An independent hasher in the same state (the digest of a prefix without hashing it twice). */
+  clone(): Hasher;
 }
 
 /** What the formats need from the runtime. */

@@ -11,8 +11,15 @@ import { LayerkitError } from "../errors.js";
 
 /** A streaming SHA-256 on node:crypto with the same contract as the WASM hasher. */
 export class NodeSha256 implements Hasher {
-  private readonly hash: Hash = createHash("sha256");
   private finished = false;
+
+  constructor(private readonly hash: Hash = createHash("sha256")) {}
+
+  /** An independent hasher in the same state; this one stays usable. */
+  clone(): NodeSha256 {
+    if (this.finished) throw badUsage("clone() called after the hash was finished by digest()/hex()");
+    return new NodeSha256(this.hash.copy());
+  }
 
   /** Hash `data` (any length; it is not retained). Returns this hasher, for chaining. */
   update(data: Uint8Array): this {

@@ -184,6 +184,27 @@ export class Sha256 implements Hasher {
     }
   }
 
+  /** An independent hasher in the same state; this one stays usable. */
+  clone(): Sha256 {
+    if (this.finished) throw badUsage("clone() called after the hash was finished by digest()/hex()");
+    const e = this.engine;
+    // While this hasher owns the instance its fields are stale: refresh them (it keeps owning it).
+    if (e.owner === this) this.save(e);
+    const c = new Sha256(e);
+    c.s0 = this.s0;
+    c.s1 = this.s1;
+    c.s2 = this.s2;
+    c.s3 = this.s3;
+    c.s4 = this.s4;
+    c.s5 = this.s5;
+    c.s6 = this.s6;
+    c.s7 = this.s7;
+    c.pendingLength = this.pendingLength;
+    if (this.pendingLength > 0) c.pending = this.pending!.slice();
+    c.total = this.total;
+    return c;
+  }
+
   /** Finish the hash and return the 32-byte digest. */
   digest(): Uint8Array {
     if (this.finished) throw badUsage("digest() called after the hash was finished by digest()/hex()");

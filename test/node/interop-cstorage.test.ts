@@ -17,6 +17,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Core, Hasher } from "../../src/core.js";
 import { LayerkitError } from "../../src/errors.js";
+import { NodeSha256 } from "../../src/runtime/node-hash.js";
 import type { Zstd } from "../../src/wasm/zstd.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { FileSource } from "../../src/source/node-file.js";
@@ -65,11 +66,7 @@ const core: Core = {
       return out;
     },
   } as unknown as Zstd,
-  sha256(): Hasher {
-    const h = createHash("sha256");
-    const self: Hasher = { update: (d) => (h.update(d), self), digest: () => new Uint8Array(h.digest()), hex: () => h.digest("hex") };
-    return self;
-  },
+  sha256: (): Hasher => new NodeSha256(),
 };
 
 // ---- tar builder: ustar + PAX, written by hand so every edge case is under our control -------

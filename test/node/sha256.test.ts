@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LayerkitError } from "../../src/errors.js";
 import { toHex } from "../../src/util/hex.js";
+import { NodeSha256 } from "../../src/runtime/node-hash.js";
 import { loadSha256, type Sha256Module } from "../../src/wasm/sha256.js";
 
 let mod: Sha256Module;
@@ -203,9 +204,41 @@ describe("sha256 (WASM)", () => {
     expect(mod.create().update(ascii("abc")).hex()).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   });
 
+  it("clone() forks the state: both go on independently, whoever owns the instance", () => {
+    const data = randomBytes(10_000, 21);
+    for (const cut of [0, 1, 63, 64, 65, 1000, 4097, 10_000]) {
+      const a = mod.create().update(data.subarray(0, cut));
+      const other = mod.create().update(data.subarray(0, 77)); // takes the instance away from a
+      const b = a.clone();
+      a.update(data.subarray(cut));
+      b.update(ascii("tail"));
+      const c = b.clone(); // clone of the current owner
+      c.update(ascii("more"));
+      expect(a.hex()).toBe(nodeHex(data));
+      expect(b.hex()).toBe(nodeHex(data.subarray(0, cut), ascii("tail")));
+      expect(c.hex()).toBe(nodeHex(data.subarray(0, cut), ascii("tail"), ascii("more")));
+      expect(other.hex()).toBe(nodeHex(data.subarray(0, 77)));
+    }
+    const done = mod.create();
+    done.digest();
+    expectCode(() => done.clone(), "HASH_BAD_USAGE");
+  });
+
   it("refuses a module that is not the SHA-256 core", async () => {
     const empty = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
     await expect(loadSha256(empty)).rejects.toMatchObject({ code: "WASM_LOAD_FAILED" });
     await expect(loadSha256(new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ code: "WASM_LOAD_FAILED" });
+  });
+});
+
+describe("sha256 (node:crypto adapter)", () => {
+  it("clone() forks the state like the WASM hasher", () => {
+    const data = randomBytes(5_000, 22);
+    const a = new NodeSha256().update(data.subarray(0, 1234));
+    const b = a.clone();
+    a.update(data.subarray(1234));
+    expect(a.hex()).toBe(nodeHex(data));
+    expect(b.hex()).toBe(nodeHex(data.subarray(0, 1234)));
+    expectCode(() => b.clone(), "HASH_BAD_USAGE");
   });
 });

@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import type { Core, Hasher } from "../../src/core.js";
 import { LayerkitError } from "../../src/errors.js";
+import { NodeSha256 } from "../../src/runtime/node-hash.js";
 import type { Zstd } from "../../src/wasm/zstd.js";
 import { MemorySource } from "../../src/source/memory.js";
 import {
@@ -64,18 +65,7 @@ const cliZstd = {
 
 const core: Core = {
   zstd: cliZstd,
-  sha256(): Hasher {
-    const h = createHash("sha256");
-    const self: Hasher = {
-      update(d: Uint8Array) {
-        h.update(d);
-        return self;
-      },
-      digest: () => new Uint8Array(h.digest()),
-      hex: () => h.digest("hex"),
-    };
-    return self;
-  },
+  sha256: (): Hasher => new NodeSha256(),
 };
 
 async function expectCode(p: Promise<unknown> | (() => unknown), code: string): Promise<LayerkitError> {
