@@ -11,31 +11,50 @@ const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const DECODE = new Int16Array(256).fill(-1);
 for (let i = 0; i < 64; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
 
-/** Standard base64 with padding. */
-export function base64Encode(data: Uint8Array): string {
-  let out = "";
+const ALPHABET_BYTES = new TextEncoder().encode(ALPHABET);
+
+/** Length of the standard base64 (padded) text of `n` bytes. */
+export function base64Length(n: number): number {
+  return Math.ceil(n / 3) * 4;
+}
+
+/**
+ * Writes the standard base64 (padded) of `data` as ASCII bytes into `out` at `at`; returns the
+ * offset after it. No strings are built: tar-split encodes every tar header this way.
+ */
+export function base64EncodeInto(data: Uint8Array, out: Uint8Array, at: number): number {
   const n = data.length;
   const full = n - (n % 3);
-  const parts: string[] = [];
+  const A = ALPHABET_BYTES;
+  let o = at;
   for (let i = 0; i < full; i += 3) {
     const v = (data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!;
-    out += ALPHABET[v >>> 18]! + ALPHABET[(v >>> 12) & 63]! + ALPHABET[(v >>> 6) & 63]! + ALPHABET[v & 63]!;
-    if (out.length >= 8192) {
-      parts.push(out);
-      out = "";
-    }
+    out[o] = A[v >>> 18]!;
+    out[o + 1] = A[(v >>> 12) & 63]!;
+    out[o + 2] = A[(v >>> 6) & 63]!;
+    out[o + 3] = A[v & 63]!;
+    o += 4;
   }
   const rest = n - full;
-  if (rest === 1) {
-    const v = data[full]! << 16;
-    out += ALPHABET[v >>> 18]! + ALPHABET[(v >>> 12) & 63]! + "==";
-  } else if (rest === 2) {
-    const v = (data[full]! << 16) | (data[full + 1]! << 8);
-    out += ALPHABET[v >>> 18]! + ALPHABET[(v >>> 12) & 63]! + ALPHABET[(v >>> 6) & 63]! + "=";
+  if (rest > 0) {
+    const v = (data[full]! << 16) | (rest === 2 ? data[full + 1]! << 8 : 0);
+    out[o] = A[v >>> 18]!;
+    out[o + 1] = A[(v >>> 12) & 63]!;
+    out[o + 2] = rest === 2 ? A[(v >>> 6) & 63]! : 0x3d;
+    out[o + 3] = 0x3d;
+    o += 4;
   }
-  if (parts.length === 0) return out;
-  parts.push(out);
-  return parts.join("");
+  return o;
+}
+
+/** ASCII is UTF-8 (and workerd's TextDecoder knows no other single-byte encoding). */
+const ascii = new TextDecoder();
+
+/** Standard base64 with padding. */
+export function base64Encode(data: Uint8Array): string {
+  const out = new Uint8Array(base64Length(data.length));
+  base64EncodeInto(data, out, 0);
+  return ascii.decode(out);
 }
 
 /**

@@ -5,7 +5,7 @@
  * buffered ByteReader over pieces of any size.
  */
 import { describe, expect, it } from "vitest";
-import { base64Decode, base64Encode } from "../../src/util/base64.js";
+import { base64Decode, base64Encode, base64EncodeInto, base64Length } from "../../src/util/base64.js";
 import { ByteReader, compareGoStrings, concatBytes, goString, goStringBytes, goStringLength, hasInvalidUtf8, iterateSource } from "../../src/util/bytes.js";
 import { randomBytes } from "../fixtures/tars.js";
 import { expectCode } from "../support/registry.js";
@@ -22,6 +22,17 @@ describe("base64", () => {
     const text = base64Encode(big);
     expect(text).toBe(Buffer.from(big).toString("base64"));
     expect(Buffer.from(base64Decode(text)).equals(Buffer.from(big))).toBe(true);
+  });
+
+  it("base64EncodeInto writes the same text as ASCII bytes at any offset", () => {
+    for (let n = 0; n <= 300; n++) {
+      const data = randomBytes(n, n + 1);
+      const out = new Uint8Array(5 + base64Length(n) + 3).fill(0xee);
+      const end = base64EncodeInto(data, out, 5);
+      expect(end).toBe(5 + base64Length(n));
+      expect(Buffer.from(out.subarray(5, end)).toString("latin1")).toBe(Buffer.from(data).toString("base64"));
+      expect([...out.subarray(0, 5), ...out.subarray(end)].every((b) => b === 0xee)).toBe(true);
+    }
   });
 
   it("skips \\r and \\n anywhere, as Go does", () => {

@@ -19,7 +19,7 @@
 import { LayerkitError } from "../../errors.js";
 import { TarReader, type TarReaderOptions } from "../../tar/reader.js";
 import { cleanPath } from "../../tar/paths.js";
-import { base64Decode, base64Encode } from "../../util/base64.js";
+import { base64Decode, base64Encode, base64EncodeInto, base64Length } from "../../util/base64.js";
 import { ByteReader, bytesEqual, concatBytes, goString, goStringBytes, hasInvalidUtf8, iterateSource, type ByteSource } from "../../util/bytes.js";
 import { Crc64 } from "../../util/crc64.js";
 import { JsonReader } from "../../util/json-limits.js";
@@ -54,6 +54,7 @@ export interface TarSplitWriterOptions {
 }
 
 const enc = new TextEncoder();
+const SEGMENT_HEAD = enc.encode('{"type":2,"payload":"');
 
 function duplicate(name: string, cleaned: string): LayerkitError {
   return new LayerkitError("TAR_DUPLICATE_PATH", `tar-split: duplicate path ${JSON.stringify(name)} (duplicates of file paths not supported)`, {
@@ -108,7 +109,15 @@ export class TarSplitWriter {
   }
 
   #segment(bytes: Uint8Array): void {
-    this.#emit(`{"type":2,"payload":"${base64Encode(bytes)}","position":${this.#position}}\n`);
+    // Built as bytes: one per tar header, and base64 as strings was most of the writer's garbage.
+    const tail = enc.encode(`","position":${this.#position}}\n`);
+    const line = new Uint8Array(SEGMENT_HEAD.length + base64Length(bytes.length) + tail.length);
+    line.set(SEGMENT_HEAD);
+    const at = base64EncodeInto(bytes, line, SEGMENT_HEAD.length);
+    line.set(tail, at);
+    this.#length += line.length;
+    this.#position++;
+    this.#write(line);
   }
 
   /**
