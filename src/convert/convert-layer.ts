@@ -148,14 +148,14 @@ async function start(input: BlobSource | ReadableStream<Uint8Array>, options: Co
   const sourceFormat = from;
   const result = target.result.then((r): ConvertResult => {
     const sourceDiffID = sourceTar.digest();
-    return {
-      ...r,
+    // Added to r itself: a spread would parse zstd:chunked's lazily parsed TOC right away.
+    return Object.assign(r, {
       sourceFormat,
       sourceDiffID,
       sourceUncompressedSize: sourceTar.size,
       diffIDChanged: r.diffID !== sourceDiffID,
       stripped,
-    };
+    });
   });
   result.catch(() => {});
   return { stream: target.stream, result };

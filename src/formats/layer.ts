@@ -42,8 +42,19 @@ export interface LayerResult {
   annotations: Record<string, string>;
   /** TOC digest (zstd:chunked: sha256 of the compressed TOC; eStargz: of the TOC JSON). */
   tocDigest?: string;
-  /** The TOC as written (seekable formats). */
+  /**
+   * The TOC as written (seekable formats). zstd:chunked parses it from the compressed TOC frame
+   * on first access (so a spread or JSON.stringify of the result pays for it; see
+   * {@link resultWithoutToc}).
+   */
   toc?: Toc;
+}
+
+/** A copy of `result` without its `toc`, which is large and may be parsed on access. */
+export function resultWithoutToc<T extends LayerResult>(result: T): Omit<T, "toc"> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(result)) if (key !== "toc") out[key] = (result as Record<string, unknown>)[key];
+  return out as Omit<T, "toc">;
 }
 
 /** A layer being written: read `stream` to the end; `result` settles after the last byte. */

@@ -18,6 +18,8 @@ import { assembleTar } from "../../src/formats/zstd-chunked/tar-split.js";
 import { readFile } from "../../src/lazy/read-file.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { TarReader } from "../../src/tar/reader.js";
+import { buildTar, type TarWriteEntry } from "../../src/tar/index.js";
+import { resultWithoutToc } from "../../src/formats/layer.js";
 import * as tars from "../fixtures/tars.js";
 import { runHarness } from "../support/go-harness.js";
 
@@ -162,6 +164,42 @@ describe("zstd:chunked writer", () => {
       if (e.type === "chunk") expect(e.chunkDigest).toMatch(/^sha256:/);
     }
     expect(blob.length).toBeGreaterThan(0);
+  });
+
+  it("multi-MiB TOC and tar-split with multi-byte names: frames cut at any UTF-8 boundary read back, and result.toc is the TOC written", async () => {
+    // 12,000 entries of 1-, 2-, 3- and 4-byte UTF-8 names: the TOC JSON spans several 1 MiB
+    // blocks, so characters straddle block ends.
+    const names = ["ü", "日本", "\u{1F600}", "a"];
+    const entries: TarWriteEntry[] = [];
+    for (let i = 0; i < 12000; i++) {
+      entries.push({ name: `d${i % 7}/${names[i % 4]!.repeat(1 + (i % 13))}-${i}`, data: new TextEncoder().encode(`file ${i}`), mtime: 1_700_000_000 + i });
+    }
+    const tar = buildTar(entries);
+    const { blob, result } = await write(tar);
+    const index = await readToc(new MemorySource(blob), { annotations: result.annotations, core, tarSplit: true });
+    const tocBytes = Number(result.annotations["io.github.containers.zstd-chunked.manifest-position"]!.split(":")[2]);
+    expect(tocBytes).toBeGreaterThan(2 << 20);
+    expect(index.entries.map((e) => e.name)).toEqual(entries.map((e) => e.name));
+    // The lazily parsed result.toc is exactly what the blob holds.
+    const [offset, length] = result.annotations["io.github.containers.zstd-chunked.manifest-position"]!.split(":").map(Number) as [number, number];
+    const frame = blob.subarray(offset, offset + length);
+    const json = core.zstd.decompress(frame);
+    // Text encoded straight into the compressor's blocks gives the frame the bytes alone give.
+    const c = core.zstd.createCompressor({ level: 3, checksum: true, compact: true, windowLog: 19 });
+    const again: Uint8Array[] = [];
+    for (let at = 0; at < json.length; at += 65_537) again.push(c.write(json.subarray(at, at + 65_537)));
+    again.push(c.endFrame());
+    c.free();
+    expect(sha(tars.cat(...again))).toBe(sha(frame));
+    const written = JSON.parse(new TextDecoder().decode(json));
+    expect(result.toc).toEqual(written);
+    expect(result.toc).toBe(result.toc); // parsed once
+    const { toc: _toc, ...rest } = result;
+    expect(JSON.parse(JSON.stringify(resultWithoutToc(result)))).toEqual(JSON.parse(JSON.stringify(rest)));
+    for (const i of [0, 1, 2, 3, 4457, 11999]) {
+      const got = await readFile(new MemorySource(blob), entries[i]!.name, { index, core });
+      expect(new TextDecoder().decode(got)).toBe(`file ${i}`);
+    }
   });
 
   const BAD: Array<[string, () => Uint8Array, string]> = [

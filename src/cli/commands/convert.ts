@@ -1,4 +1,5 @@
 import { convertLayer } from "../../convert/index.js";
+import { resultWithoutToc } from "../../formats/layer.js";
 import { withAtomicFile } from "../atomic-file.js";
 import type { Command } from "../command.js";
 import { EXIT_OK, UsageError } from "../errors.js";
@@ -62,7 +63,7 @@ export const convert: Command = {
         return await writer.result;
       });
       progress.finish();
-      ctx.printJson({ output: values.output, ...result, toc: undefined });
+      ctx.printJson({ output: values.output, ...resultWithoutToc(result) });
       ctx.log(`${values.output}: ${result.sourceFormat} → ${result.format} ${result.size} bytes`);
       ctx.log(`digest   ${result.digest}`);
       ctx.log(`diffID   ${result.diffID}${result.diffIDChanged ? ` (source ${result.sourceDiffID}; eStargz entries ${result.stripped.length ? "dropped" : "added"})` : " (unchanged)"}`);

@@ -1,5 +1,5 @@
 import { createLayer } from "../../create-layer.js";
-import type { LayerFormat } from "../../formats/layer.js";
+import { resultWithoutToc, type LayerFormat } from "../../formats/layer.js";
 import { withAtomicFile } from "../atomic-file.js";
 import type { Command } from "../command.js";
 import { EXIT_OK, UsageError } from "../errors.js";
@@ -59,7 +59,7 @@ export const create: Command = {
       await writer.stream.pipeTo(file.writable());
       return await writer.result;
     });
-    ctx.printJson({ output: values.output, ...result, toc: undefined, ...(skipped.length ? { skipped } : {}) });
+    ctx.printJson({ output: values.output, ...resultWithoutToc(result), ...(skipped.length ? { skipped } : {}) });
     ctx.log(`${values.output}: ${result.format} ${result.size} bytes`);
     ctx.log(`digest   ${result.digest}`);
     ctx.log(`diffID   ${result.diffID}`);

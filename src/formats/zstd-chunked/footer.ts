@@ -174,15 +174,22 @@ function checkSpan(what: string, offset: number, length: number, limit: number, 
   }
 }
 
-/** Wraps `payload` in a skippable frame (magic `50 2A 4D 18`, u32le length). */
-export function buildSkippableFrame(payload: Uint8Array): Uint8Array {
-  if (payload.length > 0xffffffff) {
-    throw new LayerkitError("LIMIT_EXCEEDED", `skippable frame payload of ${payload.length} bytes exceeds 4 GiB`, { length: payload.length });
+/** The 8-byte header of a skippable frame (magic `50 2A 4D 18`, u32le length) of `length` bytes. */
+export function skippableFrameHeader(length: number): Uint8Array {
+  if (length > 0xffffffff) {
+    throw new LayerkitError("LIMIT_EXCEEDED", `skippable frame payload of ${length} bytes exceeds 4 GiB`, { length });
   }
-  const out = new Uint8Array(SKIPPABLE_HEADER_SIZE + payload.length);
+  const out = new Uint8Array(SKIPPABLE_HEADER_SIZE);
   const view = new DataView(out.buffer);
   view.setUint32(0, SKIPPABLE_MAGIC, true);
-  view.setUint32(4, payload.length, true);
+  view.setUint32(4, length, true);
+  return out;
+}
+
+/** Wraps `payload` in a skippable frame. */
+export function buildSkippableFrame(payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(SKIPPABLE_HEADER_SIZE + payload.length);
+  out.set(skippableFrameHeader(payload.length));
   out.set(payload, SKIPPABLE_HEADER_SIZE);
   return out;
 }

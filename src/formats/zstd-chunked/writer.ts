@@ -14,7 +14,7 @@ import { streamFromGenerator } from "../../util/async-queue.js";
 import { DigestCounter } from "../../util/digest-counter.js";
 import { MEDIA_TYPE_LAYER_ZSTD, type LayerResult, type LayerWriter } from "../layer.js";
 import { formatZstdChunkedAnnotations } from "./annotations.js";
-import { buildFooterV3, buildSkippableFrame, SKIPPABLE_HEADER_SIZE } from "./footer.js";
+import { buildFooterV3, SKIPPABLE_HEADER_SIZE, skippableFrameHeader } from "./footer.js";
 import type { Toc, TocEntry } from "./toc-types.js";
 import { TarReader } from "../../tar/reader.js";
 import { concatBytes, hasInvalidUtf8 } from "../../util/bytes.js";
@@ -48,17 +48,20 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
   async function* run(): AsyncGenerator<Uint8Array, void, void> {
     const tarDigest = new DigestCounter(core);
     const blob = new BlobOutput(core);
-    const zstd = core.zstd.createCompressor({ level, checksum: true });
-    const entries: TocEntry[] = [];
+    // Three compressors are alive at once (payload, TOC, tar-split): compact rings keep the
+    // WASM heap at ~16 MiB instead of ~50 MiB.
+    const zstd = core.zstd.createCompressor({ level, checksum: true, compact: true });
     // The TOC JSON and the tar-split are compressed as they grow (each into its own frame), so
     // only their compressed bytes are held until the end of the layer: for a 1 GiB tar the
-    // uncompressed tar-split alone is ~70 MiB. The TOC JSON starts with `{"version":1,"entries":[`
-    // at the first entry; a layer without entries gets `"entries":null` at the end.
+    // uncompressed tar-split alone is ~70 MiB and 90,000 TOC entries as objects ~75 MiB. The TOC
+    // JSON starts with `{"version":1,"entries":[` at the first entry; a layer without entries
+    // gets `"entries":null` at the end.
     const tocJson = new CompressedFrame(core, level);
+    let entryCount = 0;
     const addEntries = (...added: TocEntry[]): void => {
       for (const e of added) {
-        tocJson.push(utf8.encode((entries.length > 0 ? "," : tocHead(true)) + serializeTocEntry(e)));
-        entries.push(e);
+        tocJson.pushText((entryCount > 0 ? "," : tocHead(true)) + serializeTocEntry(e));
+        entryCount++;
       }
     };
     const tarSplitJson = new CompressedFrame(core, level);
@@ -74,7 +77,7 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
         }
         const meta = fileMetadataFromHeader(entry.header);
         // Header bytes (with the previous entry's padding) go into the current header frame.
-        blob.push(zstd.write(entry.raw));
+        zstd.writeTo(entry.raw, blob.put);
         tarSplit.addSegment(entry.raw);
         if (entry.dataSize === 0) {
           addEntries(meta);
@@ -83,7 +86,7 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
           continue;
         }
         // The header frame ends before the first payload byte, so payload frames hold nothing else.
-        blob.push(zstd.endFrame());
+        zstd.endFrameTo(blob.put);
         const file = new FileFrames(core, blob, zstd);
         for (let piece = await tar.read(); piece !== null; piece = await tar.read()) {
           file.write(piece);
@@ -95,27 +98,36 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
         tarSplit.addFile(name, entry.dataSize, file.crc());
       }
       // Last padding, end-of-archive blocks and every trailing byte: the blob decompresses to the input.
-      blob.push(zstd.write(tar.endBytes));
+      zstd.writeTo(tar.endBytes, blob.put);
       tarSplit.addSegment(tar.endBytes);
       for await (const piece of tar.trailing()) {
-        blob.push(zstd.write(piece));
+        zstd.writeTo(piece, blob.put);
         tarSplit.addTrailing(piece);
         yield* blob.drain();
       }
-      blob.push(zstd.endFrame());
+      zstd.endFrameTo(blob.put);
       tarSplit.finish();
       yield* blob.drain();
 
-      const { frame: tarSplitFrame, length: tarSplitLength } = tarSplitJson.finish();
-      const toc: Toc = { version: 1, entries: entries.length ? entries : null, tarSplitDigest: digest(core, tarSplitFrame) };
-      if (entries.length === 0) tocJson.push(utf8.encode(tocHead(false)));
-      tocJson.push(utf8.encode(tocTail(toc)));
-      const { frame: tocFrame, length: tocLength } = tocJson.finish();
+      const tarSplitFrame = tarSplitJson.finish();
+      const tarSplitDigest = digestOfParts(core, tarSplitFrame.parts);
+      tocJson.pushText((entryCount === 0 ? tocHead(false) : "") + tocTail(entryCount > 0, tarSplitDigest));
+      const tocFrame = tocJson.finish();
 
-      const tocPosition = { offset: blob.offset + SKIPPABLE_HEADER_SIZE, length: tocFrame.length, uncompressedLength: tocLength };
-      blob.push(buildSkippableFrame(tocFrame));
-      const tarSplitPosition = { offset: blob.offset + SKIPPABLE_HEADER_SIZE, length: tarSplitFrame.length, uncompressedLength: tarSplitLength };
-      blob.push(buildSkippableFrame(tarSplitFrame));
+      // The metadata frames go out piece by piece: a copy of each in one array would be the
+      // writer's largest allocation.
+      const tocPosition = { offset: blob.offset + SKIPPABLE_HEADER_SIZE, length: tocFrame.size, uncompressedLength: tocFrame.length };
+      blob.push(skippableFrameHeader(tocFrame.size));
+      for (const part of tocFrame.parts) {
+        blob.push(part);
+        yield* blob.drain();
+      }
+      const tarSplitPosition = { offset: blob.offset + SKIPPABLE_HEADER_SIZE, length: tarSplitFrame.size, uncompressedLength: tarSplitFrame.length };
+      blob.push(skippableFrameHeader(tarSplitFrame.size));
+      for (const part of tarSplitFrame.parts.splice(0)) {
+        blob.push(part);
+        yield* blob.drain();
+      }
       blob.push(
         buildFooterV3({
           tocOffset: tocPosition.offset,
@@ -128,10 +140,10 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
       );
       yield* blob.drain(true);
 
-      const tocDigest = digest(core, tocFrame);
+      const tocDigest = digestOfParts(core, tocFrame.parts);
       const annotations = formatZstdChunkedAnnotations({ tocDigest, manifestPosition: tocPosition, tarSplitPosition });
       const blobDigest = blob.digest();
-      settle.resolve({
+      const result: LayerResult = {
         format: "zstd:chunked",
         descriptor: { mediaType: MEDIA_TYPE_LAYER_ZSTD, digest: blobDigest, size: blob.offset, annotations },
         digest: blobDigest,
@@ -140,8 +152,9 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
         uncompressedSize: tarDigest.size,
         annotations,
         tocDigest,
-        toc,
-      });
+      };
+      const tocParts = tocFrame.parts;
+      settle.resolve(withLazyToc(result, () => JSON.parse(new TextDecoder().decode(core.zstd.decompress(concatBytes(tocParts)))) as Toc));
     } catch (e) {
       settle.reject(e);
       await tar.cancel().catch(() => {});
@@ -163,9 +176,28 @@ function tocHead(hasEntries: boolean): string {
 }
 
 /** The text of `serializeToc(toc)` after its entries. */
-function tocTail(toc: Toc): string {
-  return (toc.entries === null ? "" : "]") + (toc.tarSplitDigest ? ',"tarSplitDigest":' + goJsonString(toc.tarSplitDigest) : "") + "}";
+function tocTail(hasEntries: boolean, tarSplitDigest: string): string {
+  return (hasEntries ? "]" : "") + ',"tarSplitDigest":' + goJsonString(tarSplitDigest) + "}";
 }
+
+/**
+ * `result.toc`, parsed from the compressed TOC frame on first access: holding the entries as
+ * objects while the layer is written would cost ~0.8 KiB per entry, most of the writer's memory.
+ */
+function withLazyToc(result: LayerResult, parse: () => Toc): LayerResult {
+  let toc: Toc | undefined;
+  return Object.defineProperty(result, "toc", {
+    enumerable: true,
+    configurable: true,
+    get: () => (toc ??= parse()),
+  });
+}
+
+/**
+ * The TOC and tar-split frames use at most a 512 KiB window (2 MiB at level 3): their compressor
+ * contexts stay ~3 MiB each for ~1% more bytes.
+ */
+const METADATA_WINDOW_LOG = 19;
 
 /** Input handed to a {@link CompressedFrame}'s compressor in pieces of this size. */
 const FEED_BLOCK = 1 << 20;
@@ -179,11 +211,17 @@ class CompressedFrame {
   private readonly compressor: ZstdCompressor;
   private readonly block = new Uint8Array(FEED_BLOCK);
   private used = 0;
-  private readonly out: Uint8Array[] = [];
+  private readonly parts: Uint8Array[] = [];
+  private size = 0;
+  private readonly keep = (view: Uint8Array): void => {
+    this.parts.push(view.slice());
+    this.size += view.length;
+  };
+  /** Uncompressed bytes pushed. */
   length = 0;
 
   constructor(core: Core, level: number) {
-    this.compressor = core.zstd.createCompressor({ level, checksum: true });
+    this.compressor = core.zstd.createCompressor({ level, checksum: true, compact: true, windowLog: METADATA_WINDOW_LOG });
   }
 
   push(bytes: Uint8Array): void {
@@ -198,18 +236,34 @@ class CompressedFrame {
     }
   }
 
+  /** Pushes the UTF-8 of `text`, encoded straight into the block (the same blocks as push()). */
+  pushText(text: string): void {
+    for (;;) {
+      const { read, written } = utf8.encodeInto(text, this.block.subarray(this.used));
+      this.used += written;
+      this.length += written;
+      if (this.used === FEED_BLOCK) this.flushBlock();
+      if (read === text.length) return;
+      text = text.slice(read);
+      if (this.used > 0) {
+        // The next character does not fit whole: split its bytes across blocks as push() does.
+        const n = text.codePointAt(0)! > 0xffff ? 2 : 1;
+        this.push(utf8.encode(text.slice(0, n)));
+        text = text.slice(n);
+      }
+    }
+  }
+
   private flushBlock(): void {
-    const produced = this.compressor.write(this.block.subarray(0, this.used));
-    if (produced.length > 0) this.out.push(produced.slice());
+    this.compressor.writeTo(this.block.subarray(0, this.used), this.keep);
     this.used = 0;
   }
 
-  /** The whole frame and the number of bytes it holds. */
-  finish(): { frame: Uint8Array; length: number } {
+  /** The frame's bytes (in pieces), their total size, and the number of bytes it holds. */
+  finish(): { parts: Uint8Array[]; size: number; length: number } {
     if (this.used > 0) this.flushBlock();
-    const end = this.compressor.endFrame();
-    if (end.length > 0) this.out.push(end.slice());
-    return { frame: concatBytes(this.out), length: this.length };
+    this.compressor.endFrameTo(this.keep);
+    return { parts: this.parts, size: this.size, length: this.length };
   }
 
   free(): void {
@@ -217,14 +271,21 @@ class CompressedFrame {
   }
 }
 
-/** Compressed output is handed out in pieces of at least this size (but the last). */
+/** Compressed output is handed out in pieces of exactly this size (but the last). */
 const OUTPUT_BATCH = 256 * 1024;
 
-/** Compressed output on its way out: hashed and counted when produced, handed out by `drain`. */
+/**
+ * Compressed output on its way out: hashed and counted when produced, and copied straight from
+ * WASM memory into fixed-size batches, the only buffers the writer allocates per output byte.
+ */
 class BlobOutput {
   private readonly counter: DigestCounter;
-  private queue: Uint8Array[] = [];
-  private queued = 0;
+  /** The batch being filled (allocated on the first byte after the previous one left). */
+  private batch: Uint8Array | undefined;
+  private used = 0;
+  private ready: Uint8Array[] = [];
+  /** For ZstdCompressor.writeTo/endFrameTo: takes a view valid only during the call. */
+  readonly put = (view: Uint8Array): void => this.push(view);
 
   constructor(core: Core) {
     this.counter = new DigestCounter(core);
@@ -235,24 +296,36 @@ class BlobOutput {
     return this.counter.size;
   }
 
+  /** Appends `bytes` (copied). */
   push(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
     this.counter.update(bytes);
-    this.queue.push(bytes);
-    this.queued += bytes.length;
+    for (let at = 0; at < bytes.length; ) {
+      const batch = (this.batch ??= new Uint8Array(OUTPUT_BATCH));
+      const n = Math.min(OUTPUT_BATCH - this.used, bytes.length - at);
+      batch.set(n === bytes.length ? bytes : bytes.subarray(at, at + n), this.used);
+      this.used += n;
+      at += n;
+      if (this.used === OUTPUT_BATCH) {
+        this.ready.push(batch);
+        this.batch = undefined;
+        this.used = 0;
+      }
+    }
   }
 
-  /**
-   * Hands out what is queued, as one piece, once at least {@link OUTPUT_BATCH} bytes are (or
-   * with `all`, whatever is there): a frame per small chunk would otherwise cost a stream
-   * round trip each.
-   */
+  /** Hands out the full batches (with `all`, the partial one too). */
   *drain(all = false): Generator<Uint8Array, void, void> {
-    if (this.queued === 0 || (!all && this.queued < OUTPUT_BATCH)) return;
-    const q = this.queue;
-    this.queue = [];
-    this.queued = 0;
-    yield concatBytes(q);
+    if (this.ready.length > 0) {
+      const ready = this.ready;
+      this.ready = [];
+      yield* ready;
+    }
+    if (all && this.batch) {
+      const last = this.batch.subarray(0, this.used);
+      this.batch = undefined;
+      this.used = 0;
+      yield last;
+    }
   }
 
   digest(): string {
@@ -260,27 +333,19 @@ class BlobOutput {
   }
 }
 
-/** The first chunk's bytes are kept (copied) up to this size instead of hashed a second time. */
-const FIRST_CHUNK_KEEP = 1 << 20;
-
 /**
  * One regular file's payload: cut into chunks by upstream's rolling checksum, one zstd frame per
  * chunk, with the file digest, chunk digests and the tar-split CRC-64 computed on the way.
  *
- * Most files are one chunk, whose digest is the file digest and is not written to the TOC: the
- * first chunk's bytes are only copied aside (up to {@link FIRST_CHUNK_KEEP}) and hashed on their
- * own only when a second chunk follows, so each payload byte is hashed once, not twice.
+ * Most files are one chunk, whose digest is the file digest: the first chunk is hashed only by
+ * the file hasher, whose state at the chunk's end is cloned when a second chunk follows, so each
+ * payload byte is hashed once.
  */
 class FileFrames {
   readonly chunks: WrittenChunk[] = [];
   private readonly fileHash: Hasher;
   /** The current chunk's hasher (from the second chunk on, created on its first byte). */
   private chunkHash: Hasher | undefined;
-  /** Copies of the first chunk's bytes while it is being written; undefined once it spilled or ended. */
-  private first: Uint8Array[] | undefined = [];
-  private firstSize = 0;
-  /** The ended first chunk's bytes, until we know whether a second chunk follows. */
-  private firstEnded: Uint8Array[] | undefined;
   private readonly crc64 = new Crc64();
   private chunkStart: number;
   private readonly chunker: Chunker;
@@ -294,16 +359,21 @@ class FileFrames {
     this.chunkStart = blob.offset;
     this.chunker = new Chunker({
       data: (bytes) => {
-        this.hashChunkBytes(bytes);
-        this.blob.push(this.zstd.write(bytes));
+        if (this.chunks.length > 0) {
+          if (!this.chunkHash) {
+            // A second chunk begins: the file hasher holds exactly the first chunk.
+            if (this.chunks.length === 1) this.chunks[0]!.digest = "sha256:" + this.fileHash.clone().hex();
+            this.chunkHash = this.core.sha256();
+          }
+          this.chunkHash.update(bytes);
+        }
+        this.fileHash.update(bytes);
+        this.zstd.writeTo(bytes, this.blob.put);
       },
       end: (chunk) => {
-        this.blob.push(this.zstd.endFrame());
-        let digest = "";
-        if (this.first) {
-          this.firstEnded = this.first; // digest decided by what follows
-          this.first = undefined;
-        } else digest = "sha256:" + this.chunkHash!.hex();
+        this.zstd.endFrameTo(this.blob.put);
+        // The first chunk's digest is decided by what follows (see data, and digest()).
+        const digest = this.chunkHash ? "sha256:" + this.chunkHash.hex() : "";
         this.chunkHash = undefined;
         this.chunks.push({ fileOffset: chunk.offset, size: chunk.length, offset: this.chunkStart, digest, zeros: chunk.zeros });
         this.chunkStart = this.blob.offset;
@@ -311,28 +381,7 @@ class FileFrames {
     });
   }
 
-  private hashChunkBytes(bytes: Uint8Array): void {
-    const first = this.first;
-    if (first) {
-      if (this.firstSize + bytes.length <= FIRST_CHUNK_KEEP) {
-        first.push(bytes.slice()); // the sink's view is only valid during the call
-        this.firstSize += bytes.length;
-        return;
-      }
-      // A large first chunk: hash it as it comes after all.
-      this.chunkHash = hashAll(this.core.sha256(), first);
-      this.first = undefined;
-    }
-    if (this.firstEnded) {
-      // A second chunk: the first one needs its own digest.
-      this.chunks[0]!.digest = "sha256:" + hashAll(this.core.sha256(), this.firstEnded).hex();
-      this.firstEnded = undefined;
-    }
-    (this.chunkHash ??= this.core.sha256()).update(bytes);
-  }
-
   write(piece: Uint8Array): void {
-    this.fileHash.update(piece);
     this.crc64.update(piece);
     this.chunker.write(piece);
   }
@@ -344,22 +393,13 @@ class FileFrames {
   /** The file digest; call once, after finish(). */
   digest(): string {
     const d = "sha256:" + this.fileHash.hex();
-    if (this.firstEnded) {
-      // The only chunk is the whole file.
-      this.chunks[0]!.digest = d;
-      this.firstEnded = undefined;
-    }
+    if (this.chunks.length === 1) this.chunks[0]!.digest = d; // the only chunk is the whole file
     return d;
   }
 
   crc(): Uint8Array {
     return this.crc64.sum();
   }
-}
-
-function hashAll(h: Hasher, parts: Uint8Array[]): Hasher {
-  for (const p of parts) h.update(p);
-  return h;
 }
 
 /** A pass-through stream that shows every piece to `see`. */
@@ -372,8 +412,10 @@ function tap(see: (bytes: Uint8Array) => void): TransformStream<Uint8Array, Uint
   });
 }
 
-function digest(core: Core, bytes: Uint8Array): string {
-  return "sha256:" + core.sha256().update(bytes).hex();
+function digestOfParts(core: Core, parts: readonly Uint8Array[]): string {
+  const h = core.sha256();
+  for (const p of parts) h.update(p);
+  return "sha256:" + h.hex();
 }
 
 /**
