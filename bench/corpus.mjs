@@ -104,7 +104,50 @@ function ustarHeader(path, size) {
   return h;
 }
 
+const bigTarPath = join(here, "data", "1gib.tar");
+
+/**
+ * Path of bench/data/1gib.tar, created on first use: the corpus' files repeated under `rN/`
+ * prefixes until at least 1 GiB of tar, copied header by header (no file held in memory).
+ */
+export async function bigCorpus() {
+  if (existsSync(bigTarPath) && statSync(bigTarPath).size >= 2 ** 30) return bigTarPath;
+  const src = readFileSync(await corpus());
+  const tmp = `${bigTarPath}.${process.pid}.tmp`;
+  const fd = openSync(tmp, "w");
+  let total = 0;
+  try {
+    for (let round = 0; total < 2 ** 30; round++) {
+      for (let at = 0; at + 512 <= src.length; ) {
+        const h = src.subarray(at, at + 512);
+        if (h.every((b) => b === 0)) break; // end-of-archive
+        const size = parseInt(new TextDecoder().decode(h.subarray(124, 136)).replace(/\0.*$/, "").trim(), 8);
+        const prefix = cstr(h.subarray(345, 500));
+        const name = cstr(h.subarray(0, 100));
+        const header = ustarHeader(`r${round}/${prefix ? prefix + "/" : ""}${name}`, size);
+        const padded = Math.ceil(size / 512) * 512;
+        if (header) {
+          writeSync(fd, header);
+          writeSync(fd, src.subarray(at + 512, at + 512 + padded));
+          total += 512 + padded;
+        }
+        at += 512 + padded;
+      }
+    }
+    writeSync(fd, new Uint8Array(1024));
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, bigTarPath);
+  return bigTarPath;
+}
+
+function cstr(bytes) {
+  const end = bytes.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const p = await corpus();
+  const p = process.argv[2] === "big" ? await bigCorpus() : await corpus();
   console.log(`${p} (${(statSync(p).size / 2 ** 20).toFixed(1)} MiB)`);
 }

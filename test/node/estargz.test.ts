@@ -22,21 +22,11 @@ import {
 import { goRegHeader } from "../../src/formats/estargz/tarhdr.js";
 import { gunzip, gzipMember } from "../../src/gzip/index.js";
 import { MemorySource } from "../../src/source/memory.js";
+import { NodeSha256 } from "../../src/runtime/node-hash.js";
 
 const core = {
   zstd: undefined as never,
-  sha256() {
-    const h = createHash("sha256");
-    const o = {
-      update(d: Uint8Array) {
-        h.update(d);
-        return o;
-      },
-      digest: () => new Uint8Array(h.digest()),
-      hex: () => h.digest("hex"),
-    };
-    return o;
-  },
+  sha256: () => new NodeSha256(),
 } as unknown as Core;
 
 const enc = new TextEncoder();
