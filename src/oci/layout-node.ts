@@ -12,6 +12,7 @@ import { constants } from "node:fs";
 import { mkdir, open, realpath, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { LayerkitError } from "../errors.js";
+import { fileHandleStream } from "../source/node-file-stream.js";
 import { OciLayout, safeLayoutPath, type LayoutFs, type OciLayoutOptions, type TempFile } from "./layout.js";
 
 function ioError(e: unknown, op: string, path: string): LayerkitError {
@@ -107,39 +108,7 @@ export class NodeLayoutFs implements LayoutFs {
   async openRead(path: string): Promise<ReadableStream<Uint8Array> | undefined> {
     const opened = await this.#openRegular(path, "open");
     if (!opened) return undefined;
-    const { fh } = opened;
-    let pos = 0;
-    let closed = false;
-    const close = async (): Promise<void> => {
-      if (!closed) {
-        closed = true;
-        await fh.close().catch(() => {});
-      }
-    };
-    return new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          try {
-            const buf = new Uint8Array(256 * 1024);
-            const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-            if (bytesRead === 0) {
-              await close();
-              controller.close();
-              return;
-            }
-            pos += bytesRead;
-            controller.enqueue(buf.subarray(0, bytesRead));
-          } catch (e) {
-            await close();
-            controller.error(ioError(e, "read", path));
-          }
-        },
-        async cancel() {
-          await close();
-        },
-      },
-      { highWaterMark: 0 },
-    );
+    return fileHandleStream(opened.fh, { chunkSize: 256 * 1024, readError: (e) => ioError(e, "read", path) });
   }
 
   async size(path: string): Promise<number | undefined> {
