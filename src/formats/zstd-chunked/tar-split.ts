@@ -90,10 +90,13 @@ export class TarSplitWriter {
   }
 
   #emit(line: string): void {
-    const b = enc.encode(line);
-    this.#length += b.length;
+    this.#emitBytes(enc.encode(line));
+  }
+
+  #emitBytes(line: Uint8Array): void {
+    this.#length += line.length;
     this.#position++;
-    this.#write(b);
+    this.#write(line);
   }
 
   #check(): void {
@@ -115,9 +118,7 @@ export class TarSplitWriter {
     line.set(SEGMENT_HEAD);
     const at = base64EncodeInto(bytes, line, SEGMENT_HEAD.length);
     line.set(tail, at);
-    this.#length += line.length;
-    this.#position++;
-    this.#write(line);
+    this.#emitBytes(line);
   }
 
   /**
