@@ -35,8 +35,9 @@ export interface ZstdCompressOptions {
 export interface ZstdCompressorOptions extends ZstdCompressOptions {
   /**
    * Keep the input ring at its minimum (two windows + 1 MiB + one block: about 5 MiB at level 3)
-   * instead of at least 16 MiB. Frames spanning many MiB compress a little slower; use it when
-   * several compressors are alive at once and memory matters. Output bytes are the same either way.
+   * instead of at least 16 MiB. Frames spanning many MiB compress a little slower and come out
+   * slightly different (the ring wraps elsewhere), the same for the same options; use it when
+   * several compressors are alive at once and memory matters.
    */
   compact?: boolean;
   /**
@@ -446,10 +447,12 @@ class ZstdEngine implements Zstd {
 
   /**
    * Feed `data` into the frame in progress on `comp` (JS writes straight into the compressor's
-   * ring buffer in WASM memory); with `end`, finish the frame too. Output goes to `sink`.
+   * ring buffer in WASM memory); with `end`, finish the frame too. Output goes to `out` as views
+   * into WASM memory; returns the number of bytes produced.
    * On error the frame is dropped and the error thrown.
    */
-  compressInto(comp: number, data: Uint8Array | readonly Uint8Array[], end: boolean, sink: { push(view: Uint8Array): void }): void {
+  compressInto(comp: number, data: Uint8Array | readonly Uint8Array[], end: boolean, out: (view: Uint8Array) => void): number {
+    let produced = 0;
     try {
       const x = this.x;
       const outPtr = this.ensureOut(OUT_CAP);
@@ -484,14 +487,21 @@ class ZstdEngine implements Zstd {
         }
         const r = x.lk_comp_commit(comp, take, outPtr, outCap);
         if (r < 0) throw this.error(r, "compress");
-        if (r > 0) sink.push(this.heap().subarray(outPtr, outPtr + r));
+        if (r > 0) {
+          out(this.heap().subarray(outPtr, outPtr + r));
+          produced += r;
+        }
         off += take;
       }
       if (end) {
         const r = x.lk_comp_end(comp, outPtr, outCap);
         if (r < 0) throw this.error(r, "compress");
-        if (r > 0) sink.push(this.heap().subarray(outPtr, outPtr + r));
+        if (r > 0) {
+          out(this.heap().subarray(outPtr, outPtr + r));
+          produced += r;
+        }
       }
+      return produced;
     } catch (e) {
       this.x.lk_comp_reset(comp);
       throw wrap(e);
@@ -555,7 +565,7 @@ class ZstdEngine implements Zstd {
     this.beginFrame(comp, data instanceof Uint8Array ? data.length : totalLength(data));
     const sink = new Sink();
     try {
-      this.compressInto(comp, data, true, sink);
+      this.compressInto(comp, data, true, (view) => sink.push(view));
     } finally {
       this.x.lk_comp_trim(comp, SCRATCH_KEEP);
     }
@@ -695,7 +705,7 @@ class Compressor implements ZstdCompressor {
     if (!this.inFrame) this.engine.beginFrame(ctx, -1);
     this.inFrame = true;
     try {
-      this.engine.compressInto(ctx, data, false, this.counted(out));
+      this.out += this.engine.compressInto(ctx, data, false, out);
     } catch (e) {
       this.inFrame = false;
       throw e;
@@ -706,22 +716,8 @@ class Compressor implements ZstdCompressor {
     const ctx = this.live("endFrame");
     if (!this.inFrame) return;
     this.inFrame = false;
-    this.engine.compressInto(ctx, EMPTY, true, this.counted(out));
+    this.out += this.engine.compressInto(ctx, EMPTY, true, out);
   }
-
-  /** The compressInto sink for `out`, counting bytes (one object per compressor, not per call). */
-  private counted(out: (view: Uint8Array) => void): { push(view: Uint8Array): void } {
-    this.target = out;
-    return this.pusher;
-  }
-
-  private target: (view: Uint8Array) => void = () => {};
-  private readonly pusher = {
-    push: (view: Uint8Array): void => {
-      this.out += view.length;
-      this.target(view);
-    },
-  };
 
   free(): void {
     if (!this.ctx) return;
