@@ -6,15 +6,8 @@ import { open } from "node:fs/promises";
 
 const [mode, tarPath, outPath] = process.argv.slice(2);
 
-const input = await open(tarPath, "r");
-const tar = new ReadableStream({
-  async pull(c) {
-    const buf = new Uint8Array(1 << 20);
-    const { bytesRead } = await input.read(buf, 0, buf.length, null);
-    if (bytesRead === 0) c.close();
-    else c.enqueue(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
-  },
-}, { highWaterMark: 0 });
+const { fileHandleStream } = await import(new URL("../dist/source/node-file-stream.js", import.meta.url).href);
+const tar = fileHandleStream(await open(tarPath, "r"), { readError: (e) => e });
 
 const t0 = performance.now();
 let blob = tar;
@@ -34,7 +27,6 @@ for (let x = await r.read(); !x.done; x = await r.read()) {
   size += x.value.length;
 }
 await out.close();
-await input.close();
 const res = await result;
 const seconds = (performance.now() - t0) / 1000;
 process.stdout.write(JSON.stringify({ tarBytes: res?.uncompressedSize ?? size, size, seconds }));
