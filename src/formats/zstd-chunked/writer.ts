@@ -421,10 +421,18 @@ function digestOfParts(core: Core, parts: readonly Uint8Array[]): string {
 /**
  * The TOC entries of one regular file with payload (spec §2.4): chunk fields only when the file
  * has more than one chunk; chunk 0's fields ride on the `reg` entry, the rest are `chunk` entries.
+ *
+ * The `reg` entry is `meta` itself, completed in place: a `{ ...meta }` copy per file made V8
+ * pretenure the copies, whose dead old-space bodies then kept each file's young strings alive
+ * through scavenges (measured: 43 MiB promoted per GiB of tar instead of 7, and a young
+ * generation grown to its 32 MiB maximum).
  */
 function fileEntries(meta: TocEntry, fileDigest: string, chunks: WrittenChunk[], endOffset: number): TocEntry[] {
   const first = chunks[0]!;
-  const reg: TocEntry = { ...meta, digest: fileDigest, offset: first.offset, endOffset };
+  const reg = meta;
+  reg.digest = fileDigest;
+  reg.offset = first.offset;
+  reg.endOffset = endOffset;
   if (chunks.length === 1) return [reg];
   reg.chunkSize = first.size;
   reg.chunkDigest = first.digest;
