@@ -21,6 +21,7 @@ import { TarReader, type TarReaderOptions } from "../../tar/reader.js";
 import { cleanPath } from "../../tar/paths.js";
 import { base64Decode, base64Encode, base64EncodeInto, base64Length } from "../../util/base64.js";
 import { ByteReader, bytesEqual, concatBytes, goString, goStringBytes, hasInvalidUtf8, iterateSource, type ByteSource } from "../../util/bytes.js";
+import { CompactStringSet } from "../../util/compact-string-set.js";
 import { Crc64 } from "../../util/crc64.js";
 import { JsonReader } from "../../util/json-limits.js";
 import { goJsonString } from "./toc-json.js";
@@ -67,7 +68,8 @@ function duplicate(name: string, cleaned: string): LayerkitError {
 export class TarSplitWriter {
   readonly #write: (line: Uint8Array) => void;
   readonly #short: boolean;
-  readonly #seen = new Set<string>();
+  /** Cleaned paths so far (off the JS heap: see CompactStringSet). */
+  readonly #seen = new CompactStringSet();
   #position = 0;
   #length = 0;
   #trailing: Uint8Array[] = [];
@@ -130,8 +132,7 @@ export class TarSplitWriter {
     this.#check();
     if (!Number.isSafeInteger(size)) throw new LayerkitError("BAD_ARGUMENT", `tar-split: invalid size ${size}`, { name, size });
     const cleaned = cleanPath(name);
-    if (this.#seen.has(cleaned)) throw duplicate(name, cleaned);
-    this.#seen.add(cleaned);
+    if (!this.#seen.add(cleaned)) throw duplicate(name, cleaned);
     let o = '{"type":1';
     if (hasInvalidUtf8(name)) o += ',"name_raw":"' + base64Encode(goStringBytes(name)) + '"';
     else if (name !== "") o += ',"name":' + goJsonString(name, { shortBackspaceFormfeed: this.#short });
@@ -143,13 +144,16 @@ export class TarSplitWriter {
     this.#emit(o + ',"position":' + this.#position + "}\n");
   }
 
-  /** Bytes after the end-of-archive segment: written as Segments of at most 1 MiB. */
+  /**
+   * Bytes after the end-of-archive segment: written as Segments of at most 1 MiB. They are copied
+   * (the caller may reuse its buffer, as the layer writers' tar reader does).
+   */
   addTrailing(bytes: Uint8Array): void {
     if (this.#finished) throw new LayerkitError("BAD_ARGUMENT", "tar-split: trailing bytes after finish()");
     let b = bytes;
     while (b.length > 0) {
       const take = Math.min(b.length, TRAILING_SEGMENT_SIZE - this.#trailingLen);
-      this.#trailing.push(b.subarray(0, take));
+      this.#trailing.push(b.slice(0, take));
       this.#trailingLen += take;
       b = b.subarray(take);
       if (this.#trailingLen === TRAILING_SEGMENT_SIZE) this.#flushTrailing();
@@ -291,7 +295,7 @@ function parseLine(text: string, line: number): TarSplitEntry {
 export async function* readTarSplit(source: ByteSource, options: TarSplitReaderOptions = {}): AsyncGenerator<TarSplitEntry, void, void> {
   const maxLine = options.maxLineBytes ?? 16 << 20;
   const checkDup = options.checkDuplicates ?? true;
-  const seen = new Set<string>();
+  const seen = new CompactStringSet();
   const input = new ByteReader(source);
   let lineNo = 0;
   let parts: Uint8Array[] = [];
@@ -311,8 +315,7 @@ export async function* readTarSplit(source: ByteSource, options: TarSplitReaderO
     if (checkDup && e.type === TAR_SPLIT_FILE) {
       const name = e.name ?? "";
       const cleaned = cleanPath(name);
-      if (seen.has(cleaned)) throw duplicate(name, cleaned);
-      seen.add(cleaned);
+      if (!seen.add(cleaned)) throw duplicate(name, cleaned);
     }
     return e;
   };
