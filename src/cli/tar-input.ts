@@ -70,6 +70,5 @@ export async function openTarInput(path: string, values: Record<string, unknown>
   if (strict && (values.mtime !== undefined || values["keep-owners"] || values.devices)) {
     throw new UsageError("--mtime, --keep-owners and --devices apply to a directory input only");
   }
-  const { stream, size } = await openFileStream(path);
-  return { tar: stream.pipeThrough(countingStream(progress, size)), skipped };
+  return { tar: (await openFileStream(path, progress)).stream, skipped };
 }

@@ -25,11 +25,14 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { ByteReader, concatBytes, type ByteSource } from "../util/bytes.js";
+import { ByteReader, concatBytes, type ByteReaderOptions, type ByteSource } from "../util/bytes.js";
 import { nextEntry, type NextOptions, type NextResult } from "./header.js";
 import type { TarHeader } from "./types.js";
 
-export interface TarReaderOptions extends NextOptions {}
+export interface TarReaderOptions extends NextOptions, ByteReaderOptions {}
+
+/** Initial size of the buffer that keeps one entry's header bytes when the input buffer is reused. */
+const HEADER_ARENA = 8 * 1024;
 
 /** One entry as the reader returns it. */
 export interface TarEntry {
@@ -57,10 +60,21 @@ export class TarReader implements AsyncIterable<TarEntry> {
   #current: TarEntry | undefined;
   #end: Uint8Array | undefined;
   #error: unknown;
+  /**
+   * With `reuseBuffer`: the header bytes of the entry being parsed, copied out of the input
+   * buffer (which the next read overwrites) for as long as `nextEntry` holds views of them.
+   */
+  #arena: Uint8Array | undefined;
+  #arenaUsed = 0;
 
+  /**
+   * With `reuseBuffer` (and a byte stream), every array the reader returns (`raw`, payload
+   * pieces, `endBytes`, header fields that are bytes) is valid only until its next call.
+   */
   constructor(source: ByteSource | ByteReader, options: TarReaderOptions = {}) {
-    this.#in = source instanceof ByteReader ? source : new ByteReader(source);
+    this.#in = source instanceof ByteReader ? source : new ByteReader(source, options);
     this.#options = options;
+    if (this.#in.reusesBuffer) this.#arena = new Uint8Array(HEADER_ARENA);
   }
 
   /** Stream offset of the next byte to be read. */
@@ -105,9 +119,10 @@ export class TarReader implements AsyncIterable<TarEntry> {
       }
       const offset = this.#in.position;
       const gen = nextEntry(this.#pad, offset, this.#options);
+      this.#arenaUsed = 0;
       let step = gen.next();
       while (!step.done) {
-        step = gen.next(await this.#in.readFull(step.value));
+        step = gen.next(this.#keep(await this.#in.readFull(step.value)));
       }
       const r: NextResult = step.value;
       if (r.kind === "end") {
@@ -171,6 +186,20 @@ export class TarReader implements AsyncIterable<TarEntry> {
   /** Stops reading and releases the source. */
   async cancel(): Promise<void> {
     await this.#in.cancel();
+  }
+
+  /** `bytes`, or with a reused input buffer a copy that stays valid until the next call. */
+  #keep(bytes: Uint8Array): Uint8Array {
+    if (!this.#arena) return bytes;
+    if (this.#arenaUsed + bytes.length > this.#arena.length) {
+      // Views already handed out keep the old arena alive; the new one is used from here on.
+      this.#arena = new Uint8Array(Math.max(this.#arena.length * 2, bytes.length));
+      this.#arenaUsed = 0;
+    }
+    const kept = this.#arena.subarray(this.#arenaUsed, this.#arenaUsed + bytes.length);
+    kept.set(bytes);
+    this.#arenaUsed += bytes.length;
+    return kept;
   }
 
   #truncatedPayload(missing: number): LayerkitError {

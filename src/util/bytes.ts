@@ -71,21 +71,43 @@ export async function* iterateSource(source: ByteSource): AsyncGenerator<Uint8Ar
   }
 }
 
+export interface ByteReaderOptions {
+  /**
+   * When the source is a byte stream (`type: "bytes"`), read it with a BYOB reader into one
+   * buffer of this many bytes, used again for every read: no allocation per piece, which for a
+   * GiB of input is what keeps V8 from holding dozens of dead 1 MiB buffers until its next full
+   * GC. Arrays returned by `readSome`/`readFull` are then valid only until the reader next reads
+   * from its source (the buffer is handed back to the stream, which detaches them). Other sources
+   * are read as usual.
+   */
+  reuseBuffer?: number;
+  /** Sees every piece read from the source, in order, before it is consumed (e.g. to hash it all). */
+  onPiece?: (bytes: Uint8Array) => void;
+}
+
 /**
  * A buffered pull reader over a {@link ByteSource}. Returned arrays are views into the source's
  * pieces where possible (a copy only when a read spans pieces); callers must not modify them.
  */
 export class ByteReader {
   #it: AsyncIterator<Uint8Array, void, void> | undefined;
+  #byob: ReadableStreamBYOBReader | undefined;
+  /** The reused buffer of BYOB reads (detached while a read is under way). */
+  #byobBuffer: ArrayBuffer | undefined;
+  readonly #onPiece: ((bytes: Uint8Array) => void) | undefined;
   #buf: Uint8Array = EMPTY;
   #pos = 0;
   #eof = false;
   #consumed = 0;
 
-  constructor(source: ByteSource) {
+  constructor(source: ByteSource, options: ByteReaderOptions = {}) {
+    this.#onPiece = options.onPiece;
     if (source instanceof Uint8Array) {
       this.#buf = source;
       this.#eof = true;
+      if (source.length > 0) this.#onPiece?.(source);
+    } else if (options.reuseBuffer && options.reuseBuffer > 0 && (this.#byob = byobReaderOf(source))) {
+      this.#byobBuffer = new ArrayBuffer(options.reuseBuffer);
     } else {
       this.#it = iterateSource(source);
     }
@@ -96,6 +118,11 @@ export class ByteReader {
     return this.#consumed;
   }
 
+  /** True when pieces are read into one reused buffer (see {@link ByteReaderOptions.reuseBuffer}). */
+  get reusesBuffer(): boolean {
+    return this.#byobBuffer !== undefined;
+  }
+
   /** Bytes buffered and not yet consumed. */
   get buffered(): number {
     return this.#buf.length - this.#pos;
@@ -103,15 +130,43 @@ export class ByteReader {
 
   /** Fills the buffer with another piece; false at end of input. */
   async #fill(): Promise<boolean> {
-    if (this.#eof || !this.#it) return false;
-    const r = await this.#it.next();
-    if (r.done) {
-      this.#eof = true;
-      return false;
+    if (this.#eof) return false;
+    let piece: Uint8Array;
+    if (this.#byob) {
+      piece = await this.#readByob(this.#byob);
+      if (piece.length === 0) return false;
+    } else {
+      if (!this.#it) return false;
+      const r = await this.#it.next();
+      if (r.done) {
+        this.#eof = true;
+        return false;
+      }
+      piece = r.value;
     }
-    this.#buf = r.value;
+    this.#onPiece?.(piece);
+    this.#buf = piece;
     this.#pos = 0;
     return true;
+  }
+
+  /** The next non-empty piece read into the reused buffer, or an empty array at the end. */
+  async #readByob(reader: ReadableStreamBYOBReader): Promise<Uint8Array> {
+    for (;;) {
+      const buffer = this.#byobBuffer!;
+      // Views of the previous piece are detached from here on.
+      this.#buf = EMPTY;
+      this.#pos = 0;
+      const r = await reader.read(new Uint8Array(buffer));
+      if (r.value) this.#byobBuffer = r.value.buffer as ArrayBuffer;
+      if (r.done || !r.value) {
+        this.#eof = true;
+        this.#byob = undefined;
+        reader.releaseLock();
+        return EMPTY;
+      }
+      if (r.value.length > 0) return r.value;
+    }
   }
 
   /** Up to `max` bytes (at least 1 unless at end of input, where it returns null). */
@@ -142,7 +197,8 @@ export class ByteReader {
     while (got < n) {
       const p = await this.readSome(n - got);
       if (p === null) break;
-      parts.push(p);
+      // A reused buffer is overwritten by the next piece: keep a copy.
+      parts.push(this.#byobBuffer ? p.slice() : p);
       got += p.length;
     }
     if (parts.length === 0) return EMPTY;
@@ -190,6 +246,22 @@ export class ByteReader {
     const it = this.#it;
     this.#it = undefined;
     if (it?.return) await it.return(undefined).catch(() => {});
+    const byob = this.#byob;
+    this.#byob = undefined;
+    if (byob) {
+      await byob.cancel().catch(() => {});
+      byob.releaseLock();
+    }
+  }
+}
+
+/** A BYOB reader on `source` when it is a ReadableStream of type "bytes", else undefined. */
+export function byobReaderOf(source: ByteSource): ReadableStreamBYOBReader | undefined {
+  if (typeof (source as ReadableStream<Uint8Array>).getReader !== "function") return undefined;
+  try {
+    return (source as ReadableStream<Uint8Array>).getReader({ mode: "byob" });
+  } catch {
+    return undefined; // not a byte stream, or a runtime without BYOB readers
   }
 }
 

@@ -66,8 +66,9 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
     };
     const tarSplitJson = new CompressedFrame(core, level);
     const tarSplit = new TarSplitWriter((line) => tarSplitJson.push(line));
-    // Hash every input byte on its way into the tar reader: the diffID covers trailing bytes too.
-    const tar = new TarReader(input.pipeThrough(tap((bytes) => tarDigest.update(bytes))), { strictTypes: true });
+    // Every input byte is hashed as it arrives: the diffID covers trailing bytes too. A byte
+    // stream is read into one reused buffer (everything below uses each piece before the next read).
+    const tar = new TarReader(input, { strictTypes: true, reuseBuffer: INPUT_BUFFER, onPiece: (bytes) => tarDigest.update(bytes) });
     try {
       for await (const entry of tar) {
         const name = entry.header.name;
@@ -169,6 +170,9 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
 }
 
 const utf8 = new TextEncoder();
+
+/** Size of the reused input buffer when the tar arrives as a byte stream. */
+const INPUT_BUFFER = 1 << 20;
 
 /** The text of `serializeToc(toc)` before its entries (toc-json.ts: same layout). */
 function tocHead(hasEntries: boolean): string {
@@ -400,16 +404,6 @@ class FileFrames {
   crc(): Uint8Array {
     return this.crc64.sum();
   }
-}
-
-/** A pass-through stream that shows every piece to `see`. */
-function tap(see: (bytes: Uint8Array) => void): TransformStream<Uint8Array, Uint8Array> {
-  return new TransformStream({
-    transform(chunk, controller) {
-      see(chunk);
-      controller.enqueue(chunk);
-    },
-  });
 }
 
 function digestOfParts(core: Core, parts: readonly Uint8Array[]): string {
