@@ -19,12 +19,15 @@ if (mode !== "baseline") {
   blob = layer.stream;
   result = layer.result;
 }
+// Read as the CLI writes files: a byte stream into one reused buffer (BYOB), so neither side
+// allocates per piece.
+const { ByteReader } = await import(new URL("../dist/util/bytes.js", import.meta.url).href);
 const out = await open(outPath, "w");
 let size = 0;
-const r = blob.getReader();
-for (let x = await r.read(); !x.done; x = await r.read()) {
-  await out.write(x.value);
-  size += x.value.length;
+const r = new ByteReader(blob, { reuseBuffer: 256 * 1024 });
+for (let piece = await r.readSome(); piece !== null; piece = await r.readSome()) {
+  await out.write(piece);
+  size += piece.length;
 }
 await out.close();
 const res = await result;

@@ -6,6 +6,10 @@
 import { rmSync } from "node:fs";
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { ByteReader } from "../util/bytes.js";
+
+/** Bytes per write when the output is read into a reused buffer. */
+const WRITE_BUFFER = 256 * 1024;
 
 const live = new Set<string>();
 let hooked = false;
@@ -52,18 +56,24 @@ export class AtomicFile {
     return new AtomicFile(finalPath, tempPath, handle);
   }
 
-  /** A WritableStream into the temporary file. */
-  writable(): WritableStream<Uint8Array> {
-    const handle = this.handle;
-    return new WritableStream<Uint8Array>({
-      async write(chunk) {
+  /**
+   * Writes all of `stream` into the temporary file. A byte stream is read with a BYOB reader
+   * into one reused buffer (layerkit's layer writers then allocate nothing per output piece).
+   */
+  async writeAll(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const input = new ByteReader(stream, { reuseBuffer: WRITE_BUFFER });
+    try {
+      for (let piece = await input.readSome(); piece !== null; piece = await input.readSome()) {
         let off = 0;
-        while (off < chunk.length) {
-          const { bytesWritten } = await handle.write(chunk, off, chunk.length - off);
+        while (off < piece.length) {
+          const { bytesWritten } = await this.handle.write(piece, off, piece.length - off);
           off += bytesWritten;
         }
-      },
-    });
+      }
+    } catch (e) {
+      await input.cancel();
+      throw e;
+    }
   }
 
   /** fsync, close and rename into place. */

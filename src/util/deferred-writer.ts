@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { byobReaderOf } from "./bytes.js";
 
 /** What {@link deferredWriter} wraps: a byte stream and a promise settled after its last byte. */
 export interface StreamWithResult<R> {
@@ -13,28 +14,67 @@ export interface StreamWithResult<R> {
   readonly result: Promise<R>;
 }
 
-/** Runs `open()` once, now, and relays the stream it gives without buffering. */
+/**
+ * Runs `open()` once, now, and relays the stream it gives without buffering. The relay is a byte
+ * stream: a BYOB read is passed through to the real stream when that is a byte stream too (its
+ * writer then fills the caller's buffer, see byteStreamFromGenerator), else filled by copying.
+ */
 export function deferredWriter<R>(open: () => Promise<StreamWithResult<R>>): { stream: ReadableStream<Uint8Array>; result: Promise<R> } {
   let inner: Promise<StreamWithResult<R>> | undefined;
   const writer = (): Promise<StreamWithResult<R>> => (inner ??= open());
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const reader = (await writer()).stream.getReader();
+  /** Bytes of a piece read from the real stream that a BYOB view could not take yet. */
+  let pending: Uint8Array | undefined;
+  const stream = new ReadableStream({
+    type: "bytes",
+    async pull(controller) {
+      const source = (await writer()).stream;
+      const request = controller.byobRequest;
+      if (request && !pending) {
+        const byob = byobReaderOf(source);
+        if (byob) {
+          try {
+            const { value, done } = await byob.read(request.view as Uint8Array<ArrayBuffer>);
+            if (done) controller.close();
+            // The view came back on a transferred buffer (empty when done).
+            if (value) request.respondWithNewView(value);
+            else request.respond(0);
+          } finally {
+            byob.releaseLock();
+          }
+          return;
+        }
+      }
+      let piece = pending;
+      pending = undefined;
+      if (!piece) {
+        const reader = source.getReader();
         try {
           const { value, done } = await reader.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
+          if (done) {
+            controller.close();
+            request?.respond(0);
+            return;
+          }
+          piece = value;
         } finally {
           reader.releaseLock();
         }
-      },
-      async cancel(reason) {
-        await (await writer()).stream.cancel(reason);
-      },
+      }
+      if (request) {
+        const view = request.view as Uint8Array;
+        const n = Math.min(view.byteLength, piece.length);
+        view.set(piece.subarray(0, n));
+        if (n < piece.length) pending = piece.subarray(n);
+        request.respond(n);
+      } else {
+        // enqueue() transfers the whole ArrayBuffer: only a piece that is all of it is given away.
+        controller.enqueue((piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength ? piece : piece.slice()) as Uint8Array<ArrayBuffer>);
+      }
     },
-    { highWaterMark: 0 },
-  );
+    async cancel(reason) {
+      await (await writer()).stream.cancel(reason);
+    },
+  }) as ReadableStream<Uint8Array>;
   const result = writer().then((w) => w.result);
   result.catch(() => {}); // the caller may only read the stream; its error surfaces there
   return { stream, result };

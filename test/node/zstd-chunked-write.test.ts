@@ -18,6 +18,7 @@ import { assembleTar } from "../../src/formats/zstd-chunked/tar-split.js";
 import { readFile } from "../../src/lazy/read-file.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { TarReader } from "../../src/tar/reader.js";
+import { ByteReader, concatBytes } from "../../src/util/bytes.js";
 import { buildTar, type TarWriteEntry } from "../../src/tar/index.js";
 import { resultWithoutToc } from "../../src/formats/layer.js";
 import * as tars from "../fixtures/tars.js";
@@ -58,6 +59,45 @@ function streamOf(tar: Uint8Array, piece = 7919): ReadableStream<Uint8Array> {
       at += piece;
     },
   });
+}
+
+/**
+ * `tar` as a byte stream that answers BYOB reads with at most `piece` bytes, recording each
+ * request's view size in `views`; default readers get copies.
+ */
+function byteStreamOf(tar: Uint8Array, piece: number, views: number[]): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    type: "bytes",
+    pull(c) {
+      const request = c.byobRequest;
+      if (at >= tar.length) {
+        c.close();
+        request?.respond(0);
+        return;
+      }
+      if (!request) {
+        c.enqueue(tar.slice(at, at + piece));
+        at += piece;
+        return;
+      }
+      const view = request.view as Uint8Array;
+      views.push(view.byteLength);
+      const n = Math.min(view.byteLength, piece, tar.length - at);
+      view.set(tar.subarray(at, at + n));
+      at += n;
+      request.respond(n);
+    },
+  }) as ReadableStream<Uint8Array>;
+}
+
+/** Reads `stream` as the CLI does: BYOB into one reused buffer of `size` bytes. */
+async function collectByob(stream: ReadableStream<Uint8Array>, size: number): Promise<Uint8Array> {
+  const reader = new ByteReader(stream, { reuseBuffer: size });
+  expect(reader.reusesBuffer).toBe(true);
+  const parts: Uint8Array[] = [];
+  for (let p = await reader.readSome(); p !== null; p = await reader.readSome()) parts.push(p.slice());
+  return concatBytes(parts);
 }
 
 async function write(tar: Uint8Array, level = 3) {
@@ -148,6 +188,24 @@ describe("zstd:chunked writer", () => {
       expect(sha(re)).toBe(result.diffID);
     });
   }
+
+  it("reads a byte-stream tar into one reused buffer and fills a BYOB reader's buffer: the same blob and diffID as plain streams", async () => {
+    for (const [name, make] of Object.entries(GOOD)) {
+      const tar = make();
+      const plain = await write(tar);
+      // Pieces of at most 700 bytes: headers, PAX records and padding span reads of the reused buffer.
+      const views: number[] = [];
+      const w = createLayer(byteStreamOf(tar, 700, views), { format: "zstd:chunked", level: 3, core });
+      const blob = await collectByob(w.stream, 4096);
+      const result = await w.result;
+      expect(sha(blob), name).toBe(sha(plain.blob));
+      expect(result.diffID, name).toBe(plain.result.diffID);
+      expect(result.digest, name).toBe(plain.result.digest);
+      // Every read was a BYOB read into the writer's 1 MiB buffer (no array allocated by the source).
+      expect(views.length, name).toBeGreaterThan(0);
+      expect(new Set(views), name).toEqual(new Set([1 << 20]));
+    }
+  });
 
   it("is deterministic: the same tar and level give byte-identical blobs", async () => {
     const tar = tars.kitchenSinkTar();

@@ -59,7 +59,7 @@ export const convert: Command = {
         ...(values["keep-estargz-entries"] ? { stripEstargz: false } : {}),
       });
       const result = await withAtomicFile(values.output, async (file) => {
-        await writer.stream.pipeTo(file.writable());
+        await file.writeAll(writer.stream);
         return await writer.result;
       });
       progress.finish();

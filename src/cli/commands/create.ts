@@ -56,7 +56,7 @@ export const create: Command = {
       ...(prioritizedFiles === undefined ? {} : { prioritizedFiles }),
     });
     const result = await withAtomicFile(values.output, async (file) => {
-      await writer.stream.pipeTo(file.writable());
+      await file.writeAll(writer.stream);
       return await writer.result;
     });
     ctx.printJson({ output: values.output, ...resultWithoutToc(result), ...(skipped.length ? { skipped } : {}) });

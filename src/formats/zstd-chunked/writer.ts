@@ -10,7 +10,7 @@
  */
 import type { Core, Hasher } from "../../core.js";
 import { LayerkitError } from "../../errors.js";
-import { streamFromGenerator } from "../../util/async-queue.js";
+import { byteStreamFromGenerator } from "../../util/async-queue.js";
 import { DigestCounter } from "../../util/digest-counter.js";
 import { MEDIA_TYPE_LAYER_ZSTD, type LayerResult, type LayerWriter } from "../layer.js";
 import { formatZstdChunkedAnnotations } from "./annotations.js";
@@ -45,9 +45,10 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
   const result = new Promise<LayerResult>((resolve, reject) => (settle = { resolve, reject }));
   result.catch(() => {});
 
+  const blob = new BlobOutput(core);
+
   async function* run(): AsyncGenerator<Uint8Array, void, void> {
     const tarDigest = new DigestCounter(core);
-    const blob = new BlobOutput(core);
     // Three compressors are alive at once (payload, TOC, tar-split): compact rings keep the
     // WASM heap at ~18 MiB instead of ~57 MiB (a 1 GiB tar).
     const zstd = core.zstd.createCompressor({ level, checksum: true, compact: true });
@@ -166,7 +167,7 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
       tarSplitJson.free();
     }
   }
-  return { stream: streamFromGenerator(run()), result };
+  return { stream: byteStreamFromGenerator(run(), blob.recycle), result };
 }
 
 const utf8 = new TextEncoder();
@@ -278,18 +279,27 @@ class CompressedFrame {
 /** Compressed output is handed out in pieces of exactly this size (but the last). */
 const OUTPUT_BATCH = 256 * 1024;
 
+/** Batches kept for reuse after a BYOB consumer copied them (one would do; a few absorb bursts). */
+const SPARE_BATCHES = 4;
+
 /**
  * Compressed output on its way out: hashed and counted when produced, and copied straight from
- * WASM memory into fixed-size batches, the only buffers the writer allocates per output byte.
+ * WASM memory into fixed-size batches, the only buffers the writer allocates per output byte
+ * (and none once a BYOB consumer hands them back through `recycle`).
  */
 class BlobOutput {
   private readonly counter: DigestCounter;
-  /** The batch being filled (allocated on the first byte after the previous one left). */
+  /** The batch being filled (taken on the first byte after the previous one left). */
   private batch: Uint8Array | undefined;
   private used = 0;
   private ready: Uint8Array[] = [];
+  private readonly spare: Uint8Array[] = [];
   /** For ZstdCompressor.writeTo/endFrameTo: takes a view valid only during the call. */
   readonly put = (view: Uint8Array): void => this.push(view);
+  /** A batch handed out earlier whose bytes the consumer copied: it may be filled again. */
+  readonly recycle = (piece: Uint8Array): void => {
+    if (piece.buffer.byteLength === OUTPUT_BATCH && this.spare.length < SPARE_BATCHES) this.spare.push(new Uint8Array(piece.buffer));
+  };
 
   constructor(core: Core) {
     this.counter = new DigestCounter(core);
@@ -304,7 +314,7 @@ class BlobOutput {
   push(bytes: Uint8Array): void {
     this.counter.update(bytes);
     for (let at = 0; at < bytes.length; ) {
-      const batch = (this.batch ??= new Uint8Array(OUTPUT_BATCH));
+      const batch = (this.batch ??= this.spare.pop() ?? new Uint8Array(OUTPUT_BATCH));
       const n = Math.min(OUTPUT_BATCH - this.used, bytes.length - at);
       batch.set(n === bytes.length ? bytes : bytes.subarray(at, at + n), this.used);
       this.used += n;
