@@ -6,6 +6,7 @@
  */
 export { LayerkitError, isLayerkitError, type ErrorCode } from "./errors.js";
 export { getCore, setCoreLoader, digestOf, type Core, type Hasher } from "./core.js";
+export { ByteReader, type ByteReaderOptions, type ByteSource } from "./util/bytes.js";
 export { compileWasm, instantiateWasm, type WasmSource } from "./wasm/load.js";
 export {
   loadZstd,

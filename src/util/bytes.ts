@@ -88,6 +88,12 @@ export interface ByteReaderOptions {
 /**
  * A buffered pull reader over a {@link ByteSource}. Returned arrays are views into the source's
  * pieces where possible (a copy only when a read spans pieces); callers must not modify them.
+ *
+ * @example Write a layer to a file through one reused buffer (BYOB when the stream allows it)
+ * ```ts
+ * const reader = new ByteReader(layer.stream, { reuseBuffer: 256 * 1024 });
+ * for (let piece = await reader.readSome(); piece; piece = await reader.readSome()) await file.write(piece);
+ * ```
  */
 export class ByteReader {
   #it: AsyncIterator<Uint8Array, void, void> | undefined;
