@@ -5,17 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { CompactStringSet } from "../../src/util/compact-string-set.js";
-
-/** Deterministic pseudo-random source (xorshift32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x100000000;
-  };
-}
+import { rng } from "../fixtures/tars.js";
 
 const ALPHABET = ["a", "b", "/", ".", "é", "€", "\u{1F600}", "\ud800", "\udc00", "\ufffd", "\0", "Z"];
 

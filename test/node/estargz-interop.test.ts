@@ -23,6 +23,7 @@ import { goRegHeader } from "../../src/formats/estargz/tarhdr.js";
 import { goGzipHeader, gunzip } from "../../src/gzip/index.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { NodeSha256 } from "../../src/runtime/node-hash.js";
+import { rng } from "../fixtures/tars.js";
 
 const TIMEOUT = 300_000;
 
@@ -35,16 +36,6 @@ const core = {
 
 const sha = (b: Uint8Array) => "sha256:" + createHash("sha256").update(b).digest("hex");
 const enc = new TextEncoder();
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x100000000;
-  };
-}
 
 /** Compressible pseudo-random content. */
 function content(n: number, seed: number): Uint8Array {

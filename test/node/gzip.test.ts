@@ -10,16 +10,7 @@ vi.setConfig({ testTimeout: 60_000 });
 import { LayerkitError } from "../../src/errors.js";
 import { crc32, createGzipCompressor, goGzipHeader, Gunzip, gunzip, gunzipMember, gzipMember, parseGzipHeader } from "../../src/gzip/index.js";
 import { concatBytes } from "../../src/util/bytes.js";
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x100000000;
-  };
-}
+import { rng } from "../fixtures/tars.js";
 
 /** Mixed content: text-like runs, repeats at many distances, and random bytes. */
 function sample(n: number, seed = 1): Uint8Array {

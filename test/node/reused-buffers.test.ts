@@ -16,6 +16,7 @@ import { byteStreamFromGenerator } from "../../src/util/async-queue.js";
 import { ByteReader, concatBytes } from "../../src/util/bytes.js";
 import { deferredWriter } from "../../src/util/deferred-writer.js";
 import * as tars from "../fixtures/tars.js";
+import { byteStreamOf, streamOf } from "../support/streams.js";
 
 /** Byte equality without vitest's element-by-element diffing of large arrays. */
 function expectSame(got: Uint8Array, want: Uint8Array, what?: string): void {
@@ -24,43 +25,6 @@ function expectSame(got: Uint8Array, want: Uint8Array, what?: string): void {
 
 const work = mkdtempSync(join(tmpdir(), "layerkit-byob-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** `bytes` as a byte stream answering each read with at most `piece` bytes. */
-function byteStream(bytes: Uint8Array, piece: number): ReadableStream<Uint8Array> {
-  let at = 0;
-  return new ReadableStream({
-    type: "bytes",
-    pull(c) {
-      const request = c.byobRequest;
-      if (at >= bytes.length) {
-        c.close();
-        request?.respond(0);
-        return;
-      }
-      if (!request) {
-        c.enqueue(bytes.slice(at, at + piece));
-        at += piece;
-        return;
-      }
-      const view = request.view as Uint8Array;
-      const n = Math.min(view.byteLength, piece, bytes.length - at);
-      view.set(bytes.subarray(at, at + n));
-      at += n;
-      request.respond(n);
-    },
-  }) as ReadableStream<Uint8Array>;
-}
-
-function plainStream(bytes: Uint8Array, piece: number): ReadableStream<Uint8Array> {
-  let at = 0;
-  return new ReadableStream({
-    pull(c) {
-      if (at >= bytes.length) return c.close();
-      c.enqueue(bytes.slice(at, at + piece));
-      at += piece;
-    },
-  });
-}
 
 /** Everything a ByteReader gives, copied out as it comes (views may be reused). */
 async function drain(reader: ByteReader, step: (r: ByteReader) => Promise<Uint8Array | null>): Promise<Uint8Array> {
@@ -74,7 +38,7 @@ describe("ByteReader with reuseBuffer", () => {
 
   it("reads a byte stream into one buffer: same bytes, every piece shown to onPiece", async () => {
     const seen: Uint8Array[] = [];
-    const reader = new ByteReader(byteStream(data, 3000), { reuseBuffer: 1024, onPiece: (p) => seen.push(p.slice()) });
+    const reader = new ByteReader(byteStreamOf(data, 3000), { reuseBuffer: 1024, onPiece: (p) => seen.push(p.slice()) });
     expect(reader.reusesBuffer).toBe(true);
     const got = await drain(reader, (r) => r.readSome(777));
     expectSame(got, data);
@@ -84,7 +48,7 @@ describe("ByteReader with reuseBuffer", () => {
   });
 
   it("readFull across several reads of the reused buffer returns whole, correct bytes", async () => {
-    const reader = new ByteReader(byteStream(data, 100), { reuseBuffer: 256 });
+    const reader = new ByteReader(byteStreamOf(data, 100), { reuseBuffer: 256 });
     const a = await reader.readFull(5000);
     const b = await reader.readFull(3);
     const c = await reader.readFull(200_000);
@@ -96,7 +60,7 @@ describe("ByteReader with reuseBuffer", () => {
 
   it("reads other sources as before (onPiece included)", async () => {
     let n = 0;
-    const reader = new ByteReader(plainStream(data, 4096), { reuseBuffer: 1024, onPiece: (p) => (n += p.length) });
+    const reader = new ByteReader(streamOf(data, 4096), { reuseBuffer: 1024, onPiece: (p) => (n += p.length) });
     expect(reader.reusesBuffer).toBe(false);
     expectSame(await drain(reader, (r) => r.readSome()), data);
     expect(n).toBe(data.length);
@@ -152,9 +116,9 @@ describe("TarReader over a reused buffer", () => {
         }
         return { out, end: r.endBytes.slice(), trailing: await drain(new ByteReader([]), async () => (await r.trailing().next()).value ?? null) };
       };
-      const expected = await read(new TarReader(plainStream(tar, 4096)));
+      const expected = await read(new TarReader(streamOf(tar, 4096)));
       for (const piece of [1, 7, 512, 997]) {
-        const reused = new TarReader(byteStream(tar, piece), { reuseBuffer: 600 });
+        const reused = new TarReader(byteStreamOf(tar, piece), { reuseBuffer: 600 });
         expect(await read(reused), `pieces of ${piece}`).toEqual(expected);
       }
     });
@@ -207,7 +171,7 @@ describe("deferredWriter relay", () => {
   const over = (stream: ReadableStream<Uint8Array>) => deferredWriter(async () => ({ stream, result: Promise.resolve(1) }));
 
   it("passes BYOB reads through to a byte stream, and copies for other streams", async () => {
-    for (const make of [() => byteStream(bytes, 3000), () => plainStream(bytes, 3000)]) {
+    for (const make of [() => byteStreamOf(bytes, 3000), () => streamOf(bytes, 3000)]) {
       for (const size of [100, 4096, 100_000]) {
         const reader = new ByteReader(over(make()).stream, { reuseBuffer: size });
         expect(reader.reusesBuffer).toBe(true);

@@ -22,6 +22,7 @@ import { ByteReader, concatBytes } from "../../src/util/bytes.js";
 import { buildTar, type TarWriteEntry } from "../../src/tar/index.js";
 import { resultWithoutToc } from "../../src/formats/layer.js";
 import * as tars from "../fixtures/tars.js";
+import { byteStreamOf, streamOf } from "../support/streams.js";
 import { runHarness } from "../support/go-harness.js";
 
 let core: Core;
@@ -47,48 +48,6 @@ async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
     o += p.length;
   }
   return out;
-}
-
-/** Feeds `tar` in uneven pieces, as a file or network stream would. */
-function streamOf(tar: Uint8Array, piece = 7919): ReadableStream<Uint8Array> {
-  let at = 0;
-  return new ReadableStream({
-    pull(c) {
-      if (at >= tar.length) return c.close();
-      c.enqueue(tar.slice(at, at + piece));
-      at += piece;
-    },
-  });
-}
-
-/**
- * `tar` as a byte stream that answers BYOB reads with at most `piece` bytes, recording each
- * request's view size in `views`; default readers get copies.
- */
-function byteStreamOf(tar: Uint8Array, piece: number, views: number[]): ReadableStream<Uint8Array> {
-  let at = 0;
-  return new ReadableStream({
-    type: "bytes",
-    pull(c) {
-      const request = c.byobRequest;
-      if (at >= tar.length) {
-        c.close();
-        request?.respond(0);
-        return;
-      }
-      if (!request) {
-        c.enqueue(tar.slice(at, at + piece));
-        at += piece;
-        return;
-      }
-      const view = request.view as Uint8Array;
-      views.push(view.byteLength);
-      const n = Math.min(view.byteLength, piece, tar.length - at);
-      view.set(tar.subarray(at, at + n));
-      at += n;
-      request.respond(n);
-    },
-  }) as ReadableStream<Uint8Array>;
 }
 
 /** Reads `stream` as the CLI does: BYOB into one reused buffer of `size` bytes. */

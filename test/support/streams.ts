@@ -16,3 +16,34 @@ export function streamOf(data: Uint8Array, piece = 7919): ReadableStream<Uint8Ar
     },
   });
 }
+
+/**
+ * `data` as a byte stream (`type: "bytes"`) answering each read with at most `piece` bytes:
+ * BYOB reads are filled in place (their view sizes pushed to `views` when given), default
+ * readers get copies.
+ */
+export function byteStreamOf(data: Uint8Array, piece: number, views?: number[]): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    type: "bytes",
+    pull(c) {
+      const request = c.byobRequest;
+      if (at >= data.length) {
+        c.close();
+        request?.respond(0);
+        return;
+      }
+      if (!request) {
+        c.enqueue(data.slice(at, at + piece));
+        at += piece;
+        return;
+      }
+      const view = request.view as Uint8Array;
+      views?.push(view.byteLength);
+      const n = Math.min(view.byteLength, piece, data.length - at);
+      view.set(data.subarray(at, at + n));
+      at += n;
+      request.respond(n);
+    },
+  }) as ReadableStream<Uint8Array>;
+}
