@@ -37,9 +37,9 @@ export function streamFromGenerator(gen: AsyncGenerator<Uint8Array, void, void>)
  * default reader gets the arrays themselves (transferred, so they must be the writer's alone).
  */
 export function byteStreamFromGenerator(gen: AsyncGenerator<Uint8Array, void, void>, recycle: (piece: Uint8Array) => void): ReadableStream<Uint8Array> {
-  /** A piece partly copied into BYOB views, and how far. */
-  let pending: Uint8Array | undefined;
-  let at = 0;
+  /** The piece being copied into BYOB views, and what of it is left. */
+  let current: Uint8Array | undefined;
+  let rest: Uint8Array | undefined;
   const next = async (): Promise<Uint8Array | undefined> => {
     for (;;) {
       const { value, done } = await gen.next();
@@ -50,11 +50,9 @@ export function byteStreamFromGenerator(gen: AsyncGenerator<Uint8Array, void, vo
   return new ReadableStream({
     type: "bytes",
     async pull(controller) {
-      let piece = pending;
-      if (!piece) {
-        piece = await next();
-        at = 0;
-        if (!piece) {
+      if (!rest) {
+        current = rest = await next();
+        if (!rest) {
           controller.close();
           controller.byobRequest?.respond(0);
           return;
@@ -62,24 +60,24 @@ export function byteStreamFromGenerator(gen: AsyncGenerator<Uint8Array, void, vo
       }
       const request = controller.byobRequest;
       if (!request) {
-        pending = undefined;
-        controller.enqueue((at === 0 ? piece : piece.subarray(at)) as Uint8Array<ArrayBuffer>);
+        controller.enqueue(rest as Uint8Array<ArrayBuffer>);
+        current = rest = undefined;
         return;
       }
-      const view = request.view as Uint8Array;
-      const n = Math.min(view.byteLength, piece.length - at);
-      view.set(piece.subarray(at, at + n));
-      at += n;
-      if (at === piece.length) {
-        pending = undefined;
-        recycle(piece);
-      } else {
-        pending = piece;
-      }
-      request.respond(n);
+      rest = respondWith(request, rest);
+      if (!rest) recycle(current!);
     },
     async cancel(reason) {
       await gen.throw(reason instanceof Error ? reason : new Error(String(reason))).catch(() => {});
     },
   }) as ReadableStream<Uint8Array>;
+}
+
+/** Copies what fits of `piece` into a BYOB request's view and responds; returns what did not fit. */
+export function respondWith(request: ReadableStreamBYOBRequest, piece: Uint8Array): Uint8Array | undefined {
+  const view = request.view as Uint8Array;
+  const n = Math.min(view.byteLength, piece.length);
+  view.set(n === piece.length ? piece : piece.subarray(0, n));
+  request.respond(n);
+  return n < piece.length ? piece.subarray(n) : undefined;
 }

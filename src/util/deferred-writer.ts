@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { respondWith } from "./async-queue.js";
 import { byobReaderOf } from "./bytes.js";
 
 /** What {@link deferredWriter} wraps: a byte stream and a promise settled after its last byte. */
@@ -61,11 +62,7 @@ export function deferredWriter<R>(open: () => Promise<StreamWithResult<R>>): { s
         }
       }
       if (request) {
-        const view = request.view as Uint8Array;
-        const n = Math.min(view.byteLength, piece.length);
-        view.set(piece.subarray(0, n));
-        if (n < piece.length) pending = piece.subarray(n);
-        request.respond(n);
+        pending = respondWith(request, piece);
       } else {
         // enqueue() transfers the whole ArrayBuffer: only a piece that is all of it is given away.
         controller.enqueue((piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength ? piece : piece.slice()) as Uint8Array<ArrayBuffer>);
