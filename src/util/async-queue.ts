@@ -47,8 +47,7 @@ export function byteStreamFromGenerator(gen: AsyncGenerator<Uint8Array, void, vo
       if (value.length > 0) return value;
     }
   };
-  return new ReadableStream({
-    type: "bytes",
+  return byteStream({
     async pull(controller) {
       if (!rest) {
         current = rest = await next();
@@ -70,7 +69,35 @@ export function byteStreamFromGenerator(gen: AsyncGenerator<Uint8Array, void, vo
     async cancel(reason) {
       await gen.throw(reason instanceof Error ? reason : new Error(String(reason))).catch(() => {});
     },
-  }) as ReadableStream<Uint8Array>;
+  });
+}
+
+/** Whether this runtime's ReadableStream takes `type: "bytes"` (Safari only since 26.4). */
+const BYTE_STREAMS = ((): boolean => {
+  try {
+    void new ReadableStream({ type: "bytes" }).cancel();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Sources that serve BYOB requests when there are any and enqueue otherwise. */
+export interface ByteStreamSource {
+  pull(controller: ReadableByteStreamController): Promise<void>;
+  cancel(reason: unknown): Promise<void>;
+}
+
+/**
+ * A byte stream (`type: "bytes"`, no read-ahead) over `source`; where the runtime has no byte
+ * streams, a plain stream over the same source (which then never sees a BYOB request).
+ */
+export function byteStream(source: ByteStreamSource, byteStreams = BYTE_STREAMS): ReadableStream<Uint8Array> {
+  if (byteStreams) return new ReadableStream({ type: "bytes", pull: (c) => source.pull(c), cancel: (r) => source.cancel(r) }) as ReadableStream<Uint8Array>;
+  return new ReadableStream<Uint8Array>(
+    { pull: (c) => source.pull(c as unknown as ReadableByteStreamController), cancel: (r) => source.cancel(r) },
+    { highWaterMark: 0 },
+  );
 }
 
 /** Copies what fits of `piece` into a BYOB request's view and responds; returns what did not fit. */

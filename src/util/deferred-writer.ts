@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { respondWith } from "./async-queue.js";
+import { byteStream, respondWith } from "./async-queue.js";
 import { byobReaderOf } from "./bytes.js";
 
 /** What {@link deferredWriter} wraps: a byte stream and a promise settled after its last byte. */
@@ -25,8 +25,7 @@ export function deferredWriter<R>(open: () => Promise<StreamWithResult<R>>): { s
   const writer = (): Promise<StreamWithResult<R>> => (inner ??= open());
   /** Bytes of a piece read from the real stream that a BYOB view could not take yet. */
   let pending: Uint8Array | undefined;
-  const stream = new ReadableStream({
-    type: "bytes",
+  const stream = byteStream({
     async pull(controller) {
       const source = (await writer()).stream;
       const request = controller.byobRequest;
@@ -71,7 +70,7 @@ export function deferredWriter<R>(open: () => Promise<StreamWithResult<R>>): { s
     async cancel(reason) {
       await (await writer()).stream.cancel(reason);
     },
-  }) as ReadableStream<Uint8Array>;
+  });
   const result = writer().then((w) => w.result);
   result.catch(() => {}); // the caller may only read the stream; its error surfaces there
   return { stream, result };

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { fileHandleStream } from "../../src/source/node-file-stream.js";
 import { TarReader, type TarEntry } from "../../src/tar/reader.js";
-import { byteStreamFromGenerator } from "../../src/util/async-queue.js";
+import { byteStream, byteStreamFromGenerator } from "../../src/util/async-queue.js";
 import { ByteReader, concatBytes } from "../../src/util/bytes.js";
 import { deferredWriter } from "../../src/util/deferred-writer.js";
 import * as tars from "../fixtures/tars.js";
@@ -163,6 +163,32 @@ describe("byteStreamFromGenerator", () => {
     await r.read();
     await r.cancel(new Error("stop"));
     expect(finished).toBe(true);
+  });
+});
+
+describe("byteStream", () => {
+  it("falls back to a plain stream where the runtime has no byte streams (Safari before 26.4)", async () => {
+    const chunks = [tars.randomBytes(3000, 4), tars.randomBytes(10, 5)];
+    const requests: unknown[] = [];
+    const make = (byteStreams: boolean) => {
+      let i = 0;
+      return byteStream(
+        {
+          async pull(c) {
+            requests.push(c.byobRequest);
+            if (i < chunks.length) c.enqueue(chunks[i++]!.slice());
+            else c.close();
+          },
+          async cancel() {},
+        },
+        byteStreams,
+      );
+    };
+    const plain = new ByteReader(make(false), { reuseBuffer: 1024 });
+    expect(plain.reusesBuffer).toBe(false);
+    expectSame(await drain(plain, (r) => r.readSome()), concatBytes(chunks));
+    expect(requests.every((r) => r === undefined || r === null)).toBe(true);
+    expect(new ByteReader(make(true), { reuseBuffer: 1024 }).reusesBuffer).toBe(true);
   });
 });
 
