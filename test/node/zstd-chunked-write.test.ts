@@ -285,14 +285,20 @@ describe("zstd:chunked writer ↔ upstream c/storage 1.43", () => {
 
       // Upstream's partial pull of our blob ends exactly like its partial pull of its own blob.
       const mine = apply(ours.blobPath, ours.annPath, join(work, `${name}-apply`), true);
-      const own = apply(join(work, `${name}.up.zst`), join(work, `${name}.up.json`), join(work, `${name}-apply-up`), false);
+      let own = apply(join(work, `${name}.up.zst`), join(work, `${name}.up.json`), join(work, `${name}-apply-up`), false);
+      // 1.43's ApplyDiff of its own manySmall blob failed twice in full CI runs (not reproduced in
+      // 160 runs alone or under load): run it again, into a fresh directory, before comparing.
+      for (let attempt = 2; attempt <= 3 && "error" in own && !("error" in mine); attempt++) {
+        console.warn(`c/storage 1.43 ApplyDiff of its own ${name} blob failed (attempt ${attempt - 1}): ${own.error}`);
+        own = apply(join(work, `${name}.up.zst`), join(work, `${name}.up.json`), join(work, `${name}-apply-up-${attempt}`), false);
+      }
       if ("error" in own) {
         // kitchenSink trips two upstream failures on its own blob: 1.43's ApplyDiff mishandles a
         // file that begins with a zeros chunk (./var/ünï), and the kernel refuses the fixture's
         // malformed security.capability xattr (./bin/tool). ApplyDiff extracts concurrently, so
         // which one it reports first varies from run to run: ours must fail with one of the same.
         const known = [/checksum mismatch for \\"\.\/var\/ünï\\"/, /set xattr security\.capability=.* for \\"\.\/bin\/tool\\": invalid argument/];
-        expect("error" in mine, JSON.stringify(mine)).toBe(true);
+        expect("error" in mine, `upstream failed on its own blob (${own.error}) but not on ours: ${JSON.stringify(mine).slice(0, 2000)}`).toBe(true);
         for (const r of [own, mine] as Array<{ error: string }>) {
           expect(known.some((k) => k.test(r.error)), r.error).toBe(true);
         }
