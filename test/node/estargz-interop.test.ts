@@ -24,6 +24,7 @@ import { goGzipHeader, gunzip } from "../../src/gzip/index.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { NodeSha256 } from "../../src/runtime/node-hash.js";
 import { rng } from "../fixtures/tars.js";
+import { bytesOf } from "../support/streams.js";
 
 const TIMEOUT = 300_000;
 
@@ -52,17 +53,6 @@ function content(n: number, seed: number): Uint8Array {
     for (let j = 0; j < w.length && i < n; j++) out[i++] = w[j]!;
   }
   return out;
-}
-
-async function collect(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  const reader = s.getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    parts.push(value);
-  }
-  return new Uint8Array(Buffer.concat(parts));
 }
 
 // ---- a tar builder (independent of src/tar) -----------------------------------------------------
@@ -292,7 +282,7 @@ describe("ours → upstream (estargz.Open + VerifyTOC + chunk verifiers)", () =>
         const tar = buildTar(specs);
         const options = opts(specs);
         const w = createEstargzLayer(core, new MemorySource(tar), options);
-        const blob = await collect(w.stream);
+        const blob = await bytesOf(w.stream);
         const res = await w.result;
         expect(res.size).toBe(blob.length);
         expect(res.digest).toBe(sha(blob));
@@ -333,8 +323,8 @@ describe("ours → upstream (estargz.Open + VerifyTOC + chunk verifiers)", () =>
     const specs = edgeFixture();
     const tar = buildTar(specs);
     for (const prioritizedFiles of [undefined, ["dir/xattrs", "fifo", "dir/hello.txt", "dir/hard"]]) {
-      const a = await collect(createEstargzLayer(core, new MemorySource(tar), { prioritizedFiles }).stream);
-      const b = await collect(createEstargzLayer(core, new Blob([tar as Uint8Array<ArrayBuffer>]).stream(), { prioritizedFiles }).stream);
+      const a = await bytesOf(createEstargzLayer(core, new MemorySource(tar), { prioritizedFiles }).stream);
+      const b = await bytesOf(createEstargzLayer(core, new Blob([tar as Uint8Array<ArrayBuffer>]).stream(), { prioritizedFiles }).stream);
       expect(Buffer.compare(a, b)).toBe(0);
     }
   }, TIMEOUT);
@@ -342,7 +332,7 @@ describe("ours → upstream (estargz.Open + VerifyTOC + chunk verifiers)", () =>
   it("native gzip engine blobs verify too", async () => {
     const tar = buildTar(edgeFixture());
     const w = createEstargzLayer(core, new MemorySource(tar), { gzip: "native" });
-    const blob = await collect(w.stream);
+    const blob = await bytesOf(w.stream);
     const res = await w.result;
     const path = join(dir, "ours-native.esgz");
     writeFileSync(path, blob);
@@ -424,7 +414,7 @@ describe("upstream → ours (estargz.Build blobs read and verified by readEstarg
         const b = go(args, { GOMAXPROCS: "1" }) as { tocDigest: string };
         const goReader = await readEstargzToc(new MemorySource(new Uint8Array(readFileSync(blobPath))), { core, tocDigest: b.tocDigest });
         const w = createEstargzLayer(core, new MemorySource(tar), { prioritizedFiles: prio });
-        await collect(w.stream);
+        await bytesOf(w.stream);
         const ours = await w.result;
         expect(stripOffsets(ours.toc), label).toEqual(stripOffsets(goReader.toc));
       }

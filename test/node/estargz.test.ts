@@ -23,6 +23,7 @@ import { goRegHeader } from "../../src/formats/estargz/tarhdr.js";
 import { gunzip, gzipMember } from "../../src/gzip/index.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { NodeSha256 } from "../../src/runtime/node-hash.js";
+import { bytesOf } from "../support/streams.js";
 
 const core = {
   zstd: undefined as never,
@@ -43,17 +44,6 @@ async function expectCode(p: Promise<unknown> | (() => unknown), code: string): 
     return e;
   }
   throw new Error(`expected ${code}, nothing was thrown`);
-}
-
-async function collect(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  const r = s.getReader();
-  for (;;) {
-    const { value, done } = await r.read();
-    if (done) break;
-    parts.push(value);
-  }
-  return cat(parts);
 }
 
 // A minimal tar builder: regular files, dirs, symlinks, hardlinks; ustar only.
@@ -89,7 +79,7 @@ const tarOf = (ents: Ent[]) => cat([...ents.map(ustar), new Uint8Array(1024)]);
 
 async function write(tar: Uint8Array, options: EstargzLayerOptions = {}, asStream = false): Promise<{ blob: Uint8Array; res: EstargzLayerResult }> {
   const w = createEstargzLayer(core, asStream ? new Blob([tar as Uint8Array<ArrayBuffer>]).stream() : new MemorySource(tar), options);
-  const blob = await collect(w.stream);
+  const blob = await bytesOf(w.stream);
   return { blob, res: await w.result };
 }
 

@@ -24,6 +24,7 @@ import { MemorySource } from "../../src/source/memory.js";
 import { TarWriter, type TarWriteEntry } from "../../src/tar/writer.js";
 import { expectCode } from "../support/registry.js";
 import { FaultServer, type BlobBehaviour } from "../support/http-server.js";
+import { bytesOf } from "../support/streams.js";
 
 const enc = new TextEncoder();
 const sha = (b: Uint8Array) => "sha256:" + createHash("sha256").update(b).digest("hex");
@@ -74,19 +75,11 @@ function tarStream(specs: Spec[]): ReadableStream<Uint8Array> {
   });
 }
 
-async function collect(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  const r = s.getReader();
-  for (let x = await r.read(); !x.done; x = await r.read()) parts.push(x.value);
-  return Buffer.concat(parts);
-}
-
 async function build(specs: Spec[], options: CreateLayerOptions) {
   const w = createLayer(tarStream(specs), options);
-  const blob = await collect(w.stream);
+  const blob = await bytesOf(w.stream);
   return { blob: new Uint8Array(blob), result: await w.result };
 }
-
 
 /** [first byte, end) of the compressed bytes a file's non-zeros chunks occupy. */
 function fileSpan(f: TocFile): { start: number; end: number } {
@@ -285,7 +278,7 @@ describe("eStargz layers over HTTP", () => {
     expect(entry.name).toBe("usr/lib/big.bin");
     expect(index.format).toBe("estargz");
     expect(index.authenticated).toBe(true);
-    expect(sha(await collect(stream))).toBe(sha(files["usr/lib/big.bin"]));
+    expect(sha(await bytesOf(stream))).toBe(sha(files["usr/lib/big.bin"]));
     const wrong = "sha256:" + "0".repeat(64);
     await expectCode(readFile(serve(blob), "etc/os-release", { core, annotations: { [ANNOTATION_ESTARGZ_TOC_DIGEST]: wrong } }), "DIGEST_MISMATCH");
   });
@@ -294,7 +287,7 @@ describe("eStargz layers over HTTP", () => {
     const dir = mkdtempSync(join(tmpdir(), "layerkit-lazy-"));
     try {
       const harness = execFileSync("bash", [join(import.meta.dirname, "../go/build-estargz.sh"), join(dir, "bin")], { encoding: "utf8" }).trim().split("\n").pop()!;
-      writeFileSync(join(dir, "in.tar"), await collect(tarStream(smallSpecs)));
+      writeFileSync(join(dir, "in.tar"), await bytesOf(tarStream(smallSpecs)));
       const out = JSON.parse(
         execFileSync(harness, ["build", "--chunk-size", String(64 * 1024), join(dir, "in.tar"), join(dir, "out.gz")], { encoding: "utf8", env: { ...process.env, GOMAXPROCS: "1" } }),
       ) as { tocDigest: string };

@@ -24,6 +24,7 @@ import { MemorySource } from "../../src/source/memory.js";
 import { verifyLayer, type VerifyReport } from "../../src/verify/index.js";
 import { ZstdFrameScanner } from "../../src/verify/zstd-frame-scanner.js";
 import * as tars from "../fixtures/tars.js";
+import { bytesOf, streamOf } from "../support/streams.js";
 
 let core: Core;
 beforeAll(async () => {
@@ -34,27 +35,9 @@ const sha = (b: Uint8Array): string => "sha256:" + createHash("sha256").update(b
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function streamOf(tar: Uint8Array, piece = 65_521): ReadableStream<Uint8Array> {
-  let at = 0;
-  return new ReadableStream({
-    pull(c) {
-      if (at >= tar.length) return c.close();
-      c.enqueue(tar.slice(at, at + piece));
-      at += piece;
-    },
-  });
-}
-
-async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  const r = stream.getReader();
-  for (let x = await r.read(); !x.done; x = await r.read()) parts.push(x.value);
-  return tars.cat(...parts);
-}
-
 async function write(tar: Uint8Array, format: Exclude<LayerFormat, "gzip">, chunkSize?: number): Promise<{ blob: Uint8Array; result: LayerResult }> {
-  const w = createLayer(streamOf(tar), { format, core, ...(chunkSize ? { chunkSize } : {}) });
-  const blob = await collect(w.stream);
+  const w = createLayer(streamOf(tar, 65_521), { format, core, ...(chunkSize ? { chunkSize } : {}) });
+  const blob = await bytesOf(w.stream);
   return { blob, result: await w.result };
 }
 

@@ -22,7 +22,7 @@ import { ByteReader, concatBytes } from "../../src/util/bytes.js";
 import { buildTar, type TarWriteEntry } from "../../src/tar/index.js";
 import { resultWithoutToc } from "../../src/formats/layer.js";
 import * as tars from "../fixtures/tars.js";
-import { byteStreamOf, streamOf } from "../support/streams.js";
+import { bytesOf, byteStreamOf, streamOf } from "../support/streams.js";
 import { runHarness } from "../support/go-harness.js";
 
 let core: Core;
@@ -32,23 +32,6 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "layerkit-zc-write-"));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  const r = stream.getReader();
-  for (let x = await r.read(); !x.done; x = await r.read()) {
-    parts.push(x.value);
-    n += x.value.length;
-  }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Reads `stream` as the CLI does: BYOB into one reused buffer of `size` bytes. */
 async function collectByob(stream: ReadableStream<Uint8Array>, size: number): Promise<Uint8Array> {
@@ -61,7 +44,7 @@ async function collectByob(stream: ReadableStream<Uint8Array>, size: number): Pr
 
 async function write(tar: Uint8Array, level = 3) {
   const w = createLayer(streamOf(tar), { format: "zstd:chunked", level, core });
-  const blob = await collect(w.stream);
+  const blob = await bytesOf(w.stream);
   return { blob, result: await w.result };
 }
 
@@ -133,7 +116,7 @@ describe("zstd:chunked writer", () => {
 
       // Reassembling the tar from tar-split + the files read through the TOC gives the diffID.
       const byName = new Map(index.entries.map((e) => [e.name, e]));
-      const re = await collect(
+      const re = await bytesOf(
         new ReadableStream({
           async start(c) {
             for await (const piece of assembleTar(index.tarSplit!, async (n) => {
@@ -231,7 +214,7 @@ describe("zstd:chunked writer", () => {
   for (const [what, make, code] of BAD) {
     it(`refuses a tar with a ${what} (${code}), naming the entry`, async () => {
       const w = createLayer(streamOf(make()), { format: "zstd:chunked", core });
-      const err = await collect(w.stream).then(() => undefined, (e: unknown) => e);
+      const err = await bytesOf(w.stream).then(() => undefined, (e: unknown) => e);
       expect(isLayerkitError(err), String(err)).toBe(true);
       expect((err as { code: string }).code).toBe(code);
       await expect(w.result).rejects.toMatchObject({ code });
@@ -241,7 +224,7 @@ describe("zstd:chunked writer", () => {
   it("refuses truncated tars with TRUNCATED", async () => {
     for (const [what, tar] of Object.entries(tars.truncatedTars())) {
       const w = createLayer(streamOf(tar), { format: "zstd:chunked", core });
-      await expect(collect(w.stream), what).rejects.toMatchObject({ code: "TRUNCATED" });
+      await expect(bytesOf(w.stream), what).rejects.toMatchObject({ code: "TRUNCATED" });
     }
   });
 });

@@ -1,8 +1,21 @@
 /** Byte-stream helpers shared by the Node tests. */
 
-/** Everything a stream yields, as one array. */
+/** Everything a stream yields, as one array; a stream error rejects with that error itself. */
 export async function bytesOf(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  const r = stream.getReader();
+  for (let x = await r.read(); !x.done; x = await r.read()) {
+    parts.push(x.value);
+    n += x.value.length;
+  }
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** `data` in uneven pieces (a prime size by default), as a network stream delivers it. */
