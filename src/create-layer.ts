@@ -6,7 +6,7 @@
 import { getCore, type Core } from "./core.js";
 import { LayerkitError } from "./errors.js";
 import { deferredWriter } from "./util/deferred-writer.js";
-import type { LayerFormat, LayerWriter } from "./formats/layer.js";
+import type { LayerFormat, LayerWriter } from "./layer/result.js";
 import { createZstdLayer } from "./formats/zstd/writer.js";
 import { createZstdChunkedLayer } from "./formats/zstd-chunked/writer.js";
 import { createEstargzLayer } from "./formats/estargz/writer.js";

@@ -23,15 +23,15 @@ export { decompressLayer, type DecompressLayerOptions } from "./formats/decompre
 
 // Writing layers
 export { createLayer, type CreateLayerOptions } from "./create-layer.js";
-export { mediaTypeOf, resultWithoutToc, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_ZSTD, type Descriptor, type LayerFormat, type LayerResult, type LayerWriter } from "./formats/layer.js";
+export { mediaTypeOf, resultWithoutToc, type LayerFormat, type LayerResult, type LayerWriter } from "./layer/result.js";
 // Reading seekable layers
 export { readToc, readTarSplit, type ReadTocOptions, type ReadTocResult, type ReadTarSplitOptions } from "./formats/zstd-chunked/read-toc.js";
 export { checkTarSplit } from "./formats/zstd-chunked/check-tar-split.js";
 export { formatZstdChunkedAnnotations, readZstdChunkedAnnotations } from "./formats/zstd-chunked/annotations.js";
-export type { Generation, TocFormat } from "./formats/zstd-chunked/classify.js";
-export type { Toc, TocEntry } from "./formats/zstd-chunked/toc-types.js";
-export type { TocFile } from "./formats/zstd-chunked/toc-parse.js";
-export type { ChunkRange } from "./formats/zstd-chunked/ranges.js";
+export type { Generation, TocFormat } from "./layer/classify.js";
+export type { Toc, TocEntry } from "./layer/toc.js";
+export type { TocFile } from "./layer/toc-parse.js";
+export type { ChunkRange } from "./layer/ranges.js";
 export { readEstargzToc, EstargzReader, type ReadEstargzTocOptions } from "./formats/estargz/reader.js";
 // Blob sources (bytes, HTTP; files come from the Node/Deno entries)
 export * from "./source/index.js";
@@ -42,7 +42,6 @@ export { convertLayer, type ConvertLayerOptions, type ConvertResult, type Conver
 export { verifyLayer, type VerifyCheck, type VerifyCheckName, type VerifyCheckStatus, type VerifyDescriptor, type VerifyFailure, type VerifyOptions, type VerifyReport } from "./verify/index.js";
 // Deterministic tar of a directory tree (the file system behind DirectoryFs; Node's: tar/from-directory-node.js)
 export { directoryTar, directoryTarPieces, type DirectoryFs, type DirectoryStat, type DirectoryTarOptions } from "./tar/from-directory.js";
-// OCI images, layouts and registries (the OCI `Descriptor` type is exported as `OciDescriptor`)
+// OCI images, layouts and registries
 export * from "./oci/index.js";
-export type { Descriptor as OciDescriptor } from "./oci/types.js";
 export * from "./registry/index.js";

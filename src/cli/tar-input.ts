@@ -2,7 +2,7 @@
  * The tar a layer is made from: a directory (archived deterministically, see
  * src/tar/from-directory.ts) or a tar file. Shared by `create` and `image build`.
  */
-import { parseRfc3339 } from "../formats/zstd-chunked/go-time.js";
+import { parseRfc3339 } from "../go/time.js";
 import { directoryTar } from "../tar/from-directory.js";
 import { nodeDirectoryFs } from "../tar/from-directory-node.js";
 import type { Instant } from "../tar/types.js";

@@ -23,7 +23,7 @@ import { createLayer, type CreateLayerOptions } from "../create-layer.js";
 import { LayerkitError } from "../errors.js";
 import { decompressLayer } from "../formats/decompress.js";
 import { compressionOfMagic, detectLayerFormat, type LayerCompression } from "../formats/detect.js";
-import type { LayerFormat, LayerResult, LayerWriter } from "../formats/layer.js";
+import type { LayerFormat, LayerResult, LayerWriter } from "../layer/result.js";
 import type { BlobSource } from "../source/blob-source.js";
 import { deferredWriter } from "../util/deferred-writer.js";
 import { DigestCounter } from "../util/digest-counter.js";

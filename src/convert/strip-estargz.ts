@@ -10,7 +10,7 @@
  */
 import { TarReader } from "../tar/reader.js";
 import { streamFromGenerator } from "../util/async-queue.js";
-import { cleanEntryName } from "../formats/estargz/writer.js";
+import { cleanEntryName } from "../go/path.js";
 import { NO_PREFETCH_LANDMARK, PREFETCH_LANDMARK, TOC_TAR_NAME } from "../formats/estargz/constants.js";
 
 /** True for the names eStargz adds to a layer (compared after cleaning, as upstream does). */

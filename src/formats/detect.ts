@@ -24,10 +24,11 @@
  */
 import { LayerkitError, isLayerkitError } from "../errors.js";
 import type { BlobSource } from "../source/blob-source.js";
-import { ANNOTATION_ESTARGZ_TOC_DIGEST, readZstdChunkedAnnotations } from "./zstd-chunked/annotations.js";
+import { readZstdChunkedAnnotations } from "./zstd-chunked/annotations.js";
+import { ANNOTATION_ESTARGZ_TOC_DIGEST } from "../layer/annotations.js";
 import { detectFooterVersion, isSkippableMagic, MAX_FOOTER_FRAME_SIZE, parseFooter } from "./zstd-chunked/footer.js";
 import { findFooter } from "./estargz/footer.js";
-import type { LayerFormat } from "./layer.js";
+import type { LayerFormat } from "../layer/result.js";
 
 /** The compression of a layer blob as a whole. */
 export type LayerCompression = "gzip" | "zstd";

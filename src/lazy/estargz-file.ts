@@ -6,7 +6,7 @@
  * @module
  */
 import type { EstargzReader } from "../formats/estargz/reader.js";
-import type { TocFile } from "../formats/zstd-chunked/toc-parse.js";
+import type { TocFile } from "../layer/toc-parse.js";
 import type { PrefetchSource } from "./prefetch-source.js";
 
 /** Largest compressed window fetched at once: bounds memory for huge files. */

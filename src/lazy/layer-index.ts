@@ -18,17 +18,11 @@ import type { BlobSource } from "../source/blob-source.js";
 import { FOOTER_SIZE as ESTARGZ_FOOTER_SIZE } from "../formats/estargz/constants.js";
 import { findFooter } from "../formats/estargz/footer.js";
 import { readEstargzToc, type EstargzReader } from "../formats/estargz/reader.js";
-import {
-  ANNOTATION_ESTARGZ_TOC_DIGEST,
-  ANNOTATION_MANIFEST_CHECKSUM,
-  ANNOTATION_MANIFEST_POSITION,
-  OLD_ANNOTATION_MANIFEST_CHECKSUM,
-  OLD_ANNOTATION_MANIFEST_POSITION,
-} from "../formats/zstd-chunked/annotations.js";
+import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_MANIFEST_CHECKSUM, ANNOTATION_MANIFEST_POSITION, OLD_ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_POSITION } from "../layer/annotations.js";
 import { fileChunks as zstdFileChunks } from "../formats/zstd-chunked/file-content.js";
 import { detectFooterVersion, MAX_FOOTER_FRAME_SIZE } from "../formats/zstd-chunked/footer.js";
 import { readToc, type ReadTocResult } from "../formats/zstd-chunked/read-toc.js";
-import type { TocFile } from "../formats/zstd-chunked/toc-parse.js";
+import type { TocFile } from "../layer/toc-parse.js";
 import { estargzFileChunks } from "./estargz-file.js";
 import { PrefetchSource } from "./prefetch-source.js";
 

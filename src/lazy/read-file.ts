@@ -13,7 +13,7 @@
 import { getCore, type Core } from "../core.js";
 import { LayerkitError } from "../errors.js";
 import type { BlobSource } from "../source/blob-source.js";
-import type { TocFile } from "../formats/zstd-chunked/toc-parse.js";
+import type { TocFile } from "../layer/toc-parse.js";
 import type { ReadTocResult } from "../formats/zstd-chunked/read-toc.js";
 import { layerIndexFromToc, openLayerIndex, type LayerIndex } from "./layer-index.js";
 

@@ -10,7 +10,7 @@
  */
 import { LayerkitError } from "../errors.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
-import { checkDigest, sha256Digest, sha256Factory, type Sha256Factory } from "./digest.js";
+import { checkDigest, sha256Digest, sha256Factory, type Sha256Factory } from "../layer/digest.js";
 import {
   DOCKER_CONFIG,
   DOCKER_LAYER_GZIP,

@@ -7,7 +7,7 @@
  */
 export * from "./media-types.js";
 export * from "./types.js";
-export { isDigest, parseDigest, checkDigest, sha256Digest, sha256Factory, type ParsedDigest, type Sha256Factory } from "./digest.js";
+export { isDigest, parseDigest, checkDigest, sha256Digest, sha256Factory, type ParsedDigest, type Sha256Factory } from "../layer/digest.js";
 export { canonicalJson, canonicalJsonBytes } from "./canonical-json.js";
 export {
   MAX_CONFIG_BYTES,

@@ -20,7 +20,7 @@ import { LayerkitError } from "../errors.js";
 import { iterateSource, type ByteSource } from "../util/bytes.js";
 import { parseJsonLimited } from "../util/json-limits.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
-import { checkDigest, parseDigest, sha256Digest, sha256Factory, type Sha256Factory } from "./digest.js";
+import { checkDigest, parseDigest, sha256Digest, sha256Factory, type Sha256Factory } from "../layer/digest.js";
 import { OCI_INDEX } from "./media-types.js";
 import { DEFAULT_PLATFORM, selectPlatform } from "./platform.js";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.js";

@@ -8,7 +8,7 @@
  */
 import { LayerkitError } from "../errors.js";
 import { parseJsonLimited } from "../util/json-limits.js";
-import { isDigest } from "./digest.js";
+import { isDigest } from "../layer/digest.js";
 import {
   DOCKER_CONFIG,
   DOCKER_MANIFEST,

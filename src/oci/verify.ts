@@ -5,7 +5,7 @@
  */
 import { LayerkitError } from "../errors.js";
 import { concatBytes } from "../util/bytes.js";
-import { checkDigest, type Sha256Factory } from "./digest.js";
+import { checkDigest, type Sha256Factory } from "../layer/digest.js";
 
 /** What a blob must be. */
 export interface ExpectedBlob {

@@ -7,7 +7,7 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { base64Encode } from "../util/base64.js";
+import { base64Encode } from "../go/base64.js";
 import { parseJsonLimited } from "../util/json-limits.js";
 import { readBodyLimited } from "./responses.js";
 import type { Challenge } from "./www-authenticate.js";

@@ -6,7 +6,7 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { isDigest, sha256Digest, sha256Factory, type Sha256Factory } from "../oci/digest.js";
+import { isDigest, sha256Digest, sha256Factory, type Sha256Factory } from "../layer/digest.js";
 import { MANIFEST_ACCEPT, baseMediaType, isIndexType, isManifestType } from "../oci/media-types.js";
 import { DEFAULT_PLATFORM, selectPlatform } from "../oci/platform.js";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "../oci/types.js";

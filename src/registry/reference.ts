@@ -5,7 +5,7 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { isDigest } from "../oci/digest.js";
+import { isDigest } from "../layer/digest.js";
 
 /** A parsed image reference. */
 export interface ImageReference {

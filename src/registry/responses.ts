@@ -6,7 +6,7 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { isDigest } from "../oci/digest.js";
+import { isDigest } from "../layer/digest.js";
 import { readAllLimited } from "../oci/verify.js";
 import { parseJsonLimited } from "../util/json-limits.js";
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import type { Sha256Factory } from "../oci/digest.js";
+import type { Sha256Factory } from "../layer/digest.js";
 import { concatBytes, iterateSource, type ByteSource } from "../util/bytes.js";
 import { contentDigest, contentLength, expectStatus } from "./responses.js";
 import type { RegistryTransport } from "./transport.js";

@@ -9,7 +9,7 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { isDigest } from "../oci/digest.js";
+import { isDigest } from "../layer/digest.js";
 import type { Descriptor } from "../oci/types.js";
 import type { RegistryClient } from "../registry/client.js";
 import { checkRepository } from "../registry/reference.js";

@@ -23,7 +23,8 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { compareGoStrings, iterateSource, type ByteSource } from "../util/bytes.js";
+import { iterateSource, type ByteSource } from "../util/bytes.js";
+import { compareGoStrings } from "../go/strings.js";
 import { blockPadding } from "./header.js";
 import { encodeTarEnd, encodeTarHeader, type TarEntryKind, type TarTimeInput, type TarWriteEntry } from "./writer.js";
 

@@ -7,8 +7,9 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { GO_ZERO_UNIX, instant } from "../formats/zstd-chunked/go-time.js";
-import { concatBytes, goString } from "../util/bytes.js";
+import { GO_ZERO_UNIX, instant } from "../go/time.js";
+import { concatBytes } from "../util/bytes.js";
+import { goString } from "../go/strings.js";
 import { cString, FieldParser, goParseInt, parsePaxData, parsePaxTime } from "./strconv.js";
 import { isHeaderOnlyType, type Instant, type TarBlockFormat, type TarFormat, type TarHeader } from "./types.js";
 

@@ -19,4 +19,4 @@ export {
   type TarWriteEntry,
   type TarWriterOptions,
 } from "./writer.js";
-export { cleanPath } from "./paths.js";
+export { cleanPath } from "../go/path.js";

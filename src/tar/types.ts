@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { Instant } from "../formats/zstd-chunked/go-time.js";
+import type { Instant } from "../go/time.js";
 
-export type { Instant } from "../formats/zstd-chunked/go-time.js";
+export type { Instant } from "../go/time.js";
 
 /** Tar typeflags (one character each). */
 export const TypeFlag = {

@@ -13,8 +13,9 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { instant, type Instant } from "../formats/zstd-chunked/go-time.js";
-import { compareGoStrings, concatBytes, goStringBytes, iterateSource, type ByteSource } from "../util/bytes.js";
+import { instant, type Instant } from "../go/time.js";
+import { concatBytes, iterateSource, type ByteSource } from "../util/bytes.js";
+import { compareGoStrings, goStringBytes } from "../go/strings.js";
 import { BLOCK_SIZE, blockPadding, headerChecksums } from "./header.js";
 import { fitsInBase256, fitsInOctal, formatPaxRecord, formatPaxTime, putBase256, putOctal, putString } from "./strconv.js";
 import { PAX_SCHILY_XATTR } from "./types.js";

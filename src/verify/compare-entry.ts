@@ -12,11 +12,11 @@
  * @module
  */
 import { formatModtime } from "../formats/estargz/toc.js";
-import { fileMetadataFromHeader, tocTypeOf } from "../formats/zstd-chunked/file-metadata.js";
-import { tocTimesMatch } from "../formats/zstd-chunked/go-time.js";
-import type { TocFile } from "../formats/zstd-chunked/toc-parse.js";
-import type { TocEntry } from "../formats/zstd-chunked/toc-types.js";
-import { base64Encode } from "../util/base64.js";
+import { fileMetadataFromHeader, tocTypeOf } from "../layer/file-metadata.js";
+import { tocTimesMatch } from "../go/time.js";
+import type { TocFile } from "../layer/toc-parse.js";
+import type { TocEntry } from "../layer/toc.js";
+import { base64Encode } from "../go/base64.js";
 import { xattrsOf, type TarHeader } from "../tar/types.js";
 
 /** One differing field: what the tar says and what the TOC says. */

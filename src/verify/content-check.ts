@@ -6,8 +6,8 @@
  * @module
  */
 import type { Core, Hasher } from "../core.js";
-import type { ChunkRange } from "../formats/zstd-chunked/ranges.js";
-import type { TocFile } from "../formats/zstd-chunked/toc-parse.js";
+import type { ChunkRange } from "../layer/ranges.js";
+import type { TocFile } from "../layer/toc-parse.js";
 import type { Findings } from "./findings.js";
 
 export class ContentCheck {

@@ -7,8 +7,8 @@
  */
 import { isLayerkitError } from "../errors.js";
 import { detectLayerFormat } from "../formats/detect.js";
-import { ANNOTATION_ESTARGZ_TOC_DIGEST } from "../formats/zstd-chunked/annotations.js";
-import type { LayerFormat } from "../formats/layer.js";
+import { ANNOTATION_ESTARGZ_TOC_DIGEST } from "../layer/annotations.js";
+import type { LayerFormat } from "../layer/result.js";
 import type { BlobSource } from "../source/blob-source.js";
 import type { Findings } from "./findings.js";
 import type { Compression } from "./tar-decoder.js";

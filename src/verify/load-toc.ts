@@ -8,9 +8,9 @@
 import type { Core } from "../core.js";
 import { isLayerkitError } from "../errors.js";
 import { readEstargzToc } from "../formats/estargz/reader.js";
-import { ANNOTATION_ESTARGZ_TOC_DIGEST } from "../formats/zstd-chunked/annotations.js";
+import { ANNOTATION_ESTARGZ_TOC_DIGEST } from "../layer/annotations.js";
 import { readTarSplit, readToc } from "../formats/zstd-chunked/read-toc.js";
-import type { RawTocEntry, TocFile } from "../formats/zstd-chunked/toc-parse.js";
+import type { RawTocEntry, TocFile } from "../layer/toc-parse.js";
 import type { BlobSource } from "../source/blob-source.js";
 import type { Findings } from "./findings.js";
 

@@ -5,7 +5,7 @@
  */
 import type { Core } from "../core.js";
 import type { ErrorCode } from "../errors.js";
-import type { LayerFormat } from "../formats/layer.js";
+import type { LayerFormat } from "../layer/result.js";
 
 /** The layer descriptor as the manifest gives it. */
 export interface VerifyDescriptor {

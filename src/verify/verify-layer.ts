@@ -7,11 +7,12 @@
  */
 import { getCore, type Core } from "../core.js";
 import { LayerkitError } from "../errors.js";
+import { isDigest } from "../layer/digest.js";
 import { checkTarSplit } from "../formats/zstd-chunked/check-tar-split.js";
-import { cleanEntryName } from "../formats/estargz/writer.js";
+import { cleanEntryName } from "../go/path.js";
 import { TOC_TAR_NAME } from "../formats/estargz/constants.js";
-import type { LayerFormat } from "../formats/layer.js";
-import type { TocFile } from "../formats/zstd-chunked/toc-parse.js";
+import type { LayerFormat } from "../layer/result.js";
+import type { TocFile } from "../layer/toc-parse.js";
 import type { BlobSource } from "../source/blob-source.js";
 import { TarReader } from "../tar/reader.js";
 import { DigestCounter } from "../util/digest-counter.js";
@@ -25,7 +26,6 @@ import { TarDecoder } from "./tar-decoder.js";
 import { TarSplitMatcher } from "./tar-split-matcher.js";
 import type { VerifyDescriptor, VerifyOptions, VerifyReport } from "./types.js";
 
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 const DEFAULT_READ = 4 << 20;
 /**
  * Compressed bytes handed to the decompressor at a time: what one push can expand to is bounded
@@ -37,11 +37,11 @@ function checkArguments(descriptor: VerifyDescriptor, options: VerifyOptions): v
   const bad = (message: string, details: Record<string, unknown>): never => {
     throw new LayerkitError("BAD_ARGUMENT", message, details);
   };
-  if (typeof descriptor?.digest !== "string" || !DIGEST_RE.test(descriptor.digest)) bad(`descriptor.digest must be sha256:<64 hex>, got ${JSON.stringify(descriptor?.digest)}`, { digest: descriptor?.digest });
+  if (typeof descriptor?.digest !== "string" || !isDigest(descriptor.digest)) bad(`descriptor.digest must be sha256:<64 hex>, got ${JSON.stringify(descriptor?.digest)}`, { digest: descriptor?.digest });
   if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0) bad(`descriptor.size must be a non-negative integer, got ${descriptor.size}`, { size: descriptor.size });
   for (const k of ["diffID", "tocDigest"] as const) {
     const v = options[k];
-    if (v !== undefined && !DIGEST_RE.test(v)) bad(`${k} must be sha256:<64 hex>, got ${JSON.stringify(v)}`, { [k]: v });
+    if (v !== undefined && !isDigest(v)) bad(`${k} must be sha256:<64 hex>, got ${JSON.stringify(v)}`, { [k]: v });
   }
   const max = options.maxFailures;
   if (max !== undefined && (!Number.isSafeInteger(max) || max < 0)) bad(`maxFailures must be a non-negative integer, got ${max}`, { maxFailures: max });

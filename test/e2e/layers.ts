@@ -6,7 +6,7 @@
  */
 import type { Core } from "../../src/core.js";
 import { createLayer } from "../../src/create-layer.js";
-import type { LayerFormat, LayerResult } from "../../src/formats/layer.js";
+import type { LayerFormat, LayerResult } from "../../src/layer/result.js";
 import { readEstargzToc } from "../../src/formats/estargz/reader.js";
 import { readToc } from "../../src/formats/zstd-chunked/read-toc.js";
 import { MemorySource } from "../../src/source/memory.js";

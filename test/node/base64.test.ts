@@ -5,8 +5,9 @@
  * buffered ByteReader over pieces of any size.
  */
 import { describe, expect, it } from "vitest";
-import { base64Decode, base64Encode, base64EncodeInto, base64Length } from "../../src/util/base64.js";
-import { ByteReader, compareGoStrings, concatBytes, goString, goStringBytes, goStringLength, hasInvalidUtf8, iterateSource } from "../../src/util/bytes.js";
+import { base64Decode, base64Encode, base64EncodeInto, base64Length } from "../../src/go/base64.js";
+import { ByteReader, concatBytes, iterateSource } from "../../src/util/bytes.js";
+import { compareGoStrings, goString, goStringBytes, goStringLength, hasInvalidUtf8 } from "../../src/go/strings.js";
 import { randomBytes } from "../fixtures/tars.js";
 import { expectCode } from "../support/registry.js";
 

@@ -3,7 +3,7 @@ import type { Core } from "../../src/core.js";
 import { createLayer } from "../../src/create-layer.js";
 import { checkTarSplit } from "../../src/formats/zstd-chunked/check-tar-split.js";
 import { readToc } from "../../src/formats/zstd-chunked/read-toc.js";
-import type { TocEntry } from "../../src/formats/zstd-chunked/toc-types.js";
+import type { TocEntry } from "../../src/layer/toc.js";
 import { loadCore } from "../../src/runtime/node.js";
 import { MemorySource } from "../../src/source/memory.js";
 import * as tars from "../fixtures/tars.js";

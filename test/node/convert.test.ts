@@ -19,8 +19,8 @@ import { convertLayer, type ConvertLayerOptions } from "../../src/convert/conver
 import { isEstargzEntryName } from "../../src/convert/strip-estargz.js";
 import { detectLayerFormat } from "../../src/formats/detect.js";
 import { readEstargzToc } from "../../src/formats/estargz/reader.js";
-import { cleanEntryName } from "../../src/formats/estargz/writer.js";
-import type { LayerFormat } from "../../src/formats/layer.js";
+import { cleanEntryName } from "../../src/go/path.js";
+import type { LayerFormat } from "../../src/layer/result.js";
 import { readToc } from "../../src/formats/zstd-chunked/read-toc.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { TarReader } from "../../src/tar/reader.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Crc64, crc64 } from "../../src/util/crc64.js";
-import { base64Decode, base64Encode } from "../../src/util/base64.js";
+import { base64Decode, base64Encode } from "../../src/go/base64.js";
 import { isLayerkitError } from "../../src/errors.js";
 import { randomBytes } from "../fixtures/tars.js";
 

@@ -9,7 +9,7 @@ import type { Core } from "../../src/core.js";
 import { createLayer } from "../../src/create-layer.js";
 import { detectLayerFormat } from "../../src/formats/detect.js";
 import { buildFooter } from "../../src/formats/estargz/footer.js";
-import type { LayerFormat } from "../../src/formats/layer.js";
+import type { LayerFormat } from "../../src/layer/result.js";
 import { MemorySource } from "../../src/source/memory.js";
 import * as tars from "../fixtures/tars.js";
 

@@ -13,7 +13,7 @@ import {
   createEstargzLayer,
   findFooter,
   formatModtime,
-  goJsonString,
+  jsonString as goJsonString,
   marshalTocText,
   readEstargzToc,
   type EstargzLayerOptions,

@@ -35,7 +35,7 @@ import { readFile } from "../../src/lazy/read-file.js";
 import { loadCore } from "../../src/runtime/node.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { buildTar, readTar, TarReader, type TarWriteEntry } from "../../src/tar/index.js";
-import { goStringBytes } from "../../src/util/bytes.js";
+import { goStringBytes } from "../../src/go/strings.js";
 import { randomBytes } from "../fixtures/tars.js";
 import { harnessPath } from "../support/go-harness.js";
 import { readAll as collect } from "../support/registry.js";

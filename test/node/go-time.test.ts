@@ -19,7 +19,7 @@ import {
   parseRfc3339,
   sameInstant,
   tocTimesMatch,
-} from "../../src/formats/zstd-chunked/go-time.js";
+} from "../../src/go/time.js";
 
 /** Seeded pseudo-random integers in [0, n). */
 function lcg(seed: number): (n: number) => number {

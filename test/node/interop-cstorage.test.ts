@@ -21,13 +21,7 @@ import { NodeSha256 } from "../../src/runtime/node-hash.js";
 import type { Zstd } from "../../src/wasm/zstd.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { FileSource } from "../../src/source/node-file.js";
-import {
-  ANNOTATION_ESTARGZ_TOC_DIGEST,
-  ANNOTATION_MANIFEST_CHECKSUM,
-  ANNOTATION_MANIFEST_POSITION,
-  OLD_ANNOTATION_MANIFEST_CHECKSUM,
-  OLD_ANNOTATION_MANIFEST_POSITION,
-} from "../../src/formats/zstd-chunked/annotations.js";
+import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_MANIFEST_CHECKSUM, ANNOTATION_MANIFEST_POSITION, OLD_ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_POSITION } from "../../src/layer/annotations.js";
 import { readToc, type ReadTocResult } from "../../src/formats/zstd-chunked/read-toc.js";
 import { readFile } from "../../src/lazy/read-file.js";
 import { loadCore } from "../../src/runtime/node.js";

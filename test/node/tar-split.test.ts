@@ -21,7 +21,7 @@ import {
   type TarSplitEntry,
 } from "../../src/formats/zstd-chunked/tar-split.js";
 import { buildTar, readTar } from "../../src/tar/index.js";
-import { goStringBytes } from "../../src/util/bytes.js";
+import { goStringBytes } from "../../src/go/strings.js";
 import { crc64 } from "../../src/util/crc64.js";
 import {
   contiguousTar,

@@ -10,7 +10,7 @@ import { loadCore } from "../../src/runtime/node.js";
 import type { Core } from "../../src/core.js";
 import { createLayer } from "../../src/create-layer.js";
 import { isLayerkitError, LayerkitError } from "../../src/errors.js";
-import type { LayerFormat, LayerResult } from "../../src/formats/layer.js";
+import type { LayerFormat, LayerResult } from "../../src/layer/result.js";
 import { buildFooter } from "../../src/formats/estargz/footer.js";
 import { goRegHeader } from "../../src/formats/estargz/tarhdr.js";
 import { marshalToc, type EstargzToc } from "../../src/formats/estargz/toc.js";
@@ -18,7 +18,7 @@ import { formatZstdChunkedAnnotations } from "../../src/formats/zstd-chunked/ann
 import { buildFooterV3, buildSkippableFrame } from "../../src/formats/zstd-chunked/footer.js";
 import { readToc } from "../../src/formats/zstd-chunked/read-toc.js";
 import { encodeToc } from "../../src/formats/zstd-chunked/toc-json.js";
-import type { Toc } from "../../src/formats/zstd-chunked/toc-types.js";
+import type { Toc } from "../../src/layer/toc.js";
 import { gzipMember } from "../../src/gzip/gzip.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { verifyLayer, type VerifyReport } from "../../src/verify/index.js";

@@ -11,22 +11,8 @@ import { LayerkitError } from "../../src/errors.js";
 import { NodeSha256 } from "../../src/runtime/node-hash.js";
 import type { Zstd } from "../../src/wasm/zstd.js";
 import { MemorySource } from "../../src/source/memory.js";
-import {
-  ANNOTATION_ESTARGZ_TOC_DIGEST,
-  ANNOTATION_MANIFEST_CHECKSUM,
-  ANNOTATION_MANIFEST_POSITION,
-  ANNOTATION_TARSPLIT_CHECKSUM,
-  ANNOTATION_TARSPLIT_POSITION,
-  formatManifestPosition,
-  formatTarSplitPosition,
-  formatZstdChunkedAnnotations,
-  MAX_TOC_SIZE,
-  OLD_ANNOTATION_MANIFEST_CHECKSUM,
-  OLD_ANNOTATION_MANIFEST_POSITION,
-  parseManifestPosition,
-  parseTarSplitPosition,
-  readZstdChunkedAnnotations,
-} from "../../src/formats/zstd-chunked/annotations.js";
+import { formatManifestPosition, formatTarSplitPosition, formatZstdChunkedAnnotations, parseManifestPosition, parseTarSplitPosition, readZstdChunkedAnnotations } from "../../src/formats/zstd-chunked/annotations.js";
+import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_MANIFEST_CHECKSUM, ANNOTATION_MANIFEST_POSITION, ANNOTATION_TARSPLIT_CHECKSUM, ANNOTATION_TARSPLIT_POSITION, MAX_TOC_SIZE, OLD_ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_POSITION } from "../../src/layer/annotations.js";
 import {
   buildFooterV1,
   buildFooterV3,
@@ -34,7 +20,7 @@ import {
   detectFooterVersion,
   parseFooter,
 } from "../../src/formats/zstd-chunked/footer.js";
-import { EMPTY_DIGEST, isRfc3339, parseToc } from "../../src/formats/zstd-chunked/toc-parse.js";
+import { EMPTY_DIGEST, isRfc3339, parseToc } from "../../src/layer/toc-parse.js";
 import { readTarSplit, readToc } from "../../src/formats/zstd-chunked/read-toc.js";
 import { JsonReader } from "../../src/util/json-limits.js";
 

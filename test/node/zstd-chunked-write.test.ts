@@ -20,7 +20,7 @@ import { MemorySource } from "../../src/source/memory.js";
 import { TarReader } from "../../src/tar/reader.js";
 import { ByteReader, concatBytes } from "../../src/util/bytes.js";
 import { buildTar, type TarWriteEntry } from "../../src/tar/index.js";
-import { resultWithoutToc } from "../../src/formats/layer.js";
+import { resultWithoutToc } from "../../src/layer/result.js";
 import * as tars from "../fixtures/tars.js";
 import { bytesOf, byteStreamOf, streamOf } from "../support/streams.js";
 import { runHarness } from "../support/go-harness.js";

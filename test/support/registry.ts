@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { expect } from "vitest";
 import { createLayer } from "../../src/create-layer.js";
 import { LayerkitError } from "../../src/errors.js";
-import type { LayerFormat, LayerResult } from "../../src/formats/layer.js";
+import type { LayerFormat, LayerResult } from "../../src/layer/result.js";
 import { concatBytes } from "../../src/util/bytes.js";
 
 /** Awaits `p` (or calls it) and checks it fails with a {@link LayerkitError} of `code`. */

@@ -1,5 +1,5 @@
 import { convertLayer } from "../../convert/index.js";
-import { resultWithoutToc } from "../../formats/layer.js";
+import { resultWithoutToc } from "../../layer/result.js";
 import { withAtomicFile } from "../atomic-file.js";
 import type { Command } from "../command.js";
 import { EXIT_OK, UsageError } from "../errors.js";

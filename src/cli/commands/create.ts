@@ -1,5 +1,5 @@
 import { createLayer } from "../../create-layer.js";
-import { resultWithoutToc, type LayerFormat } from "../../formats/layer.js";
+import { resultWithoutToc, type LayerFormat } from "../../layer/result.js";
 import { withAtomicFile } from "../atomic-file.js";
 import type { Command } from "../command.js";
 import { EXIT_OK, UsageError } from "../errors.js";

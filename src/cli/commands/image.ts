@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import { createLayer } from "../../create-layer.js";
-import type { LayerFormat, LayerResult } from "../../formats/layer.js";
+import type { LayerFormat, LayerResult } from "../../layer/result.js";
 import { buildImage, parsePlatform, type BuildLayer } from "../../oci/index.js";
 import type { OciLayout } from "../../oci/layout.js";
 import type { CliContext, Command } from "../command.js";

@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import type { LayerFormat } from "../../formats/layer.js";
+import type { LayerFormat } from "../../layer/result.js";
 import { verifyLayer, type VerifyReport } from "../../verify/index.js";
 import type { Command } from "../command.js";
 import { EXIT_OK, EXIT_VERIFY_FAILED, UsageError } from "../errors.js";

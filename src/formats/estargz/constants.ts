@@ -3,8 +3,6 @@
  *
  * @module
  */
-export { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_ESTARGZ_UNCOMPRESSED_SIZE } from "../zstd-chunked/annotations.js";
-
 /** Name of the tar entry holding the TOC JSON. */
 export const TOC_TAR_NAME = "stargz.index.json";
 /** Marks the end of the prioritized files (prefetch everything before it). */
@@ -19,5 +17,3 @@ export const FOOTER_SIZE = 51;
 export const LEGACY_FOOTER_SIZE = 47;
 /** Default chunk size of the writer (Go's `Writer.chunkSize`). */
 export const DEFAULT_CHUNK_SIZE = 4 << 20;
-/** Upper bound for the decompressed TOC member (containers/storage uses 150 MiB for TOCs). */
-export const MAX_TOC_SIZE = 150 << 20;

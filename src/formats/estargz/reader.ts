@@ -19,18 +19,21 @@
  */
 import { getCore, type Core } from "../../core.js";
 import { LayerkitError } from "../../errors.js";
+import { isDigest } from "../../layer/digest.js";
 import { Gunzip } from "../../gzip/gzip.js";
 import type { BlobSource } from "../../source/blob-source.js";
 import { concatBytes } from "../../util/bytes.js";
-import type { ChunkRange } from "../zstd-chunked/ranges.js";
-import { parseToc, type TocFile } from "../zstd-chunked/toc-parse.js";
-import { FOOTER_SIZE, LEGACY_FOOTER_SIZE, MAX_TOC_SIZE, TOC_TAR_NAME } from "./constants.js";
+import { cleanEntryName } from "../../go/path.js";
+import type { ChunkRange } from "../../layer/ranges.js";
+import { parseToc, type TocFile } from "../../layer/toc-parse.js";
+import { FOOTER_SIZE, LEGACY_FOOTER_SIZE, TOC_TAR_NAME } from "./constants.js";
+import { MAX_TOC_SIZE } from "../../layer/annotations.js";
 import { findFooter, type EstargzFooter } from "./footer.js";
 import { BLOCK, padLength, readTarHeader, walkHeaders } from "./tarhdr.js";
 import type { EstargzToc } from "./toc.js";
 
-export type { TocFile } from "../zstd-chunked/toc-parse.js";
-export type { ChunkRange } from "../zstd-chunked/ranges.js";
+export type { TocFile } from "../../layer/toc-parse.js";
+export type { ChunkRange } from "../../layer/ranges.js";
 
 export interface ReadEstargzTocOptions {
   /** Expected TOC digest (the `containerd.io/snapshot/stargz/toc.digest` annotation): mismatch is DIGEST_MISMATCH. */
@@ -46,24 +49,12 @@ const HEADER_ALLOWANCE = 8 * 1024;
 /** Extra slack for unusual PAX records in a member's header run. */
 const RUN_ALLOWANCE = 1 << 20;
 
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
-
-function cleanEntryName(name: string): string {
-  // Go: strings.TrimPrefix(path.Clean("/"+name), "/")
-  const out: string[] = [];
-  for (const part of name.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return out.join("/");
-}
 
 /** Reads and checks the TOC of an eStargz blob; the result reads and verifies file contents. */
 export async function readEstargzToc(source: BlobSource, options: ReadEstargzTocOptions = {}): Promise<EstargzReader> {
   const core = options.core ?? (await getCore());
   const maxToc = options.maxTocSize ?? MAX_TOC_SIZE;
-  if (options.tocDigest !== undefined && !DIGEST_RE.test(options.tocDigest)) {
+  if (options.tocDigest !== undefined && !isDigest(options.tocDigest)) {
     throw new LayerkitError("BAD_ARGUMENT", `tocDigest must be sha256:<64 hex>, got ${JSON.stringify(options.tocDigest)}`, { tocDigest: options.tocDigest });
   }
   const blobSize = await source.size();

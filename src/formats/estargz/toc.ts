@@ -10,8 +10,9 @@
  *
  * @module
  */
-import { compareGoStrings } from "../../util/bytes.js";
-import type { TocEntryType } from "../zstd-chunked/toc-types.js";
+import { compareGoStrings } from "../../go/strings.js";
+import type { TocEntryType } from "../../layer/toc.js";
+import { goJsonString } from "../../go/json-string.js";
 
 export type EstargzEntryType = TocEntryType;
 
@@ -71,58 +72,11 @@ const FIELDS: readonly (keyof EstargzTocEntry)[] = [
 /** Fields Go writes even when empty (no `omitempty`). */
 const ALWAYS: ReadonlySet<string> = new Set(["name", "type"]);
 
-const HEX = "0123456789abcdef";
-
-/** A JSON string literal as Go's encoding/json writes it (HTML-safe escaping on). */
-export function goJsonString(s: string): string {
-  let out = '"';
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    let esc: string | undefined;
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26) {
-      switch (c) {
-        case 0x22:
-          esc = '\\"';
-          break;
-        case 0x5c:
-          esc = "\\\\";
-          break;
-        case 0x0a:
-          esc = "\\n";
-          break;
-        case 0x0d:
-          esc = "\\r";
-          break;
-        case 0x09:
-          esc = "\\t";
-          break;
-        case 0x08:
-          esc = "\\b";
-          break;
-        case 0x0c:
-          esc = "\\f";
-          break;
-        default:
-          esc = "\\u00" + HEX[c >> 4] + HEX[c & 15];
-      }
-    } else if (c === 0x2028 || c === 0x2029) {
-      esc = c === 0x2028 ? "\\u2028" : "\\u2029";
-    } else if (c >= 0xd800 && c <= 0xdfff) {
-      const d = s.charCodeAt(i + 1);
-      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
-        i++; // a valid pair: raw
-        continue;
-      }
-      esc = "\\ufffd";
-    }
-    if (esc !== undefined) {
-      out += s.slice(start, i) + esc;
-      start = i + 1;
-    }
-  }
-  return out + s.slice(start) + '"';
+/** A JSON string literal as stargz-snapshotter's encoding/json (Go ≥ 1.22) writes it. */
+export function jsonString(s: string): string {
+  return goJsonString(s, { shortBackspaceFormfeed: true, escapeAllLoneSurrogates: true });
 }
+const str = jsonString;
 
 function entryJson(e: EstargzTocEntry, ind: string): string {
   const inner = ind + "\t";
@@ -135,7 +89,7 @@ function entryJson(e: EstargzTocEntry, ind: string): string {
       if (!x) continue;
       const keys = Object.keys(x).sort(compareGoStrings); // Go sorts map keys by their bytes
       if (keys.length === 0) continue;
-      const xs = keys.map((key) => `${inner}\t${goJsonString(key)}: ${goJsonString(x[key]!)}`);
+      const xs = keys.map((key) => `${inner}\t${str(key)}: ${str(x[key]!)}`);
       parts.push(`${inner}"xattrs": {\n${xs.join(",\n")}\n${inner}}`);
       continue;
     }
@@ -149,7 +103,7 @@ function entryJson(e: EstargzTocEntry, ind: string): string {
     } else {
       const s = String(v);
       if (s === "" && !ALWAYS.has(k)) continue;
-      parts.push(`${inner}"${k}": ${goJsonString(s)}`);
+      parts.push(`${inner}"${k}": ${str(s)}`);
     }
   }
   return `${ind}{\n${parts.join(",\n")}\n${ind}}`;
@@ -192,20 +146,4 @@ export function rfc3339(seconds: number): string {
   const y = d.getUTCFullYear();
   const year = y >= 0 && y <= 9999 ? pad(y, 4) : String(y);
   return `${year}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}Z`;
-}
-
-/** Standard base64 (with padding) of bytes, as Go encodes `[]byte` in JSON. */
-export function base64(bytes: Uint8Array): string {
-  const A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  let out = "";
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += A[v >> 18]! + A[(v >> 12) & 63]! + A[(v >> 6) & 63]! + A[v & 63]!;
-  }
-  if (i < bytes.length) {
-    const v = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8);
-    out += A[v >> 18]! + A[(v >> 12) & 63]! + (i + 1 < bytes.length ? A[(v >> 6) & 63]! : "=") + "=";
-  }
-  return out;
 }

@@ -56,19 +56,15 @@ import { xattrsOf, type TarHeader } from "../../tar/types.js";
 import { streamFromGenerator } from "../../util/async-queue.js";
 import { concatBytes } from "../../util/bytes.js";
 import { DigestCounter } from "../../util/digest-counter.js";
-import { MEDIA_TYPE_LAYER_GZIP, type LayerResult, type LayerWriter } from "../layer.js";
-import {
-  ANNOTATION_ESTARGZ_TOC_DIGEST,
-  ANNOTATION_ESTARGZ_UNCOMPRESSED_SIZE,
-  DEFAULT_CHUNK_SIZE,
-  LANDMARK_CONTENTS,
-  NO_PREFETCH_LANDMARK,
-  PREFETCH_LANDMARK,
-  TOC_TAR_NAME,
-} from "./constants.js";
+import { OCI_LAYER_GZIP } from "../../oci/media-types.js";
+import { type LayerResult, type LayerWriter } from "../../layer/result.js";
+import { DEFAULT_CHUNK_SIZE, LANDMARK_CONTENTS, NO_PREFETCH_LANDMARK, PREFETCH_LANDMARK, TOC_TAR_NAME } from "./constants.js";
+import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_ESTARGZ_UNCOMPRESSED_SIZE } from "../../layer/annotations.js";
 import { buildFooter } from "./footer.js";
 import { goRegHeader, padLength } from "./tarhdr.js";
-import { base64, formatModtime, marshalToc, type EstargzEntryType, type EstargzToc, type EstargzTocEntry } from "./toc.js";
+import { base64Encode } from "../../go/base64.js";
+import { cleanEntryName } from "../../go/path.js";
+import { formatModtime, marshalToc, type EstargzEntryType, type EstargzToc, type EstargzTocEntry } from "./toc.js";
 
 export interface EstargzLayerOptions {
   /** gzip level 0–9 (default 9, Build's `gzip.BestCompression`). */
@@ -103,17 +99,6 @@ export interface EstargzLayerResult extends LayerResult {
 
 export interface EstargzLayerWriter extends LayerWriter {
   readonly result: Promise<EstargzLayerResult>;
-}
-
-/** Go's `cleanEntryName`: `path.Clean("/" + name)` without the leading slash. */
-export function cleanEntryName(name: string): string {
-  const out: string[] = [];
-  for (const part of name.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return out.join("/");
 }
 
 function parentOf(cleaned: string): string {
@@ -254,7 +239,7 @@ class Section {
     const x = xattrsOf(header);
     if (x && x.size > 0) {
       const xattrs: Record<string, string> = {};
-      for (const [k, v] of x) Object.defineProperty(xattrs, k, { value: base64(v), enumerable: true, writable: true, configurable: true });
+      for (const [k, v] of x) Object.defineProperty(xattrs, k, { value: base64Encode(v), enumerable: true, writable: true, configurable: true });
       ent.xattrs = xattrs;
     }
     const pending: PendingEntry = { toc: ent, uname: header.uname, gname: header.gname };
@@ -663,7 +648,7 @@ export function createEstargzLayer(core: Core, input: ReadableStream<Uint8Array>
       };
       settle.resolve({
         format: "estargz",
-        descriptor: { mediaType: MEDIA_TYPE_LAYER_GZIP, digest, size: blob.size, annotations: { ...annotations } },
+        descriptor: { mediaType: OCI_LAYER_GZIP, digest, size: blob.size, annotations: { ...annotations } },
         digest,
         size: blob.size,
         diffID: "sha256:" + diff.hex(),

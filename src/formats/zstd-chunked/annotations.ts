@@ -1,31 +1,21 @@
 /**
- * OCI layer-descriptor annotations of zstd:chunked (spec zstd-chunked.md §4) and the eStargz TOC
- * digest key, with strict parsers: every number must be a decimal safe integer, positions must lie
+ * zstd:chunked's OCI layer-descriptor annotations (keys in ../../layer/annotations.ts), with strict parsers: every number must be a decimal safe integer, positions must lie
  * inside the blob and TOC lengths within the limit, before anything is used.
  *
  * @module
  */
 import { LayerkitError } from "../../errors.js";
+import { isDigest } from "../../layer/digest.js";
 import { SKIPPABLE_HEADER_SIZE } from "./footer.js";
-
-/** Current keys (c/storage ≥ 1.44). */
-export const ANNOTATION_MANIFEST_CHECKSUM = "io.github.containers.zstd-chunked.manifest-checksum";
-export const ANNOTATION_MANIFEST_POSITION = "io.github.containers.zstd-chunked.manifest-position";
-export const ANNOTATION_TARSPLIT_POSITION = "io.github.containers.zstd-chunked.tarsplit-position";
-/** 1.47–1.53 only; deprecated, not written by the current writer, never trusted. */
-export const ANNOTATION_TARSPLIT_CHECKSUM = "io.github.containers.zstd-chunked.tarsplit-checksum";
-
-/** Old keys (c/storage ≤ 1.43, stargz-snapshotter's zstdchunked). */
-export const OLD_ANNOTATION_MANIFEST_CHECKSUM = "io.containers.zstd-chunked.manifest-checksum";
-export const OLD_ANNOTATION_MANIFEST_POSITION = "io.containers.zstd-chunked.manifest-position";
-
-/** eStargz TOC digest (sha256 of the uncompressed TOC JSON). */
-export const ANNOTATION_ESTARGZ_TOC_DIGEST = "containerd.io/snapshot/stargz/toc.digest";
-/** eStargz uncompressed tar size. */
-export const ANNOTATION_ESTARGZ_UNCOMPRESSED_SIZE = "io.containers.estargz.uncompressed-size";
-
-/** Upstream's limit on the compressed and the uncompressed TOC: 150 MiB. */
-export const MAX_TOC_SIZE = 150 * 1024 * 1024;
+import {
+  ANNOTATION_ESTARGZ_TOC_DIGEST,
+  ANNOTATION_MANIFEST_CHECKSUM,
+  ANNOTATION_MANIFEST_POSITION,
+  ANNOTATION_TARSPLIT_CHECKSUM,
+  ANNOTATION_TARSPLIT_POSITION,
+  OLD_ANNOTATION_MANIFEST_CHECKSUM,
+  OLD_ANNOTATION_MANIFEST_POSITION,
+} from "../../layer/annotations.js";
 
 /** A skippable-frame payload position: `offset` points past the 8-byte frame header. */
 export interface Position {
@@ -46,11 +36,10 @@ export interface PositionLimits {
   maxLength?: number;
 }
 
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 
 /** Validates an OCI sha256 digest string (`sha256:` + 64 lower-case hex), else BAD_ANNOTATION. */
 export function parseDigest(value: string, key: string): string {
-  if (typeof value !== "string" || !DIGEST_RE.test(value)) {
+  if (typeof value !== "string" || !isDigest(value)) {
     throw new LayerkitError("BAD_ANNOTATION", `annotation ${key} is not a sha256 digest: ${JSON.stringify(value)}`, { key, value });
   }
   return value;

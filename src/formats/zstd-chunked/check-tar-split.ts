@@ -15,10 +15,10 @@
 import { LayerkitError } from "../../errors.js";
 import { readTarHeaderBytes } from "../../tar/reader.js";
 import type { ByteSource } from "../../util/bytes.js";
-import { fileMetadataFromHeader } from "./file-metadata.js";
-import { tocTimesMatch } from "./go-time.js";
+import { fileMetadataFromHeader } from "../../layer/file-metadata.js";
+import { tocTimesMatch } from "../../go/time.js";
 import { readTarSplit, TAR_SPLIT_FILE } from "./tar-split.js";
-import type { TocEntry } from "./toc-types.js";
+import type { TocEntry } from "../../layer/toc.js";
 
 function inconsistent(message: string, details: Record<string, unknown>): LayerkitError {
   return new LayerkitError("INCONSISTENT", `TOC and tar-split disagree: ${message}`, details);

@@ -7,8 +7,8 @@
 import type { Core } from "../../core.js";
 import { LayerkitError } from "../../errors.js";
 import type { BlobSource } from "../../source/blob-source.js";
-import type { ChunkRange } from "./ranges.js";
-import type { TocFile } from "./toc-parse.js";
+import type { ChunkRange } from "../../layer/ranges.js";
+import type { TocFile } from "../../layer/toc-parse.js";
 
 /**
  * Output an inexact range's frame may carry past its chunk: stargz-snapshotter's zstdchunked ends a

@@ -13,16 +13,9 @@ import { digestOf, getCore, type Core } from "../../core.js";
 import { LayerkitError, isLayerkitError } from "../../errors.js";
 import type { BlobSource } from "../../source/blob-source.js";
 import { concatBytes } from "../../util/bytes.js";
-import {
-  ANNOTATION_ESTARGZ_TOC_DIGEST,
-  MAX_TOC_SIZE,
-  parseDigest,
-  readZstdChunkedAnnotations,
-  type ManifestPosition,
-  type Position,
-  type ZstdChunkedAnnotations,
-} from "./annotations.js";
-import { detectGeneration, type Generation, type TocFormat } from "./classify.js";
+import { parseDigest, readZstdChunkedAnnotations, type ManifestPosition, type Position, type ZstdChunkedAnnotations } from "./annotations.js";
+import { ANNOTATION_ESTARGZ_TOC_DIGEST, MAX_TOC_SIZE } from "../../layer/annotations.js";
+import { detectGeneration, type Generation, type TocFormat } from "../../layer/classify.js";
 import {
   detectFooterVersion,
   isSkippableMagic,
@@ -31,7 +24,7 @@ import {
   SKIPPABLE_HEADER_SIZE,
   type ZstdChunkedFooter,
 } from "./footer.js";
-import { parseToc, type RawToc, type TocFile } from "./toc-parse.js";
+import { parseToc, type RawToc, type TocFile } from "../../layer/toc-parse.js";
 
 export interface ReadTocOptions {
   /** The layer descriptor's annotations. With a zstd:chunked TOC digest, the TOC is authenticated. */

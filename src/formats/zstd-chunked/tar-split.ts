@@ -18,13 +18,14 @@
  */
 import { LayerkitError } from "../../errors.js";
 import { TarReader, type TarReaderOptions } from "../../tar/reader.js";
-import { cleanPath } from "../../tar/paths.js";
-import { base64Decode, base64Encode, base64EncodeInto, base64Length } from "../../util/base64.js";
-import { ByteReader, bytesEqual, concatBytes, goString, goStringBytes, hasInvalidUtf8, iterateSource, type ByteSource } from "../../util/bytes.js";
+import { cleanPath } from "../../go/path.js";
+import { base64Decode, base64Encode, base64EncodeInto, base64Length } from "../../go/base64.js";
+import { ByteReader, bytesEqual, concatBytes, iterateSource, type ByteSource } from "../../util/bytes.js";
+import { goString, goStringBytes, hasInvalidUtf8 } from "../../go/strings.js";
 import { CompactStringSet } from "../../util/compact-string-set.js";
 import { Crc64 } from "../../util/crc64.js";
 import { JsonReader } from "../../util/json-limits.js";
-import { goJsonString } from "./toc-json.js";
+import { goJsonString } from "../../go/json-string.js";
 
 export const TAR_SPLIT_FILE = 1;
 export const TAR_SPLIT_SEGMENT = 2;

@@ -12,17 +12,20 @@ import type { Core, Hasher } from "../../core.js";
 import { LayerkitError } from "../../errors.js";
 import { byteStreamFromGenerator } from "../../util/async-queue.js";
 import { DigestCounter } from "../../util/digest-counter.js";
-import { MEDIA_TYPE_LAYER_ZSTD, type LayerResult, type LayerWriter } from "../layer.js";
+import { OCI_LAYER_ZSTD } from "../../oci/media-types.js";
+import { type LayerResult, type LayerWriter } from "../../layer/result.js";
 import { formatZstdChunkedAnnotations } from "./annotations.js";
 import { buildFooterV3, SKIPPABLE_HEADER_SIZE, skippableFrameHeader } from "./footer.js";
-import type { Toc, TocEntry } from "./toc-types.js";
+import type { Toc, TocEntry } from "../../layer/toc.js";
 import { TarReader } from "../../tar/reader.js";
-import { concatBytes, hasInvalidUtf8 } from "../../util/bytes.js";
+import { concatBytes } from "../../util/bytes.js";
+import { hasInvalidUtf8 } from "../../go/strings.js";
 import { Crc64 } from "../../util/crc64.js";
 import type { ZstdCompressor } from "../../wasm/zstd.js";
 import { Chunker } from "./chunker.js";
-import { fileMetadataFromHeader } from "./file-metadata.js";
-import { goJsonString, serializeTocEntry } from "./toc-json.js";
+import { fileMetadataFromHeader } from "../../layer/file-metadata.js";
+import { serializeTocEntry } from "./toc-json.js";
+import { goJsonString } from "../../go/json-string.js";
 import { TarSplitWriter } from "./tar-split.js";
 
 export interface ZstdChunkedOptions {
@@ -147,7 +150,7 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
       const blobDigest = blob.digest();
       const result: LayerResult = {
         format: "zstd:chunked",
-        descriptor: { mediaType: MEDIA_TYPE_LAYER_ZSTD, digest: blobDigest, size: blob.offset, annotations },
+        descriptor: { mediaType: OCI_LAYER_ZSTD, digest: blobDigest, size: blob.offset, annotations },
         digest: blobDigest,
         size: blob.offset,
         diffID: tarDigest.digest(),

@@ -26,3 +26,14 @@ export function cleanPath(p: string): string {
   if (rooted) return "/" + s;
   return s === "" ? "." : s;
 }
+
+/** stargz-snapshotter's `cleanEntryName`: `path.Clean("/" + name)` without the leading slash. */
+export function cleanEntryName(name: string): string {
+  const out: string[] = [];
+  for (const part of name.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return out.join("/");
+}

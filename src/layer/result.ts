@@ -4,25 +4,17 @@
  *
  * @module
  */
-import type { Toc } from "./zstd-chunked/toc-types.js";
+import type { Toc } from "./toc.js";
+import { OCI_LAYER_GZIP, OCI_LAYER_ZSTD } from "../oci/media-types.js";
+import type { Descriptor } from "../oci/types.js";
 
 /** Layer formats layerkit writes and reads. */
 export type LayerFormat = "zstd:chunked" | "estargz" | "zstd" | "gzip";
 
-export const MEDIA_TYPE_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";
-export const MEDIA_TYPE_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 /** The media type a layer of `format` is published with. */
 export function mediaTypeOf(format: LayerFormat): string {
-  return format === "zstd:chunked" || format === "zstd" ? MEDIA_TYPE_LAYER_ZSTD : MEDIA_TYPE_LAYER_GZIP;
-}
-
-/** An OCI content descriptor. */
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  annotations?: Record<string, string>;
+  return format === "zstd:chunked" || format === "zstd" ? OCI_LAYER_ZSTD : OCI_LAYER_GZIP;
 }
 
 /** The outcome of writing a layer. */

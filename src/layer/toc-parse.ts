@@ -12,13 +12,14 @@
  *
  * @module
  */
-import { LayerkitError } from "../../errors.js";
-import { JsonReader } from "../../util/json-limits.js";
-import { goString } from "../../util/bytes.js";
-import { parseRfc3339 } from "./go-time.js";
+import { LayerkitError } from "../errors.js";
+import { isDigest } from "./digest.js";
+import { JsonReader } from "../util/json-limits.js";
+import { goString } from "../go/strings.js";
+import { parseRfc3339 } from "../go/time.js";
 import { classifyToc, ESTARGZ_LANDMARKS, type TocFormat, type TocShape } from "./classify.js";
 import { assignChunkRanges, type ChunkRange, type PendingChunk, type PendingFile } from "./ranges.js";
-import type { Toc, TocEntry, TocEntryType } from "./toc-types.js";
+import type { Toc, TocEntry, TocEntryType } from "./toc.js";
 
 /** sha256 of zero bytes: the digest upstream gives empty regular files. */
 export const EMPTY_DIGEST = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -81,7 +82,6 @@ export interface ParsedToc {
 }
 
 const TYPES: ReadonlySet<string> = new Set(["reg", "dir", "symlink", "hardlink", "char", "block", "fifo", "chunk"]);
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 type FieldKind = "string" | "int" | "time" | "digest" | "xattrs" | "extra-string" | "extra-int";
@@ -194,7 +194,7 @@ export function parseRawToc(text: string): { toc: RawToc; shape: Omit<TocShape, 
         const at = r.pos;
         const v = r.readString();
         if (v !== "") {
-          if (!DIGEST_RE.test(v)) {
+          if (!isDigest(v)) {
             r.pos = at;
             throw r.error(`tarSplitDigest is not a sha256 digest: ${JSON.stringify(v)}`, { field: "tarSplitDigest", value: v });
           }
@@ -252,7 +252,7 @@ function readEntry(r: JsonReader, index: number, seen: { estargz: boolean; cstor
           delete e[field];
           break;
         }
-        if (!DIGEST_RE.test(v)) {
+        if (!isDigest(v)) {
           r.pos = at;
           throw r.error(`${where} is not a sha256 digest: ${JSON.stringify(v)}`, { index, field, value: v });
         }

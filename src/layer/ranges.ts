@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { LayerkitError } from "../../errors.js";
+import { LayerkitError } from "../errors.js";
 
 /** One chunk of a regular file, with its compressed range. */
 export interface ChunkRange {

@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { LayerkitError } from "../../errors.js";
-import { base64Encode } from "../../util/base64.js";
-import { PAX_SCHILY_XATTR, type TarHeader } from "../../tar/types.js";
-import { formatGoTime, isGoZero, type Instant } from "./go-time.js";
-import type { TocEntry, TocEntryType } from "./toc-types.js";
+import { LayerkitError } from "../errors.js";
+import { base64Encode } from "../go/base64.js";
+import { PAX_SCHILY_XATTR, type TarHeader } from "../tar/types.js";
+import { formatGoTime, isGoZero, type Instant } from "../go/time.js";
+import type { TocEntry, TocEntryType } from "./toc.js";
 
 const TYPES: Record<string, TocEntryType> = {
   "0": "reg",

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { LayerkitError } from "../../errors.js";
-import type { ZstdChunkedAnnotations } from "./annotations.js";
-import type { ZstdChunkedFooter } from "./footer.js";
+import { LayerkitError } from "../errors.js";
+import type { ZstdChunkedAnnotations } from "../formats/zstd-chunked/annotations.js";
+import type { ZstdChunkedFooter } from "../formats/zstd-chunked/footer.js";
 
 export type TocFormat = "zstd:chunked" | "estargz-zstd";
 
