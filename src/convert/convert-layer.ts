@@ -22,7 +22,8 @@ import { getCore, type Core } from "../core.js";
 import { createLayer, type CreateLayerOptions } from "../create-layer.js";
 import { LayerkitError } from "../errors.js";
 import { decompressLayer } from "../formats/decompress.js";
-import { compressionOfMagic, detectLayerFormat, type LayerCompression } from "../formats/detect.js";
+import { compressionOfMagic, detectLayerFormat } from "../formats/detect.js";
+import { compressionOf, formatOf, plainFormatOf } from "../formats/registry.js";
 import type { LayerFormat, LayerResult, LayerWriter } from "../layer/result.js";
 import type { BlobSource } from "../source/blob-source.js";
 import { deferredWriter } from "../util/deferred-writer.js";
@@ -72,18 +73,6 @@ export interface ConvertWriter extends LayerWriter {
   readonly result: Promise<ConvertResult>;
 }
 
-const FORMATS: readonly LayerFormat[] = ["gzip", "zstd", "zstd:chunked", "estargz"];
-
-function compressionOf(format: LayerFormat): LayerCompression {
-  return format === "gzip" || format === "estargz" ? "gzip" : "zstd";
-}
-
-function checkFormat(format: unknown, what: string): void {
-  if (!FORMATS.includes(format as LayerFormat)) {
-    throw new LayerkitError("UNSUPPORTED_FORMAT", `${what} format ${JSON.stringify(format)} is not one of ${FORMATS.join(", ")}`, { format });
-  }
-}
-
 function isBlobSource(s: BlobSource | ReadableStream<Uint8Array>): s is BlobSource {
   return typeof (s as BlobSource).read === "function" && typeof (s as BlobSource).size === "function";
 }
@@ -104,8 +93,8 @@ function isBlobSource(s: BlobSource | ReadableStream<Uint8Array>): s is BlobSour
  * ```
  */
 export function convertLayer(source: BlobSource | ReadableStream<Uint8Array>, options: ConvertLayerOptions): ConvertWriter {
-  checkFormat(options.to, "target");
-  if (options.from !== undefined) checkFormat(options.from, "source");
+  formatOf(options.to, "target");
+  if (options.from !== undefined) formatOf(options.from, "source");
   // Nothing is read until the caller pulls, as with createLayer.
   return deferredWriter(() => start(source, options));
 }
@@ -119,7 +108,7 @@ async function start(input: BlobSource | ReadableStream<Uint8Array>, options: Co
     blob = streamSource(input);
   } else if (from === undefined) {
     const peeked = await peekStream(input, 512);
-    from = compressionOfMagic(peeked.head);
+    from = plainFormatOf(compressionOfMagic(peeked.head)).name;
     blob = peeked.stream;
   } else {
     blob = input;

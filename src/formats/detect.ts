@@ -2,14 +2,15 @@
  * `detectLayerFormat(source: BlobSource, annotations?: Record<string, string>, options?)`
  *   → Promise<{ format: LayerFormat; compression: "gzip" | "zstd"; variant? }>
  *
- * Tells which of the four layer formats a blob is, from at most two small reads (the first
- * bytes and the last 72):
+ * Tells which layer format a blob is, from at most two small reads (the first bytes and the
+ * last 72), asking the formats of ./registry.ts:
  * 1. the compression from the magic at offset 0 (gzip `1f 8b 08`; zstd frame `28 b5 2f fd` or a
  *    skippable frame `5? 2a 4d 18`);
- * 2. zstd: `zstd:chunked` when the descriptor carries zstd:chunked annotations (current or old
- *    keys) or the blob ends in a zstd:chunked footer (v1, v2-broken or v3), else plain `zstd`;
- * 3. gzip: `estargz` when the blob ends in an eStargz (51-byte) or legacy stargz (47-byte)
- *    footer, or the descriptor has the eStargz TOC digest annotation, else plain `gzip`.
+ * 2. each seekable format of that compression, in registry order, looks at the descriptor's
+ *    annotations and the tail (zstd:chunked: its annotations, current or old keys, or a footer
+ *    v1, v2-broken or v3; stargz's zstd variant: the old keys next to the eStargz TOC digest;
+ *    eStargz: a 51-byte or legacy 47-byte footer);
+ * 3. otherwise the plain format of the compression (`zstd`, `gzip`).
  *
  * An uncompressed tar (`ustar` magic at offset 257, or a tar header whose checksum is right) is
  * refused with UNSUPPORTED_FORMAT (`details.detected = "tar"`): layerkit has no uncompressed layer
@@ -22,16 +23,14 @@
  *
  * @module
  */
-import { LayerkitError, isLayerkitError } from "../errors.js";
+import { LayerkitError } from "../errors.js";
 import type { BlobSource } from "../source/blob-source.js";
-import { readZstdChunkedAnnotations } from "./zstd-chunked/annotations.js";
-import { ANNOTATION_ESTARGZ_TOC_DIGEST } from "../layer/annotations.js";
-import { detectFooterVersion, isSkippableMagic, MAX_FOOTER_FRAME_SIZE, parseFooter } from "./zstd-chunked/footer.js";
-import { findFooter } from "./estargz/footer.js";
 import type { LayerFormat } from "../layer/result.js";
+import type { LayerCompression } from "./format.js";
+import { plainFormatOf, SEEKABLE_FORMATS } from "./registry.js";
+import { isSkippableMagic } from "./zstd-chunked/footer.js";
 
-/** The compression of a layer blob as a whole. */
-export type LayerCompression = "gzip" | "zstd";
+export type { LayerCompression } from "./format.js";
 
 /** What {@link detectLayerFormat} found. */
 export interface DetectedLayerFormat {
@@ -86,9 +85,12 @@ export function compressionOfMagic(head: Uint8Array): LayerCompression {
 }
 
 export interface DetectLayerFormatOptions {
-  /** Bytes of the tail to read (default and minimum 72, the largest footer). */
+  /** Bytes of the tail to read (default and minimum: the largest footer of any format, 72). */
   tailSize?: number;
 }
+
+/** The largest footer of any seekable format: the tail detection reads. */
+const MAX_FOOTER = Math.max(...SEEKABLE_FORMATS.map((f) => f.footerSize));
 
 /**
  * Detects the format of a layer blob; see the module doc for the rules and errors.
@@ -106,56 +108,22 @@ export async function detectLayerFormat(
   const size = await source.size();
   const head = await source.read(0, Math.min(HEAD_SIZE, size));
   const compression = compressionOfMagic(head);
-  const tailLength = Math.min(size, Math.max(MAX_FOOTER_FRAME_SIZE, options.tailSize ?? 0));
+  const tailLength = Math.min(size, Math.max(MAX_FOOTER, options.tailSize ?? 0));
   const tail = size <= HEAD_SIZE ? head.subarray(size - tailLength) : await source.read(size - tailLength, tailLength);
 
-  const estargzAnnotated = hasOwn(annotations, ANNOTATION_ESTARGZ_TOC_DIGEST);
-
-  if (compression === "zstd") {
-    // Annotation parsing validates the values (BAD_ANNOTATION, OUT_OF_RANGE) before we trust them.
-    const zc = readZstdChunkedAnnotations(annotations, { blobSize: size });
-    const footerVersion = detectFooterVersion(tail);
-    if (footerVersion) parseFooter(tail, size); // present: its numbers must be sane
-    if (zc) {
-      const out: DetectedLayerFormat = { format: "zstd:chunked", compression, evidence: "annotations" };
-      if (zc.keys === "old" && zc.estargzTocDigest !== undefined) out.variant = "estargz-zstd";
-      return out;
+  for (const other of SEEKABLE_FORMATS) {
+    if (other.compression !== compression && other.locatesToc(annotations)) {
+      throw new LayerkitError("INCONSISTENT", `the descriptor has ${other.name} annotations but the blob is ${compression}`, { compression });
     }
-    if (footerVersion) return { format: "zstd:chunked", compression, evidence: "footer" };
-    return { format: "zstd", compression, evidence: "magic" };
   }
-
-  if (readZstdChunkedAnnotations(annotations)) {
-    throw new LayerkitError("INCONSISTENT", "the descriptor has zstd:chunked annotations but the blob is gzip", { compression });
+  const probe = { tail, blobSize: size, annotations };
+  for (const f of SEEKABLE_FORMATS) {
+    if (f.compression !== compression) continue;
+    const evidence = f.detect(probe);
+    if (evidence === undefined) continue;
+    const out: DetectedLayerFormat = { format: f.layerFormat, compression, evidence };
+    if (f.name !== f.layerFormat) out.variant = f.name as "estargz-zstd";
+    return out;
   }
-  const footer = estargzFooter(tail, size);
-  if (footer) return { format: "estargz", compression, evidence: "footer" };
-  if (estargzAnnotated) {
-    throw new LayerkitError("INCONSISTENT", `the descriptor has the ${ANNOTATION_ESTARGZ_TOC_DIGEST} annotation but the blob has no eStargz footer`, {
-      key: ANNOTATION_ESTARGZ_TOC_DIGEST,
-    });
-  }
-  return { format: "gzip", compression, evidence: "magic" };
-}
-
-/**
- * The eStargz/stargz footer at the end of a gzip blob, or undefined when the tail is no footer
- * (a plain gzip). A footer whose magic is right but whose TOC offset lies outside the blob is
- * OUT_OF_RANGE.
- */
-function estargzFooter(tail: Uint8Array, size: number): { tocOffset: number; size: number } | undefined {
-  let footer;
-  try {
-    footer = findFooter(tail);
-  } catch (e) {
-    if (isLayerkitError(e, "BAD_FOOTER") || isLayerkitError(e, "BAD_MAGIC")) return undefined;
-    throw e;
-  }
-  if (footer.tocOffset >= size - footer.size) {
-    throw new LayerkitError("OUT_OF_RANGE", `eStargz footer points at a TOC offset ${footer.tocOffset} outside the ${size}-byte blob`, {
-      tocOffset: footer.tocOffset,
-      size,
-    });
-  }
-  return footer;
+  return { format: plainFormatOf(compression).name, compression, evidence: "magic" };
 }

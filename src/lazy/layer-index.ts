@@ -15,38 +15,17 @@
 import { getCore, type Core } from "../core.js";
 import { LayerkitError } from "../errors.js";
 import type { BlobSource } from "../source/blob-source.js";
-import { FOOTER_SIZE as ESTARGZ_FOOTER_SIZE } from "../formats/estargz/constants.js";
-import { findFooter } from "../formats/estargz/footer.js";
-import { readEstargzToc, type EstargzReader } from "../formats/estargz/reader.js";
-import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_MANIFEST_CHECKSUM, ANNOTATION_MANIFEST_POSITION, OLD_ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_POSITION } from "../layer/annotations.js";
-import { fileChunks as zstdFileChunks } from "../formats/zstd-chunked/file-content.js";
-import { detectFooterVersion, MAX_FOOTER_FRAME_SIZE } from "../formats/zstd-chunked/footer.js";
-import { readToc, type ReadTocResult } from "../formats/zstd-chunked/read-toc.js";
-import type { TocFile } from "../layer/toc-parse.js";
-import { estargzFileChunks } from "./estargz-file.js";
+import type { LayerIndex, SeekableFormatName } from "../formats/format.js";
+import { SEEKABLE_FORMATS } from "../formats/registry.js";
+import { zstdChunkedIndex } from "../formats/zstd-chunked/format.js";
+import type { ReadTocResult } from "../formats/zstd-chunked/read-toc.js";
 import { PrefetchSource } from "./prefetch-source.js";
 
-/** Bytes read from the end to find either footer (the larger of the two formats' footers). */
-export const FOOTER_PROBE: number = Math.max(MAX_FOOTER_FRAME_SIZE, ESTARGZ_FOOTER_SIZE);
+export type { LayerIndex } from "../formats/format.js";
+export type SeekableFormat = SeekableFormatName;
 
-export type SeekableFormat = "zstd:chunked" | "estargz-zstd" | "estargz";
-
-/** The TOC of a seekable layer and verified access to its files' contents. */
-export interface LayerIndex {
-  format: SeekableFormat;
-  /** Non-chunk TOC entries in TOC order; regular files carry their chunk ranges. */
-  entries: readonly TocFile[];
-  /** True when the TOC matched a digest from the annotations. */
-  authenticated: boolean;
-  blobSize: number;
-  /** The format reader's own result, for format-specific details. */
-  detail: { kind: "zstd-chunked"; toc: ReadTocResult } | { kind: "estargz"; reader: EstargzReader };
-  /**
-   * The verified content of regular file `entry` (one of `entries`), chunk by chunk: each chunk is
-   * checked against its digest, and the file digest before the last chunk is handed out.
-   */
-  fileChunks(entry: TocFile): AsyncGenerator<Uint8Array, void, void>;
-}
+/** Bytes read from the end to find any seekable format's footer (the largest of them). */
+export const FOOTER_PROBE: number = Math.max(...SEEKABLE_FORMATS.map((f) => f.footerSize));
 
 export interface OpenLayerIndexOptions {
   /** The layer descriptor's annotations: they authenticate the TOC and may save a request. */
@@ -56,66 +35,39 @@ export interface OpenLayerIndexOptions {
   maxTocSize?: number;
 }
 
-const ZSTD_CHUNKED_KEYS = [ANNOTATION_MANIFEST_CHECKSUM, ANNOTATION_MANIFEST_POSITION, OLD_ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_POSITION];
-
 /**
  * Finds the format and reads the TOC of a seekable layer. Errors: UNSUPPORTED_FORMAT (no
- * zstd:chunked or eStargz footer), plus those of `readToc` / `readEstargzToc` and the source.
+ * seekable format's footer), plus those of the format's TOC reader and the source.
  */
 export async function openLayerIndex(source: BlobSource, options: OpenLayerIndexOptions = {}): Promise<LayerIndex> {
   const core = options.core ?? (await getCore());
-  const ann = options.annotations;
+  const annotations = options.annotations;
   const prefetch = new PrefetchSource(source);
-  const limits = options.maxTocSize !== undefined ? { maxTocSize: options.maxTocSize } : {};
-  const zstdIndex = async () => {
-    const toc = await readToc(prefetch, { core, probeSize: FOOTER_PROBE, ...limits, ...(ann ? { annotations: ann } : {}) });
-    return zstdChunkedIndex(core, prefetch, toc);
-  };
-  if (ann && ZSTD_CHUNKED_KEYS.some((k) => Object.prototype.hasOwnProperty.call(ann, k))) return zstdIndex();
+  const open = { core, probeSize: FOOTER_PROBE, ...(annotations ? { annotations } : {}), ...(options.maxTocSize !== undefined ? { maxTocSize: options.maxTocSize } : {}) };
+  // Annotations that locate the TOC save the footer probe.
+  const located = SEEKABLE_FORMATS.find((f) => f.locatesToc(annotations));
+  if (located) return located.openIndex(prefetch, open);
 
   const size = await source.size();
   const n = Math.min(size, FOOTER_PROBE);
   await prefetch.prefetch(size - n, n);
   const tail = await prefetch.read(size - n, n);
-  if (detectFooterVersion(tail)) return zstdIndex();
-  if (isEstargzTail(tail)) {
-    const tocDigest = ann?.[ANNOTATION_ESTARGZ_TOC_DIGEST];
-    const reader = await readEstargzToc(prefetch, { core, ...limits, ...(tocDigest !== undefined ? { tocDigest } : {}) });
-    prefetch.drop();
-    return {
-      format: "estargz",
-      entries: reader.files,
-      authenticated: tocDigest !== undefined,
-      blobSize: reader.blobSize,
-      detail: { kind: "estargz", reader },
-      fileChunks: (entry) => estargzFileChunks(reader, prefetch, entry),
-    };
+  for (const f of SEEKABLE_FORMATS) {
+    if (hasFooter(f, tail, size)) return f.openIndex(prefetch, open);
   }
-  throw new LayerkitError("UNSUPPORTED_FORMAT", "the blob ends in neither a zstd:chunked nor an eStargz footer (not a seekable layer?)", { blobSize: size });
+  throw new LayerkitError("UNSUPPORTED_FORMAT", "the blob ends in no seekable format's footer (not a seekable layer?)", { blobSize: size });
+}
+
+/** Whether `tail` ends in `format`'s footer (a footer whose numbers are wrong counts: its reader then says what is wrong). */
+function hasFooter(format: (typeof SEEKABLE_FORMATS)[number], tail: Uint8Array, blobSize: number): boolean {
+  try {
+    return format.detect({ tail, blobSize, annotations: undefined }) === "footer";
+  } catch {
+    return true;
+  }
 }
 
 /** A {@link LayerIndex} over a TOC already read with `readToc` from `source`. */
 export function layerIndexFromToc(core: Core, source: BlobSource, toc: ReadTocResult): LayerIndex {
   return zstdChunkedIndex(core, new PrefetchSource(source), toc);
-}
-
-function zstdChunkedIndex(core: Core, prefetch: PrefetchSource, toc: ReadTocResult): LayerIndex {
-  prefetch.drop();
-  return {
-    format: toc.format,
-    entries: toc.entries,
-    authenticated: toc.authenticated,
-    blobSize: toc.blobSize,
-    detail: { kind: "zstd-chunked", toc },
-    fileChunks: (entry) => zstdFileChunks(core, prefetch.inner, entry),
-  };
-}
-
-function isEstargzTail(tail: Uint8Array): boolean {
-  try {
-    findFooter(tail);
-    return true;
-  } catch {
-    return false;
-  }
 }

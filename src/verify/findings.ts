@@ -68,3 +68,21 @@ export class Findings {
     return this.failures.length === 0 && this.omitted === 0;
   }
 }
+
+/**
+ * Reads a TOC with its expected digest checked; a failure is reported, and after a digest
+ * mismatch the TOC is read again unchecked (what the footer says), to report what else is wrong.
+ */
+export async function readReporting<T>(findings: Findings, hasExpected: boolean, read: (checked: boolean) => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read(true);
+  } catch (e) {
+    findings.error("toc", e);
+    if (!hasExpected || !isLayerkitError(e, "DIGEST_MISMATCH")) return undefined;
+    try {
+      return await read(false);
+    } catch {
+      return undefined;
+    }
+  }
+}

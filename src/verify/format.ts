@@ -11,11 +11,6 @@ import { ANNOTATION_ESTARGZ_TOC_DIGEST } from "../layer/annotations.js";
 import type { LayerFormat } from "../layer/result.js";
 import type { BlobSource } from "../source/blob-source.js";
 import type { Findings } from "./findings.js";
-import type { Compression } from "./tar-decoder.js";
-
-export function compressionOf(format: LayerFormat): Compression {
-  return format === "zstd" || format === "zstd:chunked" ? "zstd" : "gzip";
-}
 
 export async function resolveFormat(
   source: BlobSource,

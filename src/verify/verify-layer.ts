@@ -9,19 +9,19 @@ import { getCore, type Core } from "../core.js";
 import { LayerkitError } from "../errors.js";
 import { isDigest } from "../layer/digest.js";
 import { checkTarSplit } from "../formats/zstd-chunked/check-tar-split.js";
-import { cleanEntryName } from "../go/path.js";
-import { TOC_TAR_NAME } from "../formats/estargz/constants.js";
 import type { LayerFormat } from "../layer/result.js";
 import type { TocFile } from "../layer/toc-parse.js";
 import type { BlobSource } from "../source/blob-source.js";
 import { TarReader } from "../tar/reader.js";
 import { DigestCounter } from "../util/digest-counter.js";
 import { BlobReader } from "./blob-reader.js";
-import { compareEstargz, compareZstdChunked, describeDifferences } from "./compare-entry.js";
+import { describeDifferences } from "./compare-entry.js";
 import { ContentCheck } from "./content-check.js";
 import { Findings } from "./findings.js";
-import { compressionOf, resolveFormat } from "./format.js";
-import { loadEstargzToc, loadZstdChunkedToc, type TocPlan } from "./load-toc.js";
+import { resolveFormat } from "./format.js";
+import { compressionOf, formatOf } from "../formats/registry.js";
+import type { TocPlan } from "../formats/format.js";
+import type { TarHeader } from "../tar/types.js";
 import { TarDecoder } from "./tar-decoder.js";
 import { TarSplitMatcher } from "./tar-split-matcher.js";
 import type { VerifyDescriptor, VerifyOptions, VerifyReport } from "./types.js";
@@ -117,9 +117,8 @@ export async function verifyLayer(source: BlobSource, descriptor: VerifyDescript
   else findings.fail("blob-size", "SIZE_MISMATCH", `the blob has ${blobSize} bytes, the descriptor says ${descriptor.size}`, { offset: Math.min(blobSize, descriptor.size) });
 
   const format = await resolveFormat(source, annotations, descriptor.mediaType, options.format, findings);
-  let plan: TocPlan | undefined;
-  if (format === "zstd:chunked") plan = await loadZstdChunkedToc(source, core, annotations, options.tocDigest, findings);
-  else if (format === "estargz") plan = await loadEstargzToc(source, core, annotations, options.tocDigest, findings);
+  const seekable = formatOf(format).seekable;
+  const plan = seekable ? await seekable.loadTocForVerify(source, { core, annotations, tocDigest: options.tocDigest, findings }) : undefined;
 
   const walk = new LayerWalk(core, findings, plan);
   const reader = new BlobReader(source, blobSize, core, options.readSize ?? DEFAULT_READ, options.onProgress);
@@ -175,7 +174,7 @@ export async function verifyLayer(source: BlobSource, descriptor: VerifyDescript
   if (plan) {
     out.tocDigest = plan.tocDigest;
     out.tocAuthenticated = plan.authenticated;
-  } else if (format === "zstd:chunked" || format === "estargz") {
+  } else if (seekable) {
     for (const c of ["toc-vs-tar", "file-digests", "chunk-digests", "chunk-layout"] as const) findings.skipped(c, "no usable TOC");
   }
   return report(findings, format, out);
@@ -219,7 +218,7 @@ class LayerWalk {
     this.#findings = findings;
     this.#plan = plan;
     if (plan) {
-      this.#index = new TocIndex(plan.files, plan.schema === "estargz" ? cleanEntryName : (n) => n);
+      this.#index = new TocIndex(plan.files, plan.rules.entryKey);
       if (plan.tarSplit) this.#matcher = new TarSplitMatcher(plan.tarSplit);
     }
   }
@@ -235,7 +234,7 @@ class LayerWalk {
   }
 
   #rawEndOffset(f: TocFile): number | undefined {
-    if (this.#plan?.schema !== "zstd:chunked" || f.chunks.length === 0) return undefined;
+    if (this.#plan?.rules.schema !== "zstd:chunked" || f.chunks.length === 0) return undefined;
     return this.#plan.rawEntries?.[f.index]?.endOffset;
   }
 
@@ -247,7 +246,7 @@ class LayerWalk {
       await this.#matcher?.entry(e);
       const name = e.header.name;
       let check: ContentCheck | undefined;
-      if (plan && !(plan.schema === "estargz" && name === TOC_TAR_NAME)) {
+      if (plan && !plan.rules.isMetadataEntry(name)) {
         const file = this.#index!.take(name);
         if (!file) {
           this.#findings.fail("toc-vs-tar", "INCONSISTENT", `${JSON.stringify(name)} is in the tar but not in the TOC: lazy readers do not see it`, { path: name, offset: e.offset, offsetKind: "tar" });
@@ -273,10 +272,10 @@ class LayerWalk {
     await this.#matcher?.finish(tr.position);
   }
 
-  #compare(hdr: Parameters<typeof compareEstargz>[0], file: TocFile, offset: number): void {
+  #compare(hdr: TarHeader, file: TocFile, offset: number): void {
     let diffs;
     try {
-      diffs = this.#plan!.schema === "estargz" ? compareEstargz(hdr, file) : compareZstdChunked(hdr, file);
+      diffs = this.#plan!.rules.compare(hdr, file);
     } catch (e) {
       this.#findings.error("toc-vs-tar", e, { path: hdr.name, offset, offsetKind: "tar" });
       return;
@@ -337,7 +336,7 @@ class LayerWalk {
     }
     f.ran("chunk-layout", `${layoutChecked} chunk offsets`);
 
-    if (plan.schema === "zstd:chunked") {
+    if (plan.rules.schema === "zstd:chunked") {
       if (plan.tarSplit) {
         try {
           await checkTarSplit(plan.rawEntries, plan.tarSplit);

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { EstargzReader } from "../formats/estargz/reader.js";
-import type { TocFile } from "../layer/toc-parse.js";
-import type { PrefetchSource } from "./prefetch-source.js";
+import type { EstargzReader } from "./reader.js";
+import type { TocFile } from "../../layer/toc-parse.js";
+import type { PrefetchSource } from "../../lazy/prefetch-source.js";
 
 /** Largest compressed window fetched at once: bounds memory for huge files. */
 export const MAX_WINDOW: number = 32 * 1024 * 1024;
