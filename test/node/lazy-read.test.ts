@@ -18,7 +18,7 @@ import { ANNOTATION_ESTARGZ_TOC_DIGEST } from "../../src/layer/annotations.js";
 import { readToc } from "../../src/formats/zstd-chunked/read-toc.js";
 import type { TocFile } from "../../src/layer/toc-parse.js";
 import { FOOTER_PROBE, openFile, openLayerIndex, PrefetchSource, readFile } from "../../src/lazy/index.js";
-import { estargzFileChunks } from "../../src/lazy/estargz-file.js";
+import { estargzFileChunks } from "../../src/formats/estargz/file-chunks.js";
 import { HttpSource } from "../../src/source/http.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { TarWriter, type TarWriteEntry } from "../../src/tar/writer.js";

@@ -484,3 +484,27 @@ function rebuildEstargz(blob: Uint8Array, toc: EstargzToc): { blob: Uint8Array; 
     },
   };
 }
+
+describe("a descriptor without a blob digest", () => {
+  for (const format of ["zstd:chunked", "estargz", "zstd"] as const) {
+    it(`${format}: every other check runs, blob-digest is skipped with the computed digest, and tampering is still found`, async () => {
+      const { blob, result } = await write(tars.kitchenSinkTar(), format);
+      const r = await verifyLayer(new MemorySource(blob), { size: blob.length, annotations: result.annotations }, { diffID: result.diffID });
+      expect(r.ok).toBe(true);
+      expect(r.digest).toBe(sha(blob));
+      expect(statusOf(r, "blob-digest")).toBe("skipped");
+      expect(r.checks.find((c) => c.name === "blob-digest")?.note).toContain(sha(blob));
+      expect(statusOf(r, "diff-id")).toBe("ok");
+      expect(statusOf(r, "decompress")).toBe("ok");
+
+      const bad = blob.slice();
+      bad[Math.floor(bad.length / 3)]! ^= 0x40;
+      const r2 = await verifyLayer(new MemorySource(bad), { size: bad.length, annotations: result.annotations }, { diffID: result.diffID });
+      expect(r2.ok).toBe(false);
+      expect(statusOf(r2, "blob-digest")).toBe("skipped");
+    });
+  }
+  it("a digest that is given must still be well-formed", async () => {
+    await expect(verifyLayer(new MemorySource(new Uint8Array(4)), { digest: "sha256:xyz", size: 4 })).rejects.toMatchObject({ code: "BAD_ARGUMENT" });
+  });
+});
