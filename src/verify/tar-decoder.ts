@@ -22,6 +22,8 @@ interface Engine {
   startsAt(mark: number): boolean;
   /** Tar bytes before the frame/member at `mark`, when the engine tracks it itself. */
   positionAt?: (mark: number) => number | undefined;
+  /** Compressed offset of the member being decoded, when the engine knows member boundaries. */
+  unitStart?: () => number;
   free(): void;
 }
 
@@ -99,6 +101,7 @@ function gzipEngine(marks: ReadonlySet<number>, maxOutput: number | undefined): 
     },
     startsAt: (mark) => positions.has(mark),
     positionAt: (mark) => positions.get(mark),
+    unitStart: () => start,
     free() {},
   };
 }
@@ -142,6 +145,14 @@ export class TarDecoder {
   /** Compressed offset where the last piece handed to the decompressor began (a failure lies in `[lastFeed, bytesIn)`). */
   get lastFeed(): number {
     return this.#lastFeed;
+  }
+
+  /**
+   * Where a decompression failure began: the start of the gzip member being decoded when the
+   * engine tracks members (so the failure is pinned to one member), else {@link lastFeed}.
+   */
+  get failureStart(): number {
+    return this.#engine.unitStart?.() ?? this.#lastFeed;
   }
 
   /** Tar bytes produced so far. */

@@ -132,8 +132,8 @@ export async function verifyLayer(source: BlobSource, descriptor: VerifyDescript
   } catch (e) {
     if (reader.readError !== undefined) findings.error("blob-digest", e, { offset: reader.offset });
     else {
-      findings.error("decompress", e, { offset: decoder.lastFeed });
-      walk.blameFiles(decoder.lastFeed, decoder.bytesIn, e);
+      findings.error("decompress", e, { offset: decoder.failureStart });
+      walk.blameFiles(decoder.failureStart, decoder.bytesIn, decoder.failureStart !== decoder.lastFeed, e);
     }
   } finally {
     decoder.free();
@@ -290,14 +290,15 @@ class LayerWalk {
   /**
    * After a decompression failure in `[from, to)` of the blob: name the TOC files whose compressed
    * ranges overlap it, as lazy readers of those files would fail (or, without frame checksums,
-   * read wrong bytes).
+   * read wrong bytes). With `pinned`, `from` is the start of the one gzip member that failed:
+   * only the files whose ranges hold that member are named, not every file fed after it.
    */
-  blameFiles(from: number, to: number, e: unknown): void {
+  blameFiles(from: number, to: number, pinned: boolean, e: unknown): void {
     if (!this.#plan) return;
     const why = e instanceof LayerkitError ? `${e.code}: ${e.message}` : String(e);
     for (const file of this.#plan.files) {
       for (const c of file.chunks) {
-        if (c.offset < to && c.end > from) {
+        if (pinned ? c.offset <= from && from < c.end : c.offset < to && c.end > from) {
           this.#findings.fail("file-digests", e instanceof LayerkitError ? e.code : "INCONSISTENT", `${JSON.stringify(file.name)}: its compressed bytes at ${c.offset}..${c.end} do not decompress (${why})`, { path: file.name, offset: c.offset });
           break;
         }

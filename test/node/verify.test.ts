@@ -508,3 +508,26 @@ describe("a descriptor without a blob digest", () => {
     await expect(verifyLayer(new MemorySource(new Uint8Array(4)), { digest: "sha256:xyz", size: 4 })).rejects.toMatchObject({ code: "BAD_ARGUMENT" });
   });
 });
+
+describe("eStargz: a corrupt member is blamed on the files it holds, not on every file after it", () => {
+  it("one flipped byte inside one small file's member names that file alone, while the other files read back correctly", async () => {
+    const tar = tars.manySmallFiles(120);
+    const { blob, result } = await write(tar, "estargz");
+    const regs = (result.toc!.entries ?? []).filter((e) => e.type === "reg" && (e.size ?? 0) > 0);
+    const victim = regs[40]!;
+    const next = regs[41]!;
+    const bad = blob.slice();
+    // Inside the victim's member, past its 10-byte gzip header: the deflate data.
+    const at = victim.offset! + Math.floor((next.offset! - victim.offset!) / 2);
+    bad[at] = bad[at]! ^ 0x55;
+    const r = await verifyLayer(new MemorySource(bad), result.descriptor, { diffID: result.diffID, core });
+    expect(r.ok).toBe(false);
+    const blamed = r.failures.filter((f) => f.check === "file-digests").map((f) => f.path);
+    expect(blamed).toEqual([victim.name]);
+    // The files after it are intact for a lazy reader: blaming them would be wrong.
+    const { readFile } = await import("../../src/lazy/read-file.js");
+    const later = regs[60]!;
+    const bytes = await readFile(new MemorySource(bad), later.name, { annotations: result.annotations, core });
+    expect(bytes.length).toBe(later.size);
+  });
+});
