@@ -57,7 +57,7 @@ import { streamFromGenerator } from "../../util/async-queue.js";
 import { concatBytes } from "../../util/bytes.js";
 import { DigestCounter } from "../../util/digest-counter.js";
 import { OCI_LAYER_GZIP } from "../../oci/media-types.js";
-import { type LayerResult, type LayerWriter } from "../../layer/result.js";
+import type { LayerResult, LayerWriter } from "../../layer/result.js";
 import { DEFAULT_CHUNK_SIZE, LANDMARK_CONTENTS, NO_PREFETCH_LANDMARK, PREFETCH_LANDMARK, TOC_TAR_NAME } from "./constants.js";
 import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_ESTARGZ_UNCOMPRESSED_SIZE } from "../../layer/annotations.js";
 import { buildFooter } from "./footer.js";

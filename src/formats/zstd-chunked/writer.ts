@@ -13,7 +13,7 @@ import { LayerkitError } from "../../errors.js";
 import { byteStreamFromGenerator } from "../../util/async-queue.js";
 import { DigestCounter } from "../../util/digest-counter.js";
 import { OCI_LAYER_ZSTD } from "../../oci/media-types.js";
-import { type LayerResult, type LayerWriter } from "../../layer/result.js";
+import type { LayerResult, LayerWriter } from "../../layer/result.js";
 import { formatZstdChunkedAnnotations } from "./annotations.js";
 import { buildFooterV3, SKIPPABLE_HEADER_SIZE, skippableFrameHeader } from "./footer.js";
 import type { Toc, TocEntry } from "../../layer/toc.js";
