@@ -1,5 +1,5 @@
 /**
- * Parsing and validating a decompressed zstd:chunked TOC (spec zstd-chunked.md §2, §2.6), and
+ * Parsing and validating a decompressed zstd:chunked TOC (docs/formats/zstd-chunked.md §2, §2.6), and
  * stargz-snapshotter's eStargz JTOC inside zstd:chunked framing (§9.4), into typed file entries
  * with exact compressed ranges.
  *

@@ -1,5 +1,5 @@
 /**
- * eStargz layer writer: the semantics of stargz-snapshotter's `estargz.Build` (spec estargz.md
+ * eStargz layer writer: the semantics of stargz-snapshotter's `estargz.Build` (docs/formats/estargz.md
  * §1, §3, §4) where they are deterministic, with deterministic gzip members (../../gzip).
  *
  * What is kept from Build:

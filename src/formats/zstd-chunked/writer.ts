@@ -4,7 +4,7 @@
  * tar-split in skippable frames, footer v3, and the three `io.github.containers.zstd-chunked.*`
  * annotations. Decompressing the blob gives back the input tar byte for byte.
  *
- * Spec: shared/spec/zstd-chunked.md §1.2 (segmentation), §2 (TOC), §3 (tar-split), §5 (chunking).
+ * Format: docs/formats/zstd-chunked.md §1.2 (segmentation), §2 (TOC), §3 (tar-split), §5 (chunking).
  *
  * @module
  */
@@ -426,7 +426,7 @@ function digestOfParts(core: Core, parts: readonly Uint8Array[]): string {
 }
 
 /**
- * The TOC entries of one regular file with payload (spec §2.4): chunk fields only when the file
+ * The TOC entries of one regular file with payload (docs/formats/zstd-chunked.md §2.4): chunk fields only when the file
  * has more than one chunk; chunk 0's fields ride on the `reg` entry, the rest are `chunk` entries.
  *
  * The `reg` entry is `meta` itself, completed in place: a `{ ...meta }` copy per file made V8
