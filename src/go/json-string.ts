@@ -21,7 +21,9 @@ export interface GoJsonStringOptions {
 }
 
 const HEX = "0123456789abcdef";
+// deno-lint-ignore no-control-regex -- Go escapes U+0000..U+001F, so the class must name them
 const NEEDS_ESCAPE_HTML = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
+// deno-lint-ignore no-control-regex -- as above
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
 
 /** A JSON string literal (with quotes) exactly as Go's encoders write `s`. */

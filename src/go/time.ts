@@ -3,7 +3,7 @@
  * nine fraction digits, trailing zeros trimmed) rendered in UTC (`Z`), from exact
  * seconds + nanoseconds; and RFC 3339 parsing (any offset) back to an exact instant.
  *
- * Zero values (spec §2.7/§3.3): Go's zero `time.Time` is 0001-01-01T00:00:00Z
+ * Zero values (docs/formats/zstd-chunked.md §2.7, §3.3): Go's zero `time.Time` is 0001-01-01T00:00:00Z
  * ({@link GO_ZERO_UNIX}); upstream omits it from TOCs (c/storage ≥ 1.55), while a tar mtime of 0
  * is the Unix epoch, which is not Go's zero time and is written. The TOC↔tar-split comparison
  * treats absent, zero and the Unix epoch as equal ({@link tocTimesMatch}).

@@ -1,6 +1,6 @@
 /**
  * Which producer wrote a "zstd:chunked" blob: the TOC schema (c/storage vs stargz-snapshotter's
- * eStargz JTOC) and the c/storage generation (spec zstd-chunked.md §9.3–§9.4).
+ * eStargz JTOC) and the c/storage generation (docs/formats/zstd-chunked.md §9.3–§9.4).
  *
  * @module
  */
@@ -52,7 +52,7 @@ export function classifyToc(shape: TocShape, jsonText: string): TocFormat {
   return /^\s*\{\s*\n/.test(jsonText.slice(0, 16)) ? "estargz-zstd" : "zstd:chunked";
 }
 
-/** Generation per spec §9.3, from what the blob and its annotations show. */
+/** Generation per docs/formats/zstd-chunked.md §9.3, from what the blob and its annotations show. */
 export function detectGeneration(input: {
   format: TocFormat;
   annotations?: ZstdChunkedAnnotations | undefined;

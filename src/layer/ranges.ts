@@ -1,5 +1,5 @@
 /**
- * Compressed byte ranges of TOC chunks (spec zstd-chunked.md §2.5).
+ * Compressed byte ranges of TOC chunks (docs/formats/zstd-chunked.md §2.5).
  *
  * zstd:chunked (c/storage): chunk *i* of a file is `[chunk_i.offset, chunk_{i+1}.offset)` and the
  * last chunk `[last.offset, reg.endOffset)`. These ranges are exact: they hold only that chunk's

@@ -1,5 +1,5 @@
 /**
- * Parsing and validating a decompressed zstd:chunked TOC (spec zstd-chunked.md §2, §2.6), and
+ * Parsing and validating a decompressed zstd:chunked TOC (docs/formats/zstd-chunked.md §2, §2.6), and
  * stargz-snapshotter's eStargz JTOC inside zstd:chunked framing (§9.4), into typed file entries
  * with exact compressed ranges.
  *
@@ -172,7 +172,7 @@ export function parseRawToc(text: string): { toc: RawToc; shape: Omit<TocShape, 
       case "version":
         toc.version = r.readInteger("version");
         break;
-      case "entries":
+      case "entries": {
         if (r.readNullIf()) {
           toc.entries = null;
           break;
@@ -189,6 +189,7 @@ export function parseRawToc(text: string): { toc: RawToc; shape: Omit<TocShape, 
         if (seen.estargz) estargzSignals = true;
         if (seen.cstorage) cstorageSignals = true;
         break;
+      }
       case "tarsplitdigest": {
         if (r.readNullIf()) break;
         const at = r.pos;

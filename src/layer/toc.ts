@@ -1,6 +1,6 @@
 /**
  * The zstd:chunked TOC ("manifest") as containers/storage writes it (minimal.FileMetadata).
- * Field order here is the JSON field order upstream writes; see ../../../../shared/spec/zstd-chunked.md §2.
+ * Field order here is the JSON field order upstream writes; see docs/formats/zstd-chunked.md §2.2.
  *
  * @module
  */

@@ -10,7 +10,7 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { ByteReader } from "../util/bytes.js";
+import type { ByteReader } from "../util/bytes.js";
 
 /** A `Content-Range` value: `start`/`end` (inclusive) for `bytes a-b/…`, `total` unless `*`. */
 export interface ContentRange {

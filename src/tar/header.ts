@@ -11,7 +11,7 @@ import { GO_ZERO_UNIX, instant } from "../go/time.js";
 import { concatBytes } from "../util/bytes.js";
 import { goString } from "../go/strings.js";
 import { cString, FieldParser, goParseInt, parsePaxData, parsePaxTime } from "./strconv.js";
-import { isHeaderOnlyType, type Instant, type TarBlockFormat, type TarFormat, type TarHeader } from "./types.js";
+import { isHeaderOnlyType, type Instant, type TarBlockFormat, type TarHeader } from "./types.js";
 
 export const BLOCK_SIZE = 512;
 /** Go's `maxSpecialFileSize`: the largest PAX header data or GNU long name/link accepted. */

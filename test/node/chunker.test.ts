@@ -5,7 +5,7 @@ import { isLayerkitError } from "../../src/errors.js";
 import { cat, holesPayload, randomBytes } from "../fixtures/tars.js";
 
 /**
- * Reference: the spec §5 algorithm written the obvious way over the whole buffer: find maximal
+ * Reference: the docs/formats/zstd-chunked.md §5 algorithm written the obvious way over the whole buffer: find maximal
  * zero runs, holes are runs ≥ 1024 (one zeros chunk, rolled without split tests), every other
  * byte is rolled and split-tested; a fresh rollsum for the file.
  */

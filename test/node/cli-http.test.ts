@@ -73,6 +73,7 @@ describe("progress", () => {
 
   it("a terminal gets a redrawn progress line with bytes, percentage, ETA and rate; it is cleared at the end", () => {
     const out = onTty(["verify", join(work, "layer.zst")]);
+    // deno-lint-ignore no-control-regex -- the progress line is redrawn with ESC [K
     expect(out).toMatch(/\r\x1b\[Kverify \d+(\.\d)? [KMG]?i?B\/\d+(\.\d)? MiB \[#*-*\] \d+% ETA \S+ \d+(\.\d)? [KMG]?i?B\/s/);
     expect(out).toContain("OK: zstd:chunked");
   });

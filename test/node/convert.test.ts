@@ -181,7 +181,7 @@ describe("convertLayer: sources written by upstream", () => {
       const sources: [string, Uint8Array, Record<string, string>, LayerFormat, string][] = [
         ["estargz.Build", new Uint8Array(readFileSync(esgzPath)), { "containerd.io/snapshot/stargz/toc.digest": built.tocDigest }, "estargz", built.diffID],
         ["stargz zstdchunked", new Uint8Array(readFileSync(szPath)), szAnnotations, "zstd:chunked", sz.diffID],
-        // c/storage 1.43 drops the tar's trailing padding (spec zstd-chunked.md §1.5): its diffID is
+        // c/storage 1.43 drops the tar's trailing padding (docs/formats/zstd-chunked.md §1.5): its diffID is
         // that of what it wrote, which native zstd tells.
         ["c/storage zstd:chunked", new Uint8Array(readFileSync(csPath)), cs.annotations, "zstd:chunked", sha(native("zstd", new Uint8Array(readFileSync(csPath))))],
       ];

@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "../../src/runtime/node.js";
-import { LayerkitError } from "../../src/errors.js";
 import { OCI_LAYER_ZSTD, OCI_MANIFEST, buildImage, buildIndex, parsePlatform, type BuiltImage } from "../../src/oci/index.js";
 import { openLayout } from "../../src/oci/layout-node.js";
 import * as tars from "../fixtures/tars.js";

@@ -11,7 +11,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "../../src/runtime/node.js";
-import { LayerkitError } from "../../src/errors.js";
 import { readFile } from "../../src/lazy/read-file.js";
 import { DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, buildImage, buildIndex, parsePlatform, type BuiltImage } from "../../src/oci/index.js";
 import { openLayout } from "../../src/oci/layout-node.js";

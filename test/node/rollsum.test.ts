@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { RollSum, ROLLSUM_BITS, WINDOW_SIZE } from "../../src/formats/zstd-chunked/rollsum.js";
 import { randomBytes } from "../fixtures/tars.js";
 
-/** Straight transcription of the algorithm in spec §5 with BigInt arithmetic mod 2^32. */
+/** Straight transcription of the algorithm in docs/formats/zstd-chunked.md §5 with BigInt arithmetic mod 2^32. */
 class RefRollSum {
   s1 = 64n * 31n;
   s2 = 64n * 63n * 31n;

@@ -1,5 +1,5 @@
 /**
- * Names and numbers of the eStargz format (spec estargz.md).
+ * Names and numbers of the eStargz format (docs/formats/estargz.md).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * The eStargz footer (51 bytes) and the legacy stargz footer (47 bytes), spec estargz.md §2.
+ * The eStargz footer (51 bytes) and the legacy stargz footer (47 bytes), docs/formats/estargz.md §2.
  * As upstream, only the header is interpreted (the empty body is not decompressed).
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * Reading an eStargz blob lazily (spec estargz.md §2, §3, §5, §7): footer (51 bytes, then the
+ * Reading an eStargz blob lazily (docs/formats/estargz.md §2, §3, §5, §7): footer (51 bytes, then the
  * legacy 47), the TOC member at the footer's offset (decompressed with a bound, must be a tar
  * whose entry is `stargz.index.json`), the TOC digest (sha256 of the JSON) checked against an
  * expected one, the JSON parsed with upstream's schema rules and our limits (shared with the

@@ -1,6 +1,6 @@
 /**
  * The eStargz TOC (`stargz.index.json`) types and its JSON encoding exactly as Go's
- * `json.MarshalIndent(toc, "", "\t")` writes `estargz.JTOC` (spec estargz.md §3), so that the TOC
+ * `json.MarshalIndent(toc, "", "\t")` writes `estargz.JTOC` (docs/formats/estargz.md §3), so that the TOC
  * digest of a TOC we write is what Go would compute for the same entries.
  *
  * String escaping follows Go's encoding/json (≥ 1.22): `"` `\` `\n` `\r` `\t` `\b` `\f` as short

@@ -1,5 +1,5 @@
 /**
- * eStargz layer writer: the semantics of stargz-snapshotter's `estargz.Build` (spec estargz.md
+ * eStargz layer writer: the semantics of stargz-snapshotter's `estargz.Build` (docs/formats/estargz.md
  * §1, §3, §4) where they are deterministic, with deterministic gzip members (../../gzip).
  *
  * What is kept from Build:
@@ -57,7 +57,7 @@ import { streamFromGenerator } from "../../util/async-queue.js";
 import { concatBytes } from "../../util/bytes.js";
 import { DigestCounter } from "../../util/digest-counter.js";
 import { OCI_LAYER_GZIP } from "../../oci/media-types.js";
-import { type LayerResult, type LayerWriter } from "../../layer/result.js";
+import type { LayerResult, LayerWriter } from "../../layer/result.js";
 import { DEFAULT_CHUNK_SIZE, LANDMARK_CONTENTS, NO_PREFETCH_LANDMARK, PREFETCH_LANDMARK, TOC_TAR_NAME } from "./constants.js";
 import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_ESTARGZ_UNCOMPRESSED_SIZE } from "../../layer/annotations.js";
 import { buildFooter } from "./footer.js";

@@ -1,5 +1,5 @@
 /**
- * containers/storage's TOC ↔ tar-split consistency rule (≥ 1.55, spec §3.3): a full pull
+ * containers/storage's TOC ↔ tar-split consistency rule (≥ 1.55, docs/formats/zstd-chunked.md §3.3): a full pull
  * re-creates the layer from the tar-split, a partial pull from the TOC, so both must describe the
  * same entries, or a layer could show different content to the two kinds of client.
  *

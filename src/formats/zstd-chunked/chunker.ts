@@ -1,5 +1,5 @@
 /**
- * Streaming zstd:chunked file chunker, bit-for-bit c/storage's (spec §5):
+ * Streaming zstd:chunked file chunker, bit-for-bit c/storage's (docs/formats/zstd-chunked.md §5):
  * - a fresh {@link RollSum} per file, never reset at chunk boundaries;
  * - a data chunk ends after a byte whose roll passes the split test; no minimum or maximum size;
  * - a maximal run of ≥ {@link HOLE_THRESHOLD} zero bytes is a hole: the data chunk before it ends,

@@ -1,5 +1,5 @@
 /**
- * zstd:chunked footers (spec zstd-chunked.md §1.3–§1.4): the payload of the last skippable frame.
+ * zstd:chunked footers (docs/formats/zstd-chunked.md §1.3–§1.4): the payload of the last skippable frame.
  *
  * | version     | frame | payload | magic at          | written by                                        |
  * | ----------- | ----- | ------- | ----------------- | ------------------------------------------------- |

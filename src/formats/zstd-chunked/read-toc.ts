@@ -1,6 +1,6 @@
 /**
- * Finding, authenticating and parsing the TOC of a zstd:chunked blob (spec zstd-chunked.md §7,
- * §11 "Reader"), for c/storage's schema and stargz-snapshotter's eStargz-JTOC variant.
+ * Finding, authenticating and parsing the TOC of a zstd:chunked blob (docs/formats/zstd-chunked.md §7,
+ * §10), for c/storage's schema and stargz-snapshotter's eStargz-JTOC variant.
  *
  * With annotations the TOC position comes from `manifest-position` and the TOC digest must match
  * `manifest-checksum` (else DIGEST_MISMATCH). Without them the footer is probed and the result says

@@ -1,5 +1,5 @@
 /**
- * tar-split metadata (vbatts/tar-split "JSON packer", spec §3.2): writer, bounded reader, tar
+ * tar-split metadata (vbatts/tar-split "JSON packer", docs/formats/zstd-chunked.md §3.2): writer, bounded reader, tar
  * reassembly.
  *
  * The stream is one JSON object per line, Go `encoding/json` `Encoder` output with fields

@@ -4,7 +4,7 @@
  * tar-split in skippable frames, footer v3, and the three `io.github.containers.zstd-chunked.*`
  * annotations. Decompressing the blob gives back the input tar byte for byte.
  *
- * Spec: shared/spec/zstd-chunked.md §1.2 (segmentation), §2 (TOC), §3 (tar-split), §5 (chunking).
+ * Format: docs/formats/zstd-chunked.md §1.2 (segmentation), §2 (TOC), §3 (tar-split), §5 (chunking).
  *
  * @module
  */
@@ -13,7 +13,7 @@ import { LayerkitError } from "../../errors.js";
 import { byteStreamFromGenerator } from "../../util/async-queue.js";
 import { DigestCounter } from "../../util/digest-counter.js";
 import { OCI_LAYER_ZSTD } from "../../oci/media-types.js";
-import { type LayerResult, type LayerWriter } from "../../layer/result.js";
+import type { LayerResult, LayerWriter } from "../../layer/result.js";
 import { formatZstdChunkedAnnotations } from "./annotations.js";
 import { buildFooterV3, SKIPPABLE_HEADER_SIZE, skippableFrameHeader } from "./footer.js";
 import type { Toc, TocEntry } from "../../layer/toc.js";
@@ -426,7 +426,7 @@ function digestOfParts(core: Core, parts: readonly Uint8Array[]): string {
 }
 
 /**
- * The TOC entries of one regular file with payload (spec §2.4): chunk fields only when the file
+ * The TOC entries of one regular file with payload (docs/formats/zstd-chunked.md §2.4): chunk fields only when the file
  * has more than one chunk; chunk 0's fields ride on the `reg` entry, the rest are `chunk` entries.
  *
  * The `reg` entry is `meta` itself, completed in place: a `{ ...meta }` copy per file made V8

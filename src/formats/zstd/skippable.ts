@@ -1,7 +1,7 @@
 /**
  * zstd skippable frames (RFC 8878 §3.1.2): magic `0x184D2A50 + nibble` (u32 little-endian), a u32
  * little-endian payload length, then the payload. zstd:chunked stores its TOC, tar-split and
- * footer in them (spec zstd-chunked.md §1.3). Pure TS: no WASM needed.
+ * footer in them (docs/formats/zstd-chunked.md §1.3). Pure TS: no WASM needed.
  *
  * @example
  * ```ts
