@@ -20,7 +20,6 @@
  */
 import { getCore, type Core } from "../core.js";
 import { createLayer, type CreateLayerOptions } from "../create-layer.js";
-import { LayerkitError } from "../errors.js";
 import { decompressLayer } from "../formats/decompress.js";
 import { compressionOfMagic, detectLayerFormat } from "../formats/detect.js";
 import { compressionOf, formatOf, plainFormatOf } from "../formats/registry.js";

@@ -51,10 +51,6 @@ const ZSTD_MAGIC = 0xfd2fb528;
 /** Enough of the head for the tar magic at 257 and the header checksum. */
 const HEAD_SIZE = 512;
 
-function hasOwn(o: Record<string, string> | undefined, k: string): boolean {
-  return o !== undefined && Object.prototype.hasOwnProperty.call(o, k);
-}
-
 /** True when `head` starts with a ustar/GNU tar header, or a v7 header with a valid checksum. */
 export function looksLikeTar(head: Uint8Array): boolean {
   if (head.length < 512) return false;
