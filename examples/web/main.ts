@@ -7,8 +7,7 @@
  * @module
  */
 // In an application: `from "layerkit"` (bundlers pick the browser entry by the "browser" condition).
-import { HttpSource, init, loadCore, type BlobSource, type Core } from "../../src/runtime/browser.js";
-import { BlobFileSource } from "./blob-file-source.js";
+import { BlobFileSource, HttpSource, init, loadCore, type BlobSource, type Core } from "../../src/runtime/browser.js";
 import { checkLayer, describe, type Check } from "../shared/checks.js";
 import type { LayerView } from "../shared/layer.js";
 import { buildTree, isDir, sortedChildren, type TreeNode } from "./tree.js";

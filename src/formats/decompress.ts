@@ -26,7 +26,7 @@
 import { getCore, type Core } from "../core.js";
 import { LayerkitError, isLayerkitError } from "../errors.js";
 import { Gunzip } from "../gzip/gzip.js";
-import type { LayerCompression } from "./detect.js";
+import type { LayerCompression } from "./format.js";
 
 export interface DecompressLayerOptions {
   /** WASM core for zstd; default {@link getCore} (gzip needs none). */

@@ -5,8 +5,35 @@
  *
  * @module
  */
-export * from "./media-types.js";
-export * from "./types.js";
+export {
+  DOCKER_CONFIG,
+  DOCKER_LAYER_FOREIGN_GZIP,
+  DOCKER_LAYER_GZIP,
+  DOCKER_LAYER_TAR,
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  DOCKER_MANIFEST_V1,
+  DOCKER_MANIFEST_V1_SIGNED,
+  INDEX_TYPES,
+  MANIFEST_ACCEPT,
+  MANIFEST_TYPES,
+  OCI_CONFIG,
+  OCI_EMPTY,
+  OCI_INDEX,
+  OCI_LAYER_GZIP,
+  OCI_LAYER_NONDIST_GZIP,
+  OCI_LAYER_NONDIST_TAR,
+  OCI_LAYER_NONDIST_ZSTD,
+  OCI_LAYER_TAR,
+  OCI_LAYER_ZSTD,
+  OCI_MANIFEST,
+  baseMediaType,
+  isIndexType,
+  isManifestType,
+  layerCompression,
+  type MediaTypeCompression,
+} from "./media-types.js";
+export type { AnyManifest, ContainerConfig, Descriptor, History, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.js";
 export { isDigest, parseDigest, checkDigest, sha256Digest, sha256Factory, type ParsedDigest, type Sha256Factory } from "../layer/digest.js";
 export { canonicalJson, canonicalJsonBytes } from "./canonical-json.js";
 export {

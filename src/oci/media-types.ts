@@ -47,10 +47,10 @@ export const INDEX_TYPES: readonly string[] = [OCI_INDEX, DOCKER_MANIFEST_LIST];
 /** The `Accept` header value for manifest pulls: every type this library can read. */
 export const MANIFEST_ACCEPT: string = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST].join(", ");
 
-/** Layer compression implied by a layer media type. */
-export type LayerCompression = "none" | "gzip" | "zstd";
+/** Layer compression implied by a layer media type (`none`: an uncompressed tar). */
+export type MediaTypeCompression = "none" | "gzip" | "zstd";
 
-const LAYER_COMPRESSION: Record<string, LayerCompression> = {
+const LAYER_COMPRESSION: Record<string, MediaTypeCompression> = {
   [OCI_LAYER_TAR]: "none",
   [OCI_LAYER_GZIP]: "gzip",
   [OCI_LAYER_ZSTD]: "zstd",
@@ -63,7 +63,7 @@ const LAYER_COMPRESSION: Record<string, LayerCompression> = {
 };
 
 /** The compression of a known layer media type, or undefined for anything else. */
-export function layerCompression(mediaType: string): LayerCompression | undefined {
+export function layerCompression(mediaType: string): MediaTypeCompression | undefined {
   return LAYER_COMPRESSION[mediaType];
 }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-export * from "./types.js";
+export { isHeaderOnlyType, PAX_SCHILY_XATTR, TypeFlag, xattrsOf, type Instant, type TarBlockFormat, type TarFormat, type TarHeader } from "./types.js";
 export { TarReader, readTar, readTarHeaderBytes, type TarEntry, type TarReaderOptions, type TarContents, type HeaderBytesResult } from "./reader.js";
 export { BLOCK_SIZE, MAX_SPECIAL_FILE_SIZE, blockPadding, checkSafeName, type NextOptions } from "./header.js";
 export {

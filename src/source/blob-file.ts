@@ -1,11 +1,17 @@
 /**
- * A {@link BlobSource} over a browser `Blob` (a `File` the user picked or dropped): each read is
- * one `Blob.slice().arrayBuffer()`, so only the bytes asked for are loaded into memory, however
- * large the file.
+ * A {@link BlobSource} over a web `Blob` (a `File` a user picked or dropped in a browser, or any
+ * Blob in Deno, Node or workerd): each read is one `Blob.slice().arrayBuffer()`, so only the bytes
+ * asked for are loaded into memory, however large the file.
+ *
+ * @example
+ * ```ts
+ * const report = await verifyLayer(new BlobFileSource(file), { size: file.size });
+ * ```
  *
  * @module
  */
-import { checkRangeArgs, checkRangeInside, LayerkitError, newStats, type BlobSource, type ByteRange, type SourceStats } from "../../src/index.js";
+import { LayerkitError } from "../errors.js";
+import { checkRangeArgs, checkRangeInside, newStats, type BlobSource, type ByteRange, type SourceStats } from "./blob-source.js";
 
 export class BlobFileSource implements BlobSource {
   readonly stats: SourceStats = newStats();
