@@ -1,6 +1,7 @@
 /**
  * Packaging: `npm pack` ships the built JS, the types and the .wasm files; the tarball installs
- * into a fresh project (from the npm cache, no network) and its `layerkit` bin works there. The
+ * into a fresh project (from the npm cache where it holds the dependency; the registry answers for
+ * what a fresh cache lacks, such as pako's metadata) and its `layerkit` bin works there. The
  * CLI entry also runs under real Deno.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -42,7 +43,7 @@ describe("npm pack", () => {
     const project = join(work, "project");
     mkdirSync(project);
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "pack-test", version: "1.0.0", private: true, type: "module" }));
-    const install = spawnSync("npm", ["install", "--offline", "--no-audit", "--no-fund", tarball], { cwd: project, encoding: "utf8" });
+    const install = spawnSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball], { cwd: project, encoding: "utf8" });
     expect(install.stderr.replace(/npm warn Unknown user config.*\n/gi, "").replace(/npm warn .*nodedir.*\n/gi, "")).not.toMatch(/ERR/);
     expect(install.status).toBe(0);
 
