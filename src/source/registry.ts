@@ -11,7 +11,7 @@
 import { LayerkitError } from "../errors.js";
 import { isDigest } from "../layer/digest.js";
 import type { Descriptor } from "../oci/types.js";
-import type { RegistryClient } from "../registry/client.js";
+import type { RegistryTransport } from "../registry/transport.js";
 import { checkRepository } from "../registry/reference.js";
 import type { BlobSource, ByteRange, SourceStats } from "./blob-source.js";
 import { HttpSource } from "./http.js";
@@ -21,7 +21,8 @@ export class RegistryBlobSource implements BlobSource {
   readonly #http: HttpSource;
   readonly descriptor: Pick<Descriptor, "digest" | "size">;
 
-  constructor(client: RegistryClient, repository: string, descriptor: Pick<Descriptor, "digest" | "size">) {
+  /** `client`: what a RegistryClient is to a blob read (its transport); the client itself depends on this module. */
+  constructor(client: { readonly transport: RegistryTransport }, repository: string, descriptor: Pick<Descriptor, "digest" | "size">) {
     checkRepository(repository);
     if (!isDigest(descriptor.digest)) throw new LayerkitError("BAD_ARGUMENT", `invalid blob digest ${JSON.stringify(String(descriptor.digest).slice(0, 100))}`, { digest: descriptor.digest });
     this.descriptor = descriptor;
