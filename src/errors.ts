@@ -43,7 +43,8 @@ export type ErrorCode =
   // I/O
   | "IO"
   | "HTTP"
-  | "UNAUTHORIZED";
+  | "UNAUTHORIZED"
+  | "TIMEOUT";
 
 /** The one error type layerkit throws. `details` carries the offending values. */
 export class LayerkitError extends Error {

@@ -4,17 +4,23 @@
  *
  * - zstd:chunked annotations (`manifest-position`, `manifest-checksum`): the TOC, tar-split and
  *   footer are fetched with one request from the TOC start to the end of the blob, and the TOC is
- *   authenticated by its digest.
- * - Otherwise one probe request fetches the last {@link FOOTER_PROBE} bytes, whose footer says
- *   the format (zstd skippable frame with the GNUlInUx magic, or gzip member with STARGZ) and
- *   where the TOC is; one more request fetches the TOC. An eStargz TOC is authenticated when the
- *   `containerd.io/snapshot/stargz/toc.digest` annotation is given.
+ *   authenticated by its digest. (When the blob size is not known yet, a tail probe as below
+ *   comes first; a TOC inside it costs no more requests.)
+ * - Otherwise one probe request fetches the last {@link TAIL_PROBE} bytes (by default; a suffix
+ *   range that also tells the blob size, never a HEAD), whose footer says the format (zstd
+ *   skippable frame with the GNUlInUx magic, or gzip member with STARGZ) and where the TOC is. A
+ *   TOC inside the probe costs nothing more; a larger one costs one more request. An eStargz TOC
+ *   is authenticated when the `containerd.io/snapshot/stargz/toc.digest` annotation is given.
+ *
+ * So opening costs 1 request for a small layer and at most 2 for any, and a lazy file read one
+ * more. The speculative probe trades bytes for a round trip: `probeSize: FOOTER_PROBE` fetches
+ * only footer and TOC (1 KiB of slack at most) at the price of the second request.
  *
  * @module
  */
 import { getCore, type Core } from "../core.js";
 import { LayerkitError } from "../errors.js";
-import type { BlobSource } from "../source/blob-source.js";
+import { sizeIsKnown, type BlobSource } from "../source/blob-source.js";
 import type { LayerIndex, SeekableFormatName } from "../formats/format.js";
 import { SEEKABLE_FORMATS } from "../formats/registry.js";
 import { zstdChunkedIndex } from "../formats/zstd-chunked/format.js";
@@ -27,12 +33,17 @@ export type SeekableFormat = SeekableFormatName;
 /** Bytes read from the end to find any seekable format's footer (the largest of them). */
 export const FOOTER_PROBE: number = Math.max(...SEEKABLE_FORMATS.map((f) => f.footerSize));
 
+/** Bytes read from the end by default: the footer, and with it the whole TOC of a small layer. */
+export const TAIL_PROBE: number = 64 * 1024;
+
 export interface OpenLayerIndexOptions {
   /** The layer descriptor's annotations: they authenticate the TOC and may save a request. */
   annotations?: Record<string, string>;
   core?: Core;
   /** Limit for the TOC (compressed and uncompressed; default 150 MiB, upstream's). */
   maxTocSize?: number;
+  /** Bytes of the tail fetched by the first request (default {@link TAIL_PROBE}; at least {@link FOOTER_PROBE}). */
+  probeSize?: number;
 }
 
 /**
@@ -43,15 +54,15 @@ export async function openLayerIndex(source: BlobSource, options: OpenLayerIndex
   const core = options.core ?? (await getCore());
   const annotations = options.annotations;
   const prefetch = new PrefetchSource(source);
-  const open = { core, probeSize: FOOTER_PROBE, ...(annotations ? { annotations } : {}), ...(options.maxTocSize !== undefined ? { maxTocSize: options.maxTocSize } : {}) };
-  // Annotations that locate the TOC save the footer probe.
+  const probe = Math.max(FOOTER_PROBE, options.probeSize ?? TAIL_PROBE);
+  const open = { core, probeSize: probe, ...(annotations ? { annotations } : {}), ...(options.maxTocSize !== undefined ? { maxTocSize: options.maxTocSize } : {}) };
+  // Annotations that locate the TOC save the footer probe (unless the size is unknown: the probe learns it).
   const located = SEEKABLE_FORMATS.find((f) => f.locatesToc(annotations));
-  if (located) return located.openIndex(prefetch, open);
+  if (located && sizeIsKnown(source)) return located.openIndex(prefetch, open);
 
-  const size = await source.size();
-  const n = Math.min(size, FOOTER_PROBE);
-  await prefetch.prefetch(size - n, n);
-  const tail = await prefetch.read(size - n, n);
+  const { bytes, size } = await prefetch.readTail(probe);
+  if (located) return located.openIndex(prefetch, open);
+  const tail = bytes.subarray(Math.max(0, bytes.length - FOOTER_PROBE));
   for (const f of SEEKABLE_FORMATS) {
     if (hasFooter(f, tail, size)) return f.openIndex(prefetch, open);
   }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { checkRangeArgs, type BlobSource, type SourceStats } from "../source/blob-source.js";
+import { checkRangeArgs, readTail, type BlobSource, type SourceStats } from "../source/blob-source.js";
 
 export class PrefetchSource implements BlobSource {
   readonly inner: BlobSource;
@@ -22,6 +22,13 @@ export class PrefetchSource implements BlobSource {
 
   size(): Promise<number> {
     return this.inner.size();
+  }
+
+  /** The blob's tail with one read of the inner source (which learns the size with it), held like a prefetched piece. */
+  async readTail(length: number): Promise<{ bytes: Uint8Array; offset: number; size: number }> {
+    const t = await readTail(this.inner, length);
+    if (t.bytes.length > 0 && !this.#find(t.offset, t.bytes.length)) this.#pieces.push({ offset: t.offset, bytes: t.bytes });
+    return t;
   }
 
   /** Fetches `[offset, offset+length)` with one read of the inner source and holds it. */

@@ -4,9 +4,11 @@
  * members of the wanted file, verified against the TOC before use. Hardlinks are followed inside
  * the layer; zstd:chunked `zeros` chunks are synthesised, never fetched.
  *
- * Request budget (with the blob size known, e.g. `new HttpSource(url, { size })`): zstd:chunked
- * with annotations 2 requests, every other case 3 (footer probe, TOC, file), for files whose
- * compressed bytes fit one 32 MiB window.
+ * Request budget, for files whose compressed bytes fit one 32 MiB window: with annotations 2
+ * requests (TOC region, file); without, 2 when the TOC lies in the speculative tail probe (64 KiB:
+ * a small layer) and 3 otherwise (probe, TOC, file). The blob size need not be known: the probe is
+ * a suffix range that tells it. Each request is bounded as `HttpSource` documents (per range:
+ * attempts × (1 + redirects)), so a lazy read sends at most 3 × that in all.
  *
  * @module
  */
@@ -27,6 +29,8 @@ export interface ReadFileOptions {
   index?: LayerIndex | ReadTocResult;
   /** Limit for the TOC (default 150 MiB). */
   maxTocSize?: number;
+  /** Bytes of the tail the first request fetches (default 64 KiB; see {@link openLayerIndex}). */
+  probeSize?: number;
 }
 
 /** Canonical form of a layer path for lookups: no leading `./` or `/`, no trailing `/`. */
@@ -130,7 +134,12 @@ export async function readFile(source: BlobSource, path: string, options: ReadFi
 }
 
 function indexOptions(core: Core, o: ReadFileOptions) {
-  return { core, ...(o.annotations ? { annotations: o.annotations } : {}), ...(o.maxTocSize !== undefined ? { maxTocSize: o.maxTocSize } : {}) };
+  return {
+    core,
+    ...(o.annotations ? { annotations: o.annotations } : {}),
+    ...(o.maxTocSize !== undefined ? { maxTocSize: o.maxTocSize } : {}),
+    ...(o.probeSize !== undefined ? { probeSize: o.probeSize } : {}),
+  };
 }
 
 function sizeMismatch(entry: TocFile, actual: number): LayerkitError {

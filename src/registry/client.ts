@@ -13,7 +13,7 @@ import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } fro
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseConfig, parseManifestDocument, type ParsedManifest } from "../oci/validate.js";
 import { readAllLimited, verifyingStream } from "../oci/verify.js";
 import type { BuiltImage } from "../oci/build.js";
-import { RegistryBlobSource } from "../source/registry.js";
+import { RegistryBlobSource, type RegistryBlobSourceOptions } from "../source/registry.js";
 import type { ByteSource } from "../util/bytes.js";
 import { parseJsonLimited } from "../util/json-limits.js";
 import { checkRepository, checkTag, parseReference } from "./reference.js";
@@ -202,8 +202,8 @@ export class RegistryClient {
   }
 
   /** Random access to a blob with Range requests (for lazy reads); ranges are not verified. */
-  blobSource(repository: string, descriptor: Pick<Descriptor, "digest" | "size">): RegistryBlobSource {
-    return new RegistryBlobSource(this, repository, descriptor);
+  blobSource(repository: string, descriptor: Pick<Descriptor, "digest" | "size">, options?: RegistryBlobSourceOptions): RegistryBlobSource {
+    return new RegistryBlobSource(this, repository, descriptor, options);
   }
 
   /** The blob's size when the repository has it, else undefined. */

@@ -1,12 +1,16 @@
 /**
  * Authenticated requests to one registry: answers 401 challenges (Basic, or Bearer tokens from
- * {@link TokenCache}) and follows redirects itself so that the `Authorization` header is only
- * ever sent to the registry's own origin — never to another host a redirect points at (blob
- * storage, CDNs), and never downgraded from https to http.
+ * {@link TokenCache}) on top of the one HTTP client (../net/http-client.ts), which follows
+ * redirects so that the `Authorization` header is only ever sent to the registry's own origin —
+ * never to another host a redirect points at (blob storage, CDNs), and never downgraded from
+ * https to http — retries GETs and HEADs, remembers CDN redirects of blob reads and counts every
+ * request.
  *
  * @module
  */
 import { LayerkitError } from "../errors.js";
+import { HttpClient, type HttpExchange, type RequestBudget, type RequestCounter, type SendOptions } from "../net/http-client.js";
+import type { RetryPolicy } from "../net/retry.js";
 import { basicAuthorization, TokenCache, type RegistryCredentials } from "./auth.js";
 import { errorDetails } from "./responses.js";
 import { parseWwwAuthenticate } from "./www-authenticate.js";
@@ -22,6 +26,10 @@ export interface RegistryTransportOptions {
   maxRedirects?: number;
   /** Aborts every request. */
   signal?: AbortSignal;
+  /** Retry policy for GETs and HEADs (default 3 retries, 100 ms doubling, at most 2 s). */
+  retry?: Partial<RetryPolicy>;
+  /** Longest wait for response headers or the next body piece, in ms (default 30,000; 0: none). */
+  idleTimeoutMs?: number;
 }
 
 /** A request: a byte body only (bodies must be replayable after a 401 or a 307/308). */
@@ -31,9 +39,14 @@ export interface RegistryRequest {
   body?: Uint8Array;
   /** Token scopes the request needs, e.g. `repository:team/app:pull`. */
   scopes?: readonly string[];
+  /** Retry GETs and HEADs here (default true; off when the caller retries the whole operation). */
+  retry?: boolean;
+  /** Use the redirect cache (blob reads). */
+  cacheRedirect?: boolean;
+  /** Also count the requests (token requests included) here. */
+  stats?: RequestCounter;
+  budget?: RequestBudget;
 }
-
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 function isLoopback(host: string): boolean {
   const h = host.replace(/:\d+$/, "");
@@ -45,23 +58,55 @@ export class RegistryTransport {
   /** `http(s)://host[:port]`. */
   readonly origin: string;
   readonly tokens: TokenCache;
-  readonly #fetch: typeof fetch;
+  /** The HTTP client every request of this registry goes through. */
+  readonly client: HttpClient;
   readonly #credentials: RegistryCredentials | undefined;
-  readonly #maxRedirects: number;
   readonly #signal: AbortSignal | undefined;
   /** Set once the registry asked for Basic auth: later requests send it up front. */
   #basic = false;
-  /** Requests sent (each redirect hop and retry counts). */
-  requests = 0;
 
   constructor(registry: string, options: RegistryTransportOptions = {}) {
     const plain = options.plainHttp ?? isLoopback(registry);
     this.origin = new URL(`${plain ? "http" : "https"}://${registry}`).origin;
-    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#credentials = options.credentials;
-    this.#maxRedirects = options.maxRedirects ?? 5;
     this.#signal = options.signal;
-    this.tokens = new TokenCache(this.#fetch, this.#credentials);
+    this.client = new HttpClient({
+      fetch: fetchFn,
+      maxRedirects: options.maxRedirects ?? 5,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+    });
+    this.tokens = new TokenCache(fetchFn, this.#credentials);
+  }
+
+  /** Requests sent to the registry and the hosts it redirects to (each redirect hop and retry counts; token requests are in `tokens.requests`). */
+  get requests(): number {
+    return this.client.requests;
+  }
+
+  /**
+   * This registry as an {@link HttpExchange} for requests needing `scopes` (a blob source's
+   * requests: not retried here, the source retries whole reads). One attempt may send two
+   * exchanges (the 401 challenge and the authenticated request) and a token request.
+   */
+  exchange(scopes: readonly string[]): HttpExchange {
+    const client = this.client;
+    return {
+      requestsPerAttempt: 2 * client.requestsPerAttempt + 1,
+      attempts: client.attempts,
+      send: (url, o: SendOptions) => {
+        const req: RegistryRequest = { scopes, retry: false };
+        if (o.method !== undefined) req.method = o.method;
+        if (o.headers !== undefined) req.headers = o.headers;
+        if (o.cacheRedirect !== undefined) req.cacheRedirect = o.cacheRedirect;
+        if (o.stats !== undefined) req.stats = o.stats;
+        if (o.budget !== undefined) req.budget = o.budget;
+        return this.request(url, req);
+      },
+      retry: (op) => client.retry(op),
+    };
   }
 
   /** An absolute URL for a registry path (`/v2/...`). */
@@ -77,6 +122,7 @@ export class RegistryTransport {
   async request(url: string | URL, req: RegistryRequest = {}): Promise<Response> {
     const scopes = req.scopes ?? [];
     let res = await this.#send(new URL(url), req, this.#authorization(scopes));
+    // Only a fresh (not redirect-cached) answer from the registry itself is a challenge to us.
     if (res.status !== 401 || new URL(res.url || String(url)).origin !== this.origin) return res;
     const header = res.headers.get("www-authenticate");
     await res.body?.cancel().catch(() => {});
@@ -85,7 +131,12 @@ export class RegistryTransport {
     const bearer = challenges.find((c) => c.scheme === "bearer");
     let authorization: string;
     if (bearer) {
-      authorization = "Bearer " + (await this.tokens.get(bearer, scopes, new URL(this.origin), this.#signal));
+      const before = this.tokens.requests;
+      try {
+        authorization = "Bearer " + (await this.tokens.get(bearer, scopes, new URL(this.origin), this.#signal));
+      } finally {
+        if (req.stats) req.stats.requests += this.tokens.requests - before;
+      }
     } else if (challenges.some((c) => c.scheme === "basic")) {
       if (!this.#credentials) throw new LayerkitError("UNAUTHORIZED", `registry ${this.origin} requires credentials`, { url: String(url), status: 401 });
       this.#basic = true;
@@ -107,45 +158,16 @@ export class RegistryTransport {
     return token === undefined ? undefined : "Bearer " + token;
   }
 
-  async #send(url: URL, req: RegistryRequest, authorization: string | undefined): Promise<Response> {
-    let method = req.method ?? "GET";
-    let body = req.body;
-    for (let hop = 0; ; hop++) {
-      const headers = new Headers(req.headers);
-      headers.delete("authorization");
-      // Credentials only to the registry itself: a redirect to another host gets none.
-      if (authorization !== undefined && url.origin === this.origin) headers.set("authorization", authorization);
-      if (body === undefined) headers.delete("content-type");
-      const init: RequestInit = { method, headers, redirect: "manual" };
-      if (body !== undefined) init.body = body as Uint8Array<ArrayBuffer>;
-      if (this.#signal) init.signal = this.#signal;
-      this.requests++;
-      let res: Response;
-      try {
-        res = await this.#fetch(url, init);
-      } catch (e) {
-        throw new LayerkitError("IO", `${method} ${url.href} failed: ${(e as Error)?.message ?? e}`, { url: url.href, method }, { cause: e });
-      }
-      if (res.type === "opaqueredirect") {
-        // Browsers hide redirect targets; let them follow it (they drop Authorization cross-origin).
-        headers.delete("authorization");
-        return this.#fetch(url, { ...init, headers, redirect: "follow" });
-      }
-      if (!REDIRECTS.has(res.status)) return res;
-      await res.body?.cancel().catch(() => {});
-      const location = res.headers.get("location");
-      if (!location) throw new LayerkitError("HTTP", `HTTP ${res.status} redirect without a Location from ${url.href}`, { url: url.href, status: res.status });
-      if (hop >= this.#maxRedirects) throw new LayerkitError("HTTP", `more than ${this.#maxRedirects} redirects from ${url.href}`, { url: url.href });
-      const next = new URL(location, url);
-      if (next.protocol !== "http:" && next.protocol !== "https:") {
-        throw new LayerkitError("HTTP", `redirect to unsupported URL scheme ${next.protocol}`, { url: url.href, location: next.href });
-      }
-      if (url.protocol === "https:" && next.protocol === "http:") authorization = undefined; // never downgrade with credentials
-      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")) {
-        method = method === "HEAD" ? "HEAD" : "GET";
-        body = undefined;
-      }
-      url = next;
-    }
+  /** One exchange through the client (retried for GET/HEAD unless `req.retry` is false); `authorization` goes to the registry's origin only. */
+  #send(url: URL, req: RegistryRequest, authorization: string | undefined): Promise<Response> {
+    const headers = new Headers(req.headers);
+    headers.delete("authorization");
+    if (authorization !== undefined) headers.set("authorization", authorization);
+    const o: SendOptions = { method: req.method ?? "GET", headers, credentialOrigin: this.origin };
+    if (req.body !== undefined) o.body = req.body;
+    if (req.cacheRedirect) o.cacheRedirect = true;
+    if (req.stats) o.stats = req.stats;
+    if (req.budget) o.budget = req.budget;
+    return req.retry === false ? this.client.send(url, o) : this.client.request(url, o);
   }
 }

@@ -37,6 +37,14 @@ export interface BlobSource {
    * order of `ranges`. Optional: use {@link readRanges} to call it or fall back to `read`.
    */
   readRanges?(ranges: readonly ByteRange[]): Promise<Uint8Array[]>;
+  /**
+   * The last `length` bytes (fewer when the blob is shorter), their offset and the blob size.
+   * Optional: sources whose size costs a request learn both at once (HTTP: a suffix range). Use
+   * {@link readTail} to call it or fall back to `size` + `read`.
+   */
+  readTail?(length: number): Promise<{ bytes: Uint8Array; offset: number; size: number }>;
+  /** The size when known without a request; undefined when `size()` would cost one. Optional (absent: always cheap). */
+  readonly knownSize?: number | undefined;
   /** Counters; updated as requests complete. */
   readonly stats: SourceStats;
   /** Release the underlying resource (file handle). Optional. */
@@ -66,6 +74,11 @@ export function checkRangeInside(offset: number, length: number, size: number): 
   }
 }
 
+/** Whether `source.size()` costs no request (the source has no `knownSize`, or knows it). */
+export function sizeIsKnown(source: BlobSource): boolean {
+  return !("knownSize" in source) || source.knownSize !== undefined;
+}
+
 /** Reads `ranges` with the source's `readRanges` when it has one, else one `read` at a time. */
 export async function readRanges(source: BlobSource, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
   if (source.readRanges) return source.readRanges(ranges);
@@ -76,6 +89,7 @@ export async function readRanges(source: BlobSource, ranges: readonly ByteRange[
 
 /** The last `length` bytes of the blob (fewer when the blob is shorter), with the blob size. */
 export async function readTail(source: BlobSource, length: number): Promise<{ bytes: Uint8Array; offset: number; size: number }> {
+  if (source.readTail) return source.readTail(length);
   const size = await source.size();
   const n = Math.min(length, size);
   const offset = size - n;

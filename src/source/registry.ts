@@ -2,6 +2,9 @@
  * A {@link BlobSource} for a registry blob: the {@link HttpSource} (Range requests) on the
  * blob URL, with requests sent through the registry client's transport so they carry the
  * registry's credentials — to the registry only, never to a storage host a redirect points at.
+ * The transport's one HTTP client follows the redirects (once: the source does not follow them
+ * again), remembers the CDN URL a blob redirects to, so later ranges go straight there, and counts
+ * every request into the source's stats.
  *
  * Ranges are not verified here (a range cannot be checked against the blob digest); readers that
  * need integrity verify what they read against the TOC or the whole blob (`verifyLayer`).
@@ -14,7 +17,10 @@ import type { Descriptor } from "../oci/types.js";
 import type { RegistryTransport } from "../registry/transport.js";
 import { checkRepository } from "../registry/reference.js";
 import type { BlobSource, ByteRange, SourceStats } from "./blob-source.js";
-import { HttpSource } from "./http.js";
+import { HttpSource, type HttpSourceOptions, type SourceWarning } from "./http.js";
+
+/** Options of a registry blob source (what {@link HttpSource} takes besides its exchange). */
+export type RegistryBlobSourceOptions = Pick<HttpSourceOptions, "coalesceGap" | "maxSpan" | "multiRange" | "maxRangesPerRequest" | "maxFullBody" | "onWarning">;
 
 /** Random access to one blob of a repository. */
 export class RegistryBlobSource implements BlobSource {
@@ -22,19 +28,34 @@ export class RegistryBlobSource implements BlobSource {
   readonly descriptor: Pick<Descriptor, "digest" | "size">;
 
   /** `client`: what a RegistryClient is to a blob read (its transport); the client itself depends on this module. */
-  constructor(client: { readonly transport: RegistryTransport }, repository: string, descriptor: Pick<Descriptor, "digest" | "size">) {
+  constructor(client: { readonly transport: RegistryTransport }, repository: string, descriptor: Pick<Descriptor, "digest" | "size">, options: RegistryBlobSourceOptions = {}) {
     checkRepository(repository);
     if (!isDigest(descriptor.digest)) throw new LayerkitError("BAD_ARGUMENT", `invalid blob digest ${JSON.stringify(String(descriptor.digest).slice(0, 100))}`, { digest: descriptor.digest });
     this.descriptor = descriptor;
     const transport = client.transport;
-    const scopes = [`repository:${repository}:pull`];
-    const viaTransport = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-      const req: { method?: string; headers?: HeadersInit; scopes: string[] } = { scopes };
-      if (init?.method !== undefined) req.method = init.method;
-      if (init?.headers !== undefined) req.headers = init.headers;
-      return transport.request(input instanceof Request ? input.url : String(input), req);
-    };
-    this.#http = new HttpSource(transport.url(`/v2/${repository}/blobs/${descriptor.digest}`), { fetch: viaTransport as typeof fetch, size: descriptor.size });
+    this.#http = new HttpSource(transport.url(`/v2/${repository}/blobs/${descriptor.digest}`), {
+      ...options,
+      exchange: transport.exchange([`repository:${repository}:pull`]),
+      size: descriptor.size,
+    });
+  }
+
+  /** Warnings of the underlying HTTP source (e.g. a storage host that ignores Range). */
+  get warnings(): readonly SourceWarning[] {
+    return this.#http.warnings;
+  }
+
+  get knownSize(): number | undefined {
+    return this.#http.knownSize;
+  }
+
+  /** See {@link HttpSource.requestBound}. */
+  requestBound(units = 1): number {
+    return this.#http.requestBound(units);
+  }
+
+  readTail(length: number): Promise<{ bytes: Uint8Array; offset: number; size: number }> {
+    return this.#http.readTail(length);
   }
 
   get stats(): SourceStats {

@@ -186,7 +186,8 @@ describe("HttpSource", () => {
   });
 
   it("streams and discards a 200 from a server that ignores Range, never taking the whole blob", async () => {
-    const { path, source } = setup({ ignoreRange: true });
+    // maxFullBody 0: the blob is over the bound for keeping a full response (see the Range-less tests).
+    const { path, source } = setup({ ignoreRange: true }, { maxFullBody: 0 });
     expect(await source.read(100, 50)).toEqual(blob.subarray(100, 150));
     expect(source.stats.bytes).toBeLessThan(blob.length / 2);
     expect(await source.readRanges(far)).toEqual(want);
