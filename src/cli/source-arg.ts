@@ -12,6 +12,7 @@ import type { BlobSource } from "../source/blob-source.js";
 import { HttpSource } from "../source/http.js";
 import { FileSource } from "../source/node-file.js";
 import { UsageError } from "./errors.js";
+import { onSourceWarning } from "./source-warnings.js";
 
 /** A resolved SOURCE: the blob, and what the manifest said about it when it came from one. */
 export interface SourceArg {
@@ -55,13 +56,13 @@ async function openRegistrySource(ref: ImageReference, layer: number | undefined
     if (ref.digest === undefined) throw new UsageError("a registry SOURCE is REPO@sha256:<blob digest>, or REPO:TAG with --layer N");
     const size = await client.hasBlob(ref.repository, ref.digest);
     if (size === undefined) throw new LayerkitError("NOT_FOUND", `${ref.registry}/${ref.repository} has no blob ${ref.digest}`, { digest: ref.digest });
-    return { source: client.blobSource(ref.repository, { digest: ref.digest, size }), descriptor: { digest: ref.digest, size } };
+    return { source: client.blobSource(ref.repository, { digest: ref.digest, size }, { onWarning: onSourceWarning }), descriptor: { digest: ref.digest, size } };
   }
   const image = await client.pullImage(ref.repository, ref.digest ?? ref.tag ?? "latest");
   const d = image.manifest.layers[layer];
   if (!d) throw new UsageError(`--layer ${layer}: the image has ${image.manifest.layers.length} layer(s)`);
   const diffID = image.config.rootfs.diff_ids[layer];
-  return { source: client.blobSource(ref.repository, d), descriptor: d, ...(d.annotations ? { annotations: d.annotations } : {}), ...(diffID ? { diffID } : {}) };
+  return { source: client.blobSource(ref.repository, d, { onWarning: onSourceWarning }), descriptor: d, ...(d.annotations ? { annotations: d.annotations } : {}), ...(diffID ? { diffID } : {}) };
 }
 
 /** Opens SOURCE (see the module doc); `values` supplies `--layer` and `--annotations`. */
@@ -74,7 +75,7 @@ export async function openSource(arg: string, values: Record<string, unknown> = 
   if (ref) {
     out = await openRegistrySource(ref, layer);
   } else if (/^https?:\/\//i.test(arg)) {
-    out = { source: new HttpSource(arg) };
+    out = { source: new HttpSource(arg, { onWarning: onSourceWarning }) };
   } else {
     try {
       out = { source: await FileSource.open(arg) };

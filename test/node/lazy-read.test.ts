@@ -156,7 +156,8 @@ describe("a file out of a 1 GiB zstd:chunked layer over HTTP", () => {
     const span = fileSpan(entry);
     const tocStart = ref.tocPosition.offset - 8;
     const source = serve(blob);
-    expect(sha(await readFile(source, "/etc/target.conf", { core }))).toBe(sha(target));
+    // probeSize FOOTER_PROBE: the byte-tight mode (the default probe fetches a speculative 64 KiB tail; see lazy-requests.test.ts).
+    expect(sha(await readFile(source, "/etc/target.conf", { core, probeSize: FOOTER_PROBE }))).toBe(sha(target));
     expect(source.stats.requests).toBe(3);
     // The footer probe, the TOC frame alone (the tar-split after it is not needed), the file.
     expect(source.stats.bytes).toBe(FOOTER_PROBE + (8 + ref.tocPosition.length) + (span.end - span.start));
@@ -219,7 +220,7 @@ describe("a zstd:chunked layer whose tar-split is far bigger than 1 KiB", () => 
     expect(source.stats.bytes).toBeLessThanOrEqual(span.end - span.start + (8 + ref.tocPosition.length) + 72 + 1024);
     // Without annotations: a footer probe instead, and still no tar-split.
     const bare = serve(built.blob);
-    expect(sha(await readFile(bare, "srv/wanted.txt", { core }))).toBe(sha(target));
+    expect(sha(await readFile(bare, "srv/wanted.txt", { core, probeSize: FOOTER_PROBE }))).toBe(sha(target));
     expect(bare.stats.requests).toBeLessThanOrEqual(3);
     expect(bare.stats.bytes).toBeLessThanOrEqual(span.end - span.start + (8 + ref.tocPosition.length) + 72 + 1024);
   });
@@ -239,7 +240,7 @@ describe("eStargz layers over HTTP", () => {
     const tocLength = blob.length - 51 - ref.tocOffset;
     for (const [name, data] of Object.entries(files)) {
       const source = serve(blob);
-      const got = await readFile(source, name, { core, annotations: { [ANNOTATION_ESTARGZ_TOC_DIGEST]: tocDigest } });
+      const got = await readFile(source, name, { core, probeSize: FOOTER_PROBE, annotations: { [ANNOTATION_ESTARGZ_TOC_DIGEST]: tocDigest } });
       expect(sha(got), name).toBe(sha(data));
       const entry = ref.lookup(name)!;
       const fileBytes = entry.chunks.length ? Math.max(...entry.chunks.map((c) => c.end)) - entry.chunks[0]!.offset : 0;
@@ -294,7 +295,7 @@ describe("eStargz layers over HTTP", () => {
       const upstream = new Uint8Array(readFileSync(join(dir, "out.gz")));
       const annotations = { [ANNOTATION_ESTARGZ_TOC_DIGEST]: out.tocDigest };
       const source = serve(upstream);
-      const index = await openLayerIndex(source, { core, annotations });
+      const index = await openLayerIndex(source, { core, annotations, probeSize: FOOTER_PROBE });
       expect(index.format).toBe("estargz");
       expect(index.authenticated).toBe(true);
       expect(source.stats.requests).toBe(2);

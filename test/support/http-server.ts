@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type TransientFault = "500" | "503" | "reset" | "reset-mid-body" | "short-body";
+export type TransientFault = "500" | "503" | "reset" | "reset-mid-body" | "short-body" | "stall-mid-body";
 
 export interface BlobBehaviour {
   /** Answer every GET with 200 and the whole blob (a server without Range support). */
@@ -30,6 +30,10 @@ export interface BlobBehaviour {
   redirectTo?: string;
   /** HEAD gives 405. */
   noHead?: boolean;
+  /** Never answer ("headers"), or send the headers and half the body, then nothing ("body"). */
+  stall?: "headers" | "body";
+  /** Multi-range requests with more ranges than this get a 400 (a server's cap on ranges). */
+  maxRanges?: number;
 }
 
 export interface LoggedRequest {
@@ -106,6 +110,10 @@ export class FaultServer {
     if (!entry) return send(404, {}, new TextEncoder().encode("not found"));
     const { blob, behaviour: b } = entry;
     if (b.redirectTo) return send(302, { location: b.redirectTo });
+    if (b.stall === "headers") {
+      logged.status = -1;
+      return; // the connection stays open and silent until the server closes
+    }
     if (req.method === "HEAD") {
       if (b.noHead) return send(405, {});
       return send(200, { "content-length": String(blob.length), "accept-ranges": "bytes" });
@@ -113,6 +121,14 @@ export class FaultServer {
     const ranges = parseRangeHeader(req.headers.range, blob.length);
     if (b.ignoreRange || ranges === undefined) return send(200, { "content-length": String(blob.length) }, blob);
     if (ranges === "unsatisfiable") return send(416, { "content-range": `bytes */${blob.length}` });
+    if (b.maxRanges !== undefined && ranges.length > b.maxRanges) return send(400, {}, new TextEncoder().encode("too many ranges"));
+    if (b.stall === "body") {
+      const a = this.#answer(blob, ranges, b);
+      logged.status = -1;
+      res.writeHead(a.status, a.headers);
+      res.write(a.body.subarray(0, a.body.length >> 1));
+      return;
+    }
 
     if (b.transient && b.transient.times > 0) {
       b.transient.times--;
@@ -124,6 +140,12 @@ export class FaultServer {
         case "reset":
           req.socket.destroy();
           return;
+        case "stall-mid-body": {
+          const a = this.#answer(blob, ranges, b);
+          res.writeHead(a.status, a.headers);
+          res.write(a.body.subarray(0, a.body.length >> 1));
+          return;
+        }
         case "reset-mid-body":
         case "short-body": {
           // The answer the server would give, cut in half.
@@ -200,6 +222,12 @@ function parseRangeHeader(h: string | undefined, size: number): ByteSpan[] | "un
   if (!m) return undefined;
   const out: ByteSpan[] = [];
   for (const spec of m[1]!.split(",")) {
+    const suffix = /^\s*-(\d+)\s*$/.exec(spec);
+    if (suffix) {
+      const n = Number(suffix[1]);
+      if (n > 0 && size > 0) out.push({ start: Math.max(0, size - n), end: size - 1 });
+      continue;
+    }
     const r = /^\s*(\d+)-(\d*)\s*$/.exec(spec);
     if (!r) return undefined;
     const start = Number(r[1]);

@@ -2,6 +2,7 @@ import { openFile } from "../../lazy/read-file.js";
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../errors.js";
 import { openSource, SOURCE_HELP, SOURCE_OPTIONS } from "../source-arg.js";
+import { warningsJson } from "../source-warnings.js";
 
 export const cat: Command = {
   name: "cat",
@@ -20,7 +21,7 @@ export const cat: Command = {
         const reader = stream.getReader();
         let size = 0;
         for (let r = await reader.read(); !r.done; r = await reader.read()) size += r.value.length;
-        ctx.printJson({ path: entry.name, size, digest: entry.digest, requests: source.stats.requests, bytesFetched: source.stats.bytes });
+        ctx.printJson({ path: entry.name, size, digest: entry.digest, requests: source.stats.requests, bytesFetched: source.stats.bytes, ...warningsJson() });
       } else {
         await stream.pipeTo(ctx.stdout, { preventClose: true });
       }

@@ -4,6 +4,7 @@ import type { Command } from "../command.js";
 import { EXIT_OK } from "../errors.js";
 import { formatBytes } from "../progress.js";
 import { openSource, SOURCE_HELP, SOURCE_OPTIONS } from "../source-arg.js";
+import { warningsJson } from "../source-warnings.js";
 
 /** Format-specific numbers of a seekable layer's TOC. */
 function tocDetails(index: LayerIndex): Record<string, unknown> {
@@ -35,7 +36,7 @@ export const inspect: Command = {
       const detected = await detectLayerFormat(source, annotations);
       const base = { format: detected.format, compression: detected.compression, evidence: detected.evidence, blobSize: await source.size(), ...(descriptor ? { digest: descriptor.digest } : {}), annotations: annotations ?? {} };
       if (detected.format === "zstd" || detected.format === "gzip") {
-        ctx.printJson({ ...base, seekable: false, requests: source.stats.requests, bytesFetched: source.stats.bytes });
+        ctx.printJson({ ...base, seekable: false, requests: source.stats.requests, bytesFetched: source.stats.bytes, ...warningsJson() });
         ctx.log(`format      ${detected.format} (not seekable: no TOC; use verify to read it whole)`);
         ctx.log(`blob        ${base.blobSize} bytes (${formatBytes(base.blobSize)})`);
         return EXIT_OK;
@@ -69,6 +70,7 @@ export const inspect: Command = {
         largest,
         requests: source.stats.requests,
         bytesFetched: source.stats.bytes,
+        ...warningsJson(),
       });
       ctx.log(`format      ${index.format}${details.generation ? ` (${details.generation}${details.footer ? `, footer ${details.footer}` : ""})` : ""}`);
       ctx.log(`blob        ${index.blobSize} bytes (${formatBytes(index.blobSize)})`);

@@ -22,6 +22,7 @@ import { LayerkitError } from "../../errors.js";
 import { isDigest } from "../../layer/digest.js";
 import { Gunzip } from "../../gzip/gzip.js";
 import type { BlobSource } from "../../source/blob-source.js";
+import { coalesceRanges } from "../../source/coalesce.js";
 import { concatBytes } from "../../util/bytes.js";
 import { cleanEntryName } from "../../go/path.js";
 import type { ChunkRange } from "../../layer/ranges.js";
@@ -31,6 +32,9 @@ import { MAX_TOC_SIZE } from "../../layer/annotations.js";
 import { findFooter, type EstargzFooter } from "./footer.js";
 import { BLOCK, padLength, readTarHeader, walkHeaders } from "./tarhdr.js";
 import type { EstargzToc } from "./toc.js";
+
+/** Largest compressed window {@link EstargzReader.readFile} fetches with one read (bounds memory for huge files). */
+export const READ_WINDOW: number = 32 * 1024 * 1024;
 
 export type { TocFile } from "../../layer/toc-parse.js";
 export type { ChunkRange } from "../../layer/ranges.js";
@@ -236,18 +240,29 @@ export class EstargzReader {
    */
   async readChunk(nameOrFile: string | TocFile, index: number): Promise<Uint8Array> {
     const file = this.#file(nameOrFile);
+    const c = this.#chunk(file, index);
+    return this.#decodeChunk(file, index, await this.source.read(c.offset, c.end - c.offset));
+  }
+
+  /** Chunk `index` of `file`, which must carry a digest. */
+  #chunk(file: TocFile, index: number): ChunkRange {
     const c = file.chunks[index];
     if (!c) throw new LayerkitError("OUT_OF_RANGE", `${JSON.stringify(file.name)} has no chunk ${index}`, { name: file.name, index, chunks: file.chunks.length });
     if (c.digest === undefined) {
       throw new LayerkitError("BAD_TOC", `chunk ${index} of ${JSON.stringify(file.name)} has no chunkDigest`, { name: file.name, index });
     }
+    return c;
+  }
+
+  /** Decodes and checks chunk `index` of `file` from `compressed`, the bytes of its range. */
+  #decodeChunk(file: TocFile, index: number, compressed: Uint8Array): Uint8Array {
+    const c = this.#chunk(file, index);
     const last = index === file.chunks.length - 1;
     const shared = this.#shared(c);
     const pad = last ? padLength(file.size) : 0;
     const after = last ? this.#headersAfter(file) : { count: 0, allowance: 0 };
     const expectedMin = c.innerOffset + c.size + pad;
     const bound = shared ? expectedMin + after.allowance + (c.end - c.offset) * 1032 : expectedMin + after.allowance + (c.end === this.tocOffset ? 4 * BLOCK : 0);
-    const compressed = await this.source.read(c.offset, c.end - c.offset);
     const g = new Gunzip({ maxOutput: bound, limitCode: "SIZE_MISMATCH" });
     let out: Uint8Array;
     try {
@@ -307,11 +322,25 @@ export class EstargzReader {
     if (walked.zeroBlocks > 0 && c.end !== this.tocOffset) throw fail("end-of-archive blocks before the end of the payload area");
   }
 
-  /** Reads a whole regular file, every chunk verified, then the file digest. */
+  /**
+   * Reads a whole regular file, every chunk verified, then the file digest. The chunks' ranges are
+   * coalesced into as few reads as {@link coalesceRanges} allows (contiguous members merge, each
+   * read at most {@link READ_WINDOW} bytes unless one chunk is larger), not one read per chunk.
+   */
   async readFile(nameOrFile: string | TocFile): Promise<Uint8Array> {
     const file = this.#file(nameOrFile);
     const out = new Uint8Array(file.size);
-    for (let i = 0; i < file.chunks.length; i++) out.set(await this.readChunk(file, i), file.chunks[i]!.fileOffset);
+    const ranges = file.chunks.map((c, i) => {
+      this.#chunk(file, i);
+      return { offset: c.offset, length: c.end - c.offset };
+    });
+    for (const span of coalesceRanges(ranges, { maxLength: READ_WINDOW })) {
+      const bytes = await this.source.read(span.offset, span.length);
+      for (const i of span.members) {
+        const r = ranges[i]!;
+        out.set(this.#decodeChunk(file, i, bytes.subarray(r.offset - span.offset, r.offset - span.offset + r.length)), file.chunks[i]!.fileOffset);
+      }
+    }
     if (file.digest !== undefined) {
       const got = "sha256:" + this.#core.sha256().update(out).hex();
       if (got !== file.digest) {
