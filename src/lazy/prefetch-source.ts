@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { checkRangeArgs, readTail, type BlobSource, type SourceStats } from "../source/blob-source.js";
+import { checkRangeArgs, readRanges, readTail, type BlobSource, type ByteRange, type SourceStats } from "../source/blob-source.js";
 
 export class PrefetchSource implements BlobSource {
   readonly inner: BlobSource;
@@ -45,6 +45,18 @@ export class PrefetchSource implements BlobSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRangeArgs(offset, length);
     return this.#find(offset, length) ?? this.inner.read(offset, length);
+  }
+
+  /** Ranges from held pieces where possible, the others with one `readRanges` of the inner source. */
+  async readRanges(ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+    const out = ranges.map((r) => (checkRangeArgs(r.offset, r.length), this.#find(r.offset, r.length)));
+    const missing = ranges.filter((_, i) => out[i] === undefined);
+    if (missing.length > 0) {
+      const got = await readRanges(this.inner, missing);
+      let k = 0;
+      for (let i = 0; i < out.length; i++) out[i] ??= got[k++]!;
+    }
+    return out as Uint8Array[];
   }
 
   #find(offset: number, length: number): Uint8Array | undefined {

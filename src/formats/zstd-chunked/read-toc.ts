@@ -11,7 +11,7 @@
  */
 import { digestOf, getCore, type Core } from "../../core.js";
 import { LayerkitError, isLayerkitError } from "../../errors.js";
-import type { BlobSource } from "../../source/blob-source.js";
+import { readRanges, type BlobSource } from "../../source/blob-source.js";
 import { concatBytes } from "../../util/bytes.js";
 import { parseDigest, readZstdChunkedAnnotations, type ManifestPosition, type Position, type ZstdChunkedAnnotations } from "./annotations.js";
 import { ANNOTATION_ESTARGZ_TOC_DIGEST, MAX_TOC_SIZE } from "../../layer/annotations.js";
@@ -135,10 +135,15 @@ export async function readToc(source: BlobSource, options: ReadTocOptions = {}):
     if (blobSize - start <= budget) {
       pieces.add(start, await source.read(start, blobSize - start));
     } else {
-      // Unusual layout or a tar-split we were not asked for: the TOC frame and the footer.
-      pieces.add(start, await source.read(start, tocFrame));
+      // Unusual layout or a tar-split we were not asked for: the TOC frame and the footer (one
+      // multi-range request where the source can).
       const n = Math.min(MAX_FOOTER_FRAME_SIZE, blobSize);
-      pieces.add(blobSize - n, await source.read(blobSize - n, n));
+      const [frame, tail] = await readRanges(source, [
+        { offset: start, length: tocFrame },
+        { offset: blobSize - n, length: n },
+      ]);
+      pieces.add(start, frame!);
+      pieces.add(blobSize - n, tail!);
     }
     footer = optionalFooter(pieces, blobSize);
     if (footer) crossCheckFooter(footer, tocPosition, ann.tarSplitPosition);
