@@ -56,7 +56,7 @@ export {
 export type { BlobSource, ByteRange, SourceStats } from "./source/blob-source.js";
 export { BlobFileSource } from "./source/blob-file.js";
 export { MemorySource, memorySource } from "./source/memory.js";
-export { HttpSource, httpSource, type HttpSourceOptions } from "./source/http.js";
+export { HttpSource, httpSource, type HttpSourceOptions, type SourceWarning } from "./source/http.js";
 export type { RetryPolicy } from "./source/retry.js";
 
 // Deterministic tar of a directory tree (the file system behind DirectoryFs; Node's: nodeDirectoryFs)
@@ -96,4 +96,4 @@ export type { RegistryCredentials } from "./registry/auth.js";
 export { openReference, RegistryClient, type PulledImage, type PulledManifest, type PushLayer, type RegistryClientOptions } from "./registry/client.js";
 export type { PushBlobOptions, PushBlobResult } from "./registry/upload.js";
 export { pullToLayout, pushFromLayout, type CopyOptions } from "./registry/copy.js";
-export { RegistryBlobSource } from "./source/registry.js";
+export { RegistryBlobSource, type RegistryBlobSourceOptions } from "./source/registry.js";
