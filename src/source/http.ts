@@ -150,6 +150,13 @@ export class HttpSource implements BlobSource {
     return this.#size;
   }
 
+  /** Lets go of a kept full response (a Range-ignoring server's), closing its connection. */
+  async close(): Promise<void> {
+    const full = this.#full;
+    this.#full = undefined;
+    await full?.close();
+  }
+
   /** The most requests one operation of `units` exchanges may send (see the module doc). */
   requestBound(units = 1): number {
     return units * this.#x.attempts * this.#x.requestsPerAttempt;

@@ -54,6 +54,10 @@ export class RegistryBlobSource implements BlobSource {
     return this.#http.requestBound(units);
   }
 
+  close(): Promise<void> {
+    return this.#http.close();
+  }
+
   readTail(length: number): Promise<{ bytes: Uint8Array; offset: number; size: number }> {
     return this.#http.readTail(length);
   }
