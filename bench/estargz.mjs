@@ -9,7 +9,6 @@
 // parts in parallel (all cores of this machine); layerkit uses one thread. MB/s are input tar
 // MB (10^6 bytes) per second. Also: layerkit reading back and verifying every file of its blob.
 import { execFileSync, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, dirname } from "node:path";

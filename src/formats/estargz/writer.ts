@@ -48,7 +48,7 @@
  */
 import type { Core, Hasher } from "../../core.js";
 import { LayerkitError } from "../../errors.js";
-import { createGzipCompressor, Gunzip, gzipMember, type GzipCompressor, type GzipEngine, type GzipMemberWriter } from "../../gzip/gzip.js";
+import { createGzipCompressor, Gunzip, type GzipCompressor, type GzipEngine, type GzipMemberWriter } from "../../gzip/gzip.js";
 import type { BlobSource } from "../../source/blob-source.js";
 import { nextEntry, type NextResult } from "../../tar/header.js";
 import { TarReader } from "../../tar/reader.js";
