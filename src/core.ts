@@ -1,5 +1,5 @@
 /**
- * The WASM core as the rest of the library sees it: a zstd engine and a SHA-256 hasher factory.
+ * The WASM core as the rest of the library sees it: zstd and DEFLATE engines and a SHA-256 hasher factory.
  *
  * Runtime adapters (src/runtime/) build a {@link Core} from whatever that runtime allows (file
  * bytes, a URL, an imported module) and register a loader with {@link setCoreLoader}; library
@@ -8,6 +8,7 @@
  * @module
  */
 import { LayerkitError } from "./errors.js";
+import type { Deflate } from "./wasm/deflate.js";
 import type { Zstd } from "./wasm/zstd.js";
 
 /** A streaming hash. `digest()`/`hex()` finish it; it cannot be updated afterwards. */
@@ -22,6 +23,8 @@ export interface Hasher {
 /** What the formats need from the runtime. */
 export interface Core {
   readonly zstd: Zstd;
+  /** Raw DEFLATE and CRC-32 (libdeflate, in the same WASM module as zstd). */
+  readonly deflate: Deflate;
   /** A new SHA-256 hasher: WASM in browsers and workerd, node:crypto where that is faster. */
   sha256(): Hasher;
 }

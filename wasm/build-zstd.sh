@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Build wasm/zstd.wasm: libzstd 1.5.7 + wasm/zstd-glue.c as a standalone WebAssembly module (no
-# emscripten JS glue; src/wasm/zstd.ts is the loader).
+# Build wasm/zstd.wasm, layerkit's compression core: libzstd 1.5.7 + wasm/zstd-glue.c and
+# libdeflate 1.14 + wasm/deflate-glue.c, as one standalone WebAssembly module (no emscripten JS
+# glue; src/wasm/zstd.ts and src/wasm/deflate.ts are the loaders). One module so that every
+# runtime adapter, workerd's imported modules included, gets both codecs the same way.
 #
 #   npm run build:wasm                      # writes wasm/zstd.wasm
 #   bash wasm/build-zstd.sh --out /tmp/x    # writes /tmp/x/zstd.wasm (CI: rebuild + cmp)
@@ -10,6 +12,8 @@
 #
 # Sources: the zstd-napi npm tarball ships zstd's lib/ under deps/zstd/lib. It is fetched with
 # `npm pack` into wasm/build/ (gitignored) and checked against the sha256 pinned below.
+# libdeflate: Debian's source package (the .orig tarball from the Debian archive's pool), checked
+# against the sha256 pinned below.
 # Toolchain: Debian's emscripten 3.1.6 (apt-get install emscripten), LLVM 14, binaryen.
 # Every source is compiled by a path relative to the source root, so no absolute path reaches the
 # output and the build is byte-for-byte reproducible.
@@ -18,6 +22,9 @@ set -euo pipefail
 ZSTD_NAPI_VERSION=0.0.13
 ZSTD_NAPI_SHA256=5b76defc67c808989c5f3920e14f662d6318b84b8d53ac3e94b99463d8d65e76
 ZSTD_VERSION=1.5.7
+LIBDEFLATE_VERSION=1.14
+LIBDEFLATE_SHA256=89e7df898c37c3427b0f39aadcf733731321a278771d20fc553f92da8d4808ac
+LIBDEFLATE_URL="${LIBDEFLATE_URL:-http://deb.debian.org/debian/pool/main/libd/libdeflate/libdeflate_$LIBDEFLATE_VERSION.orig.tar.gz}"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${ZSTD_WASM_OUT:-$here}"
@@ -64,11 +71,25 @@ if [ "$actual" != "$ZSTD_NAPI_SHA256" ]; then
   exit 1
 fi
 
+ldtgz="$build/libdeflate_$LIBDEFLATE_VERSION.orig.tar.gz"
+if [ ! -f "$ldtgz" ]; then
+  curl -sSfL --retry 3 -o "$ldtgz.part" "$LIBDEFLATE_URL" && mv "$ldtgz.part" "$ldtgz"
+fi
+actual="$(sha256sum "$ldtgz" | cut -d' ' -f1)"
+if [ "$actual" != "$LIBDEFLATE_SHA256" ]; then
+  echo "sha256 mismatch for $ldtgz: got $actual, pinned $LIBDEFLATE_SHA256" >&2
+  rm -f "$ldtgz"
+  exit 1
+fi
+
 src="$build/src"
 rm -rf "$src"
-mkdir -p "$src"
+mkdir -p "$src/libdeflate"
 tar -xzf "$tgz" -C "$src" --strip-components=4 package/deps/zstd/lib
+tar -xzf "$ldtgz" -C "$src/libdeflate" --strip-components=1 \
+  "libdeflate-$LIBDEFLATE_VERSION/lib" "libdeflate-$LIBDEFLATE_VERSION/libdeflate.h" "libdeflate-$LIBDEFLATE_VERSION/common_defs.h"
 cp "$here/zstd-glue.c" "$src/zstd-glue.c"
+cp "$here/deflate-glue.c" "$src/libdeflate/deflate-glue.c"
 grep -q "#define ZSTD_VERSION_RELEASE  ${ZSTD_VERSION##*.}" "$src/zstd.h" || { echo "unexpected zstd version in tarball" >&2; exit 1; }
 
 # Single-threaded library: no zstdmt_compress.c, pool.c, threading.c; no x86 asm; no legacy formats.
@@ -83,6 +104,11 @@ sources=(
   decompress/zstd_decompress_block.c
   zstd-glue.c
 )
+# libdeflate: raw DEFLATE both ways and CRC-32 (no zlib/gzip wrappers: the gzip framing is ours).
+deflate_sources=(
+  libdeflate/lib/deflate_compress.c libdeflate/lib/deflate_decompress.c libdeflate/lib/utils.c
+  libdeflate/lib/crc32.c libdeflate/deflate-glue.c
+)
 
 exports=(
   lk_io lk_malloc lk_free lk_is_error lk_error_code lk_error_name lk_version lk_min_level
@@ -91,6 +117,8 @@ exports=(
   lk_comp_end lk_comp_reset lk_comp_trim lk_comp_free
   lk_dctx_params lk_dctx_create lk_dctx_reset lk_dctx_free lk_decompress lk_decompress_frame
   lk_frame_compressed_size
+  lk_dfl_io lk_dfl_create lk_dfl_bound lk_dfl_compress lk_dfl_free
+  lk_inf_create lk_inf_decompress lk_inf_free lk_crc32
 )
 exported="$(printf '_%s,' "${exports[@]}")"
 
@@ -120,8 +148,16 @@ cd "$src"
 for f in "${sources[@]}"; do
   emcc "${cflags[@]}" -c "$f" -o "$obj/$(echo "$f" | tr / _).o"
 done
+deflate_cflags=(
+  -O3 -flto -DNDEBUG -mbulk-memory -Ilibdeflate
+  -ffile-prefix-map="$src"=. -fdebug-prefix-map="$src"=.
+  ${ZSTD_WASM_EXTRA_CFLAGS:-}
+)
+for f in "${deflate_sources[@]}"; do
+  emcc "${deflate_cflags[@]}" -c "$f" -o "$obj/$(echo "$f" | tr / _).o"
+done
 objs=()
-for f in "${sources[@]}"; do objs+=("$obj/$(echo "$f" | tr / _).o"); done
+for f in "${sources[@]}" "${deflate_sources[@]}"; do objs+=("$obj/$(echo "$f" | tr / _).o"); done
 emcc "${ldflags[@]}" "${objs[@]}" -o "$build/zstd.wasm"
 cp "$build/zstd.wasm" "$out/zstd.wasm"
 echo "wrote $out/zstd.wasm ($(wc -c < "$out/zstd.wasm") bytes, gzip $(gzip -9n < "$out/zstd.wasm" | wc -c))"

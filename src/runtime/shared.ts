@@ -10,7 +10,8 @@ import { type Core, getCore, type Hasher, setCoreLoader } from "../core.js";
 import { LayerkitError } from "../errors.js";
 import type { WasmSource } from "../wasm/load.js";
 import { loadSha256 } from "../wasm/sha256.js";
-import { loadZstd } from "../wasm/zstd.js";
+import { createDeflate, hasDeflate } from "../wasm/deflate.js";
+import { instantiateZstd } from "../wasm/zstd.js";
 
 /** WASM supplied explicitly: a compiled module, the bytes, a URL or a Response (or a promise of one). */
 export interface CoreOptions {
@@ -30,8 +31,15 @@ export async function buildCore(zstd: WasmSource | PromiseLike<WasmSource>, sha2
     const mod = await loadSha256(await settle(sha256, "sha256.wasm"));
     return () => mod.create();
   };
-  const [engine, hasher] = await Promise.all([(async () => loadZstd(await settle(zstd, "zstd.wasm")))(), hasherFactory()]);
-  return Object.freeze({ zstd: engine, sha256: hasher });
+  const codecs = async () => {
+    const { zstd: engine, exports } = await instantiateZstd(await settle(zstd, "zstd.wasm"));
+    if (!hasDeflate(exports)) {
+      throw new LayerkitError("WASM_LOAD_FAILED", "this zstd.wasm has no DEFLATE engine: use the wasm/zstd.wasm of this layerkit version");
+    }
+    return { zstd: engine, deflate: createDeflate(exports) };
+  };
+  const [{ zstd: engine, deflate }, hasher] = await Promise.all([codecs(), hasherFactory()]);
+  return Object.freeze({ zstd: engine, deflate, sha256: hasher });
 }
 
 /** Await a source (a file read, say); its failure becomes WASM_LOAD_FAILED. */

@@ -1,8 +1,8 @@
 /**
  * zstd, compiled from source with emscripten (wasm/build-zstd.sh), behind a small typed API.
  *
- * `wasm/zstd.wasm` is a standalone module (libzstd 1.5.7 + wasm/zstd-glue.c) with no emscripten
- * JS glue: this file is its loader. The module imports one function
+ * `wasm/zstd.wasm` is a standalone module (libzstd 1.5.7 + wasm/zstd-glue.c, and libdeflate for
+ * src/wasm/deflate.ts) with no emscripten JS glue: this file is its loader. The module imports one function
  * (`env.emscripten_notify_memory_growth`) and exports its memory and the `lk_*` functions.
  *
  * Every failure is a {@link LayerkitError}: `ZSTD_CORRUPT` (bad data, checksum mismatch),
@@ -139,11 +139,19 @@ export interface Zstd {
  * ```
  */
 export async function loadZstd(source: WasmSource): Promise<Zstd> {
+  return (await instantiateZstd(source)).zstd;
+}
+
+/**
+ * Instantiate `wasm/zstd.wasm` once: the zstd engine, and the instance's exports for the other
+ * codec linked into the same module (libdeflate: src/wasm/deflate.ts), which shares its heap.
+ */
+export async function instantiateZstd(source: WasmSource): Promise<{ zstd: Zstd; exports: WebAssembly.Exports }> {
   let onGrow = (): void => {};
   const instance = await instantiateWasm(source, { env: { emscripten_notify_memory_growth: () => onGrow() } }, "zstd.wasm");
   const engine = new ZstdEngine(instance.exports as unknown as Exports);
   onGrow = () => engine.refreshViews();
-  return engine;
+  return { zstd: engine, exports: instance.exports };
 }
 
 // ---------------------------------------------------------------------------------------------

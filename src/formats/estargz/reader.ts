@@ -20,7 +20,7 @@
 import { getCore, type Core } from "../../core.js";
 import { LayerkitError } from "../../errors.js";
 import { isDigest } from "../../layer/digest.js";
-import { Gunzip } from "../../gzip/gzip.js";
+import { Gunzip, inflateMembersFast } from "../../gzip/gzip.js";
 import type { BlobSource } from "../../source/blob-source.js";
 import { coalesceRanges } from "../../source/coalesce.js";
 import { concatBytes } from "../../util/bytes.js";
@@ -263,12 +263,17 @@ export class EstargzReader {
     const after = last ? this.#headersAfter(file) : { count: 0, allowance: 0 };
     const expectedMin = c.innerOffset + c.size + pad;
     const bound = shared ? expectedMin + after.allowance + (c.end - c.offset) * 1032 : expectedMin + after.allowance + (c.end === this.tocOffset ? 4 * BLOCK : 0);
-    const g = new Gunzip({ maxOutput: bound, limitCode: "SIZE_MISMATCH" });
-    let out: Uint8Array;
+    // libdeflate first (an exact-size output buffer for a plain chunk); our streaming inflater
+    // decides every input libdeflate does not decode cleanly, with its typed errors and the bound.
+    // (The fast path's cap is at most `bound`, so its output never exceeds it.)
+    let out: Uint8Array | undefined = compressed.length > 0 ? inflateMembersFast(this.#core.deflate, compressed, Math.min(bound, expectedMin + after.allowance + 4 * BLOCK)) : undefined;
     try {
-      const parts = g.push(compressed);
-      parts.push(...g.end());
-      out = concatBytes(parts);
+      if (!out) {
+        const g = new Gunzip({ maxOutput: bound, limitCode: "SIZE_MISMATCH" });
+        const parts = g.push(compressed);
+        parts.push(...g.end());
+        out = concatBytes(parts);
+      }
     } catch (e) {
       if (e instanceof LayerkitError) {
         e.details["name"] ??= file.name;
