@@ -40,6 +40,7 @@ export type ErrorCode =
   | "UNSUPPORTED_FORMAT"
   | "GZIP_CORRUPT"
   | "BAD_MANIFEST"
+  | "BAD_CONTENTMETA"
   // I/O
   | "IO"
   | "HTTP"

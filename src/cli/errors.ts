@@ -26,6 +26,8 @@ export function exitCodeFor(e: unknown): number {
   if (e instanceof UsageError) return EXIT_USAGE;
   if (e instanceof LayerkitError) {
     if (e.code === "BAD_ARGUMENT") return EXIT_USAGE;
+    // A contentmeta file is the user's own input, not something verified: a usage mistake.
+    if (e.code === "BAD_CONTENTMETA") return EXIT_USAGE;
     if (VERIFY_CODES.has(e.code)) return EXIT_VERIFY_FAILED;
     return EXIT_IO;
   }

@@ -106,16 +106,21 @@ export function directoryTar(fs: DirectoryFs, options: DirectoryTarOptions = {})
   );
 }
 
-/** The archive as an async sequence of byte pieces (headers, payload pieces, padding, end). */
-export async function* directoryTarPieces(fs: DirectoryFs, options: DirectoryTarOptions = {}): AsyncGenerator<Uint8Array, void, void> {
-  const firstNameOf = new Map<string, string>();
-  let length = 0;
-  const emit = (b: Uint8Array): Uint8Array => {
-    length += b.length;
-    return b;
-  };
+/** One entry of a walk: its path (relative, no trailing `/`), what lstat said, and its tar header fields. */
+export interface DirectoryWalkEntry {
+  path: string;
+  stat: DirectoryStat;
+  /** Header fields by the module's rules; a regular file is `type: "file"` even when it is a hardlink (the caller decides which name comes first). */
+  entry: TarWriteEntry;
+}
 
-  async function* walk(dir: string): AsyncGenerator<Uint8Array, void, void> {
+/**
+ * The tree's entries in archive order (depth-first, children sorted by name bytes, a directory
+ * before its contents), with the skip rules applied. Shared by {@link directoryTarPieces} and
+ * callers that place entries themselves (rechunking).
+ */
+export async function* walkDirectory(fs: DirectoryFs, options: DirectoryTarOptions = {}): AsyncGenerator<DirectoryWalkEntry, void, void> {
+  async function* walk(dir: string): AsyncGenerator<DirectoryWalkEntry, void, void> {
     const names = (await fs.readdir(dir)).slice().sort(compareGoStrings);
     for (const name of names) {
       if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0")) {
@@ -144,37 +149,58 @@ export async function* directoryTarPieces(fs: DirectoryFs, options: DirectoryTar
         entry.devmajor = st.rdevMajor ?? 0;
         entry.devminor = st.rdevMinor ?? 0;
       }
-      if (st.kind === "file" && st.nlink > 1) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = firstNameOf.get(key);
-        if (first !== undefined) {
-          entry.type = "hardlink";
-          entry.linkname = first;
-        } else {
-          firstNameOf.set(key, path);
-        }
-      }
-      if (entry.type === "file") {
-        entry.size = st.size;
-        yield emit(encodeTarHeader(entry));
-        let written = 0;
-        for await (const piece of iterateSource(await fs.read(path))) {
-          written += piece.length;
-          if (written > st.size) break;
-          yield emit(piece);
-        }
-        if (written !== st.size) {
-          throw new LayerkitError("SIZE_MISMATCH", `${path} changed while it was archived (${st.size} bytes expected)`, { path, size: st.size });
-        }
-        const pad = blockPadding(written);
-        if (pad) yield emit(new Uint8Array(pad));
-      } else {
-        yield emit(encodeTarHeader(entry));
-      }
+      yield { path, stat: st, entry };
       if (st.kind === "dir") yield* walk(path);
     }
   }
-
   yield* walk("");
+}
+
+/** The archive as an async sequence of byte pieces (headers, payload pieces, padding, end). */
+export async function* directoryTarPieces(fs: DirectoryFs, options: DirectoryTarOptions = {}): AsyncGenerator<Uint8Array, void, void> {
+  const firstNameOf = new Map<string, string>();
+  let length = 0;
+  const emit = (b: Uint8Array): Uint8Array => {
+    length += b.length;
+    return b;
+  };
+
+  for await (const { path, stat: st, entry } of walkDirectory(fs, options)) {
+    if (st.kind === "file" && st.nlink > 1) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = firstNameOf.get(key);
+      if (first !== undefined) {
+        entry.type = "hardlink";
+        entry.linkname = first;
+      } else {
+        firstNameOf.set(key, path);
+      }
+    }
+    if (entry.type === "file") {
+      entry.size = st.size;
+      yield emit(encodeTarHeader(entry));
+      for await (const piece of filePayload(await fs.read(path), st.size, path)) yield emit(piece);
+    } else {
+      yield emit(encodeTarHeader(entry));
+    }
+  }
   yield emit(encodeTarEnd(length));
+}
+
+/**
+ * A regular file's payload as it goes into the archive: exactly `size` bytes then the block
+ * padding; a file that grew or shrank since lstat is a `SIZE_MISMATCH` error.
+ */
+export async function* filePayload(source: ByteSource, size: number, path: string): AsyncGenerator<Uint8Array, void, void> {
+  let written = 0;
+  for await (const piece of iterateSource(source)) {
+    written += piece.length;
+    if (written > size) break;
+    yield piece;
+  }
+  if (written !== size) {
+    throw new LayerkitError("SIZE_MISMATCH", `${path} changed while it was archived (${size} bytes expected)`, { path, size });
+  }
+  const pad = blockPadding(written);
+  if (pad) yield new Uint8Array(pad);
 }
