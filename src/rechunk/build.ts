@@ -175,5 +175,7 @@ export async function buildImageFromContent(rootfs: RootfsSource, contentmeta: C
     ...(created === undefined ? {} : { created }),
     sha256: sha,
   });
-  return { image, layers, plan };
+  // Report the descriptors as the manifest has them (with the name annotation).
+  const final = layers.map((l, i) => ({ ...l, descriptor: image.manifest.value.layers[i]! }));
+  return { image, layers: final, plan };
 }

@@ -6,7 +6,8 @@
  *   key, else none. The path key wins: it names this one file, a digest names every copy.
  * - Hardlinked names stay together (a hardlink and its target must share a layer): the group
  *   goes to the earliest declared layer any of its names is mapped to; inside it the first name
- *   in path order is the file and the others link to it.
+ *   in path order is the file and the others link to it (in path order each name sits at its
+ *   own place; in mapping order the names follow each other at the group's place).
  * - Directories are not content: each layer carries the directories its entries need, with the
  *   root file system's metadata. A directory a path key names goes to that layer too (and is
  *   still carried by others as a parent). A directory no layer needs (an empty subtree nobody
@@ -179,16 +180,19 @@ export async function planLayers(source: RootfsSource, meta: ContentMeta, option
 
   const layers: PlannedLayer[] = [];
   for (let l = 0; l <= declared; l++) {
-    const list = items[l]!;
-    if (l === declared && list.length === 0) break;
+    if (l === declared && items[l]!.length === 0) break;
+    // In path order a hardlink group's names sit at their own places (the first still first);
+    // in mapping order they stay together at the group's place.
+    const together = meta.ordered && l < declared;
+    const list = together ? items[l]! : items[l]!.flatMap(([, i]): Array<[number, number]> => (groups.get(entries[i]!.inode ?? "") ?? [i]).map((m) => [0, m]));
     list.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    layers.push({ ...(l < declared ? { id: meta.layers[l]!.id } : {}), name: l < declared ? meta.layers[l]!.name : UNMAPPED_LAYER_NAME, entries: layerEntries(list, entries, groups, dirAt) });
+    layers.push({ ...(l < declared ? { id: meta.layers[l]!.id } : {}), name: l < declared ? meta.layers[l]!.name : UNMAPPED_LAYER_NAME, entries: layerEntries(list, entries, groups, dirAt, together) });
   }
   return { layers, unmapped: unmappedPaths.length };
 }
 
 /** A layer's entries in order, each preceded by the directories it needs that are not yet in the layer. */
-function layerEntries(list: Array<[number, number]>, entries: RootfsEntry[], groups: Map<string, number[]>, dirAt: Map<string, number>): PlannedEntry[] {
+function layerEntries(list: Array<[number, number]>, entries: RootfsEntry[], groups: Map<string, number[]>, dirAt: Map<string, number>, together: boolean): PlannedEntry[] {
   const out: PlannedEntry[] = [];
   const inLayer = new Set<number>();
   const addWithParents = (i: number, linkTo?: string): void => {
@@ -215,7 +219,8 @@ function layerEntries(list: Array<[number, number]>, entries: RootfsEntry[], gro
       continue;
     }
     const first = entries[members[0]!]!.path;
-    members.forEach((m, k) => addWithParents(m, k === 0 ? undefined : first));
+    if (together) members.forEach((m, k) => addWithParents(m, k === 0 ? undefined : first));
+    else addWithParents(i, i === members[0] ? undefined : first);
   }
   return out;
 }

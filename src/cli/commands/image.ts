@@ -11,6 +11,7 @@ import { isDirectory, openFileStream } from "../node-io.js";
 import { createProgress } from "../progress.js";
 import { openTarInput, TAR_INPUT_HELP, TAR_INPUT_OPTIONS } from "../tar-input.js";
 import { parseFormat, parseLevel } from "./create.js";
+import { buildFromContentCli, CONTENT_BUILD_HELP, CONTENT_BUILD_OPTIONS } from "./image-content.js";
 
 /** `--format` given once applies to every layer; given per layer, in the order of `--layer`. */
 function formatsFor(layers: string[], formats: string[] | undefined): Array<LayerFormat | undefined> {
@@ -43,7 +44,9 @@ async function addLayer(layout: OciLayout, path: string, format: LayerFormat | u
 export const image: Command = {
   name: "image",
   summary: "Build an OCI image layout from layers (directories, tars or existing layer blobs)",
-  usage: "image build --layer DIR|TAR|BLOB... -o LAYOUT [--format FORMAT]... [--tag REF] [--platform OS/ARCH[/VARIANT]]",
+  usage:
+    "image build --layer DIR|TAR|BLOB... -o LAYOUT [--format FORMAT]... [--tag REF] [--platform OS/ARCH[/VARIANT]]\n" +
+    "       image build --rootfs DIR|TAR --contentmeta FILE [--strict] --format FORMAT -o LAYOUT [--tag REF]",
   help: [
     ["--layer PATH", "a layer, bottom first (repeatable): a directory or tar is compressed with --format; a gzip/zstd layer blob is added as is"],
     ["-o, --output LAYOUT", "the OCI image layout directory (created; or added to when it exists)"],
@@ -53,6 +56,7 @@ export const image: Command = {
     ["--platform P", "os/architecture[/variant] (default linux/amd64)"],
     ["--created T", "RFC 3339 creation time for the config (default: none, so digests are reproducible)"],
     ...TAR_INPUT_HELP,
+    ...CONTENT_BUILD_HELP,
   ],
   example: "layerkit image build --layer rootfs/ --layer app.tar --format zstd:chunked -o ./oci --tag v1 && skopeo inspect oci:./oci:v1",
   options: {
@@ -64,14 +68,15 @@ export const image: Command = {
     platform: { type: "string" },
     created: { type: "string" },
     ...TAR_INPUT_OPTIONS,
+    ...CONTENT_BUILD_OPTIONS,
   },
   positionals: [1, 1],
   async run(values, [sub], ctx) {
     if (sub !== "build") throw new UsageError(`unknown image subcommand ${JSON.stringify(sub)} (expected build)`);
     const layers = (values.layer as string[] | undefined) ?? [];
-    if (layers.length === 0) throw new UsageError("at least one --layer is required");
+    const fromContent = values.rootfs !== undefined || values.contentmeta !== undefined;
+    if (layers.length === 0 && !fromContent) throw new UsageError("at least one --layer (or --rootfs with --contentmeta) is required");
     if (typeof values.output !== "string") throw new UsageError("-o LAYOUT is required");
-    const formats = formatsFor(layers, values.format as string[] | undefined);
     const tag = typeof values.tag === "string" ? values.tag : "latest";
     let platform;
     try {
@@ -79,6 +84,9 @@ export const image: Command = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
+    if (fromContent) return buildFromContentCli(values, values.output, tag, platform, ctx);
+    if (values.strict) throw new UsageError("--strict applies to --rootfs with --contentmeta");
+    const formats = formatsFor(layers, values.format as string[] | undefined);
     parseLevel(values.level);
 
     const out = values.output;
