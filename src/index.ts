@@ -97,3 +97,23 @@ export { openReference, RegistryClient, type PulledImage, type PulledManifest, t
 export type { PushBlobOptions, PushBlobResult } from "./registry/upload.js";
 export { pullToLayout, pushFromLayout, type CopyOptions } from "./registry/copy.js";
 export { RegistryBlobSource, type RegistryBlobSourceOptions } from "./source/registry.js";
+
+// Images whose layers follow their content: contentmeta v1 (ostree-rs-ext's) and building from it
+export {
+  checkContentMeta,
+  classifyContentMetaKey,
+  DEFAULT_MAX_CONTENTMETA_BYTES,
+  DEFAULT_MAX_CONTENTMETA_ENTRIES,
+  formatContentMeta,
+  MAX_CONTENTMETA_LAYERS,
+  parseContentMeta,
+  type ContentMeta,
+  type ContentMetaEntry,
+  type ContentMetaKey,
+  type ContentMetaLayer,
+  type ParseContentMetaOptions,
+} from "./rechunk/contentmeta.js";
+export { directoryRootfs, type RootfsEntry, type RootfsSource } from "./rechunk/rootfs.js";
+export { tarRootfs } from "./rechunk/tar-rootfs.js";
+export { planLayers, UNMAPPED_LAYER_NAME, type PlannedEntry, type PlannedLayer, type PlanOptions, type RechunkPlan } from "./rechunk/plan.js";
+export { buildImageFromContent, LAYER_NAME_ANNOTATION, type BuildFromContentOptions, type BuiltContentLayer, type BuiltFromContent } from "./rechunk/build.js";

@@ -46,7 +46,7 @@ export const image: Command = {
   summary: "Build an OCI image layout from layers (directories, tars or existing layer blobs)",
   usage:
     "image build --layer DIR|TAR|BLOB... -o LAYOUT [--format FORMAT]... [--tag REF] [--platform OS/ARCH[/VARIANT]]\n" +
-    "       image build --rootfs DIR|TAR --contentmeta FILE [--strict] --format FORMAT -o LAYOUT [--tag REF]",
+    "       layerkit image build --rootfs DIR|TAR --contentmeta FILE [--strict] --format FORMAT -o LAYOUT [--tag REF]",
   help: [
     ["--layer PATH", "a layer, bottom first (repeatable): a directory or tar is compressed with --format; a gzip/zstd layer blob is added as is"],
     ["-o, --output LAYOUT", "the OCI image layout directory (created; or added to when it exists)"],
