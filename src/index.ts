@@ -117,3 +117,4 @@ export { directoryRootfs, type RootfsEntry, type RootfsSource } from "./rechunk/
 export { tarRootfs } from "./rechunk/tar-rootfs.js";
 export { planLayers, UNMAPPED_LAYER_NAME, type PlannedEntry, type PlannedLayer, type PlanOptions, type RechunkPlan } from "./rechunk/plan.js";
 export { buildImageFromContent, LAYER_NAME_ANNOTATION, type BuildFromContentOptions, type BuiltContentLayer, type BuiltFromContent } from "./rechunk/build.js";
+export { imageDiffSize, type DiffSize, type DiffSizeOptions, type LayerCost } from "./rechunk/diff-size.js";

@@ -29,10 +29,10 @@ export const CONTENT_BUILD_HELP: Array<[string, string]> = [
   ["--strict", "with --contentmeta: files no key maps are an error (default: they go to a final \"unmapped\" layer)"],
 ];
 
-async function openRootfs(path: string, values: Record<string, unknown>, ctx: CliContext): Promise<RootfsSource> {
+async function openRootfs(path: string, values: Record<string, unknown>, ctx: CliContext): Promise<{ rootfs: RootfsSource; close: () => Promise<void> }> {
   if (await isDirectory(path)) {
     const mtime = parseMtime(values.mtime, process.env.SOURCE_DATE_EPOCH);
-    return directoryRootfs(nodeDirectoryFs(path), {
+    const rootfs = directoryRootfs(nodeDirectoryFs(path), {
       ...(mtime === undefined ? {} : { mtime }),
       keepOwners: Boolean(values["keep-owners"]),
       includeDevices: Boolean(values.devices),
@@ -40,9 +40,16 @@ async function openRootfs(path: string, values: Record<string, unknown>, ctx: Cl
         if (!ctx.quiet && !ctx.json) process.stderr.write(`layerkit: skipping ${reason} ${p}\n`);
       },
     });
+    return { rootfs, close: async () => {} };
   }
   if (values.mtime !== undefined || values["keep-owners"] || values.devices) throw new UsageError("--mtime, --keep-owners and --devices apply to a directory --rootfs only");
-  return tarRootfs(await openFileSource(path));
+  const file = await openFileSource(path);
+  try {
+    return { rootfs: await tarRootfs(file), close: () => file.close() };
+  } catch (e) {
+    await file.close();
+    throw e;
+  }
 }
 
 /** Runs `image build --rootfs … --contentmeta …` once image.ts has checked the shared flags. */
@@ -55,19 +62,25 @@ export async function buildFromContentCli(values: Record<string, unknown>, out: 
   const format = parseFormat(formats[0], "--format");
   const level = parseLevel(values.level);
   const meta = parseContentMeta(await readFile(values.contentmeta));
-  const rootfs = await openRootfs(values.rootfs, values, ctx);
+  const { rootfs, close } = await openRootfs(values.rootfs, values, ctx);
 
-  const { built, manifest } = await withLayoutOutput(out, async (layout) => {
-    const built = await buildImageFromContent(rootfs, meta, {
-      format,
-      ...(level === undefined ? {} : { level }),
-      strict: Boolean(values.strict),
-      platform,
-      writeBlob: (blob) => layout.writeBlob(blob),
-      onLayer: (l, i) => ctx.log(`  layer ${i + 1}: ${l.name} (${l.entries} entries) ${l.digest} ${l.size} bytes`),
+  let result;
+  try {
+    result = await withLayoutOutput(out, async (layout) => {
+      const built = await buildImageFromContent(rootfs, meta, {
+        format,
+        ...(level === undefined ? {} : { level }),
+        strict: Boolean(values.strict),
+        platform,
+        writeBlob: (blob) => layout.writeBlob(blob),
+        onLayer: (l, i) => ctx.log(`  layer ${i + 1}: ${l.name} (${l.entries} entries) ${l.digest} ${l.size} bytes`),
+      });
+      return { built, manifest: await layout.writeImage(built.image, tag) };
     });
-    return { built, manifest: await layout.writeImage(built.image, tag) };
-  });
+  } finally {
+    await close();
+  }
+  const { built, manifest } = result;
   ctx.printJson({
     layout: out,
     tag,

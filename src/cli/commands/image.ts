@@ -11,6 +11,7 @@ import { isDirectory, openFileStream } from "../node-io.js";
 import { createProgress } from "../progress.js";
 import { openTarInput, TAR_INPUT_HELP, TAR_INPUT_OPTIONS } from "../tar-input.js";
 import { parseFormat, parseLevel } from "./create.js";
+import { diffSizeCli } from "./image-diff-size.js";
 import { buildFromContentCli, CONTENT_BUILD_HELP, CONTENT_BUILD_OPTIONS } from "./image-content.js";
 
 /** `--format` given once applies to every layer; given per layer, in the order of `--layer`. */
@@ -46,7 +47,8 @@ export const image: Command = {
   summary: "Build an OCI image layout from layers (directories, tars or existing layer blobs)",
   usage:
     "image build --layer DIR|TAR|BLOB... -o LAYOUT [--format FORMAT]... [--tag REF] [--platform OS/ARCH[/VARIANT]]\n" +
-    "       layerkit image build --rootfs DIR|TAR --contentmeta FILE [--strict] --format FORMAT -o LAYOUT [--tag REF]",
+    "       layerkit image build --rootfs DIR|TAR --contentmeta FILE [--strict] --format FORMAT -o LAYOUT [--tag REF]\n" +
+    "       layerkit image diff-size [oci:]OLD[:TAG] [oci:]NEW[:TAG] [--json]",
   help: [
     ["--layer PATH", "a layer, bottom first (repeatable): a directory or tar is compressed with --format; a gzip/zstd layer blob is added as is"],
     ["-o, --output LAYOUT", "the OCI image layout directory (created; or added to when it exists)"],
@@ -70,9 +72,11 @@ export const image: Command = {
     ...TAR_INPUT_OPTIONS,
     ...CONTENT_BUILD_OPTIONS,
   },
-  positionals: [1, 1],
-  async run(values, [sub], ctx) {
-    if (sub !== "build") throw new UsageError(`unknown image subcommand ${JSON.stringify(sub)} (expected build)`);
+  positionals: [1, 3],
+  async run(values, [sub, ...rest], ctx) {
+    if (sub === "diff-size") return diffSizeCli(rest[0], rest[1], ctx);
+    if (sub !== "build") throw new UsageError(`unknown image subcommand ${JSON.stringify(sub)} (expected build or diff-size)`);
+    if (rest.length > 0) throw new UsageError("image build takes no positional arguments");
     const layers = (values.layer as string[] | undefined) ?? [];
     const fromContent = values.rootfs !== undefined || values.contentmeta !== undefined;
     if (layers.length === 0 && !fromContent) throw new UsageError("at least one --layer (or --rootfs with --contentmeta) is required");
