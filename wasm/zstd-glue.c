@@ -137,16 +137,24 @@ LK_EXPORT size_t lk_comp_space(lk_comp *c) {
 
 LK_EXPORT char *lk_comp_wptr(lk_comp *c) { return c->ring + c->pos; }
 
-/* JS wrote n bytes at lk_comp_wptr(): compress the full blocks pending. Returns bytes written to dst. */
+/*
+ * JS wrote n bytes at lk_comp_wptr(): compress the full blocks pending. Returns bytes written to dst.
+ * One ZSTD_compressContinue call per block: libzstd's pre-splitter cuts blocks inside each call
+ * and forces a block end where the call's input ends, so handing it several blocks at once made
+ * the frame depend on how the caller's writes were cut. One block per call makes it a function
+ * of the input bytes alone.
+ */
 LK_EXPORT size_t lk_comp_commit(lk_comp *c, size_t n, void *dst, size_t dstCap) {
-  size_t full, r;
+  size_t total = 0;
   if (!c->inFrame) return lk_err(ZSTD_error_stage_wrong);
   c->pos += n;
-  full = (c->pos - c->done) / c->block * c->block;
-  if (full == 0) return 0;
-  r = ZSTD_compressContinue(c->cctx, dst, dstCap, c->ring + c->done, full);
-  if (!ZSTD_isError(r)) c->done += full;
-  return r;
+  while (c->pos - c->done >= c->block) {
+    size_t const r = ZSTD_compressContinue(c->cctx, (char *)dst + total, dstCap - total, c->ring + c->done, c->block);
+    if (ZSTD_isError(r)) return r;
+    c->done += c->block;
+    total += r;
+  }
+  return total;
 }
 
 /* Compress what is pending and finish the frame (last block, checksum). Returns bytes written. */

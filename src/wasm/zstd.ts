@@ -55,7 +55,8 @@ export interface ZstdDecompressOptions {
 }
 
 /**
- * Streaming compressor where the caller decides where frames end.
+ * Streaming compressor where the caller decides where frames end. A frame's bytes depend only on
+ * the bytes written into it (and the options), never on how they were split into `write` calls.
  *
  * @example
  * ```ts

@@ -3,6 +3,7 @@
  * browser, conditions ["browser"]): the shared suite plus the browser adapter, which fetches
  * wasm/*.wasm relative to this bundle and stream-compiles it. The runner calls
  * `layerkitSuite.run(i)` once per case and checks the returned artifacts with the native zstd CLI.
+ * The blob server (test/support/blob-server.mjs) is mounted on the page's own origin.
  */
 import { loadCore } from "../../src/runtime/browser.js";
 import { cases } from "../conformance/index.js";
@@ -29,7 +30,7 @@ const suite = {
   names: all.map((c) => c.name),
   userAgent: navigator.userAgent,
   async run(i: number): Promise<WireOutcome> {
-    return toWire(await runCase(() => loadCore(), all[i]!));
+    return toWire(await runCase(() => loadCore(), all[i]!, location.origin));
   },
 };
 

@@ -2,8 +2,9 @@
 /**
  * Runs the shared conformance suite in headless Chromium (Debian's /usr/bin/chromium driven by
  * playwright-core): bundles test/browser/entry.ts with esbuild, serves it and wasm/*.wasm from a
- * static node:http server on 127.0.0.1 (random port, application/wasm), runs every case in the
- * page, checks the artifacts with the native zstd CLI, and exits non-zero on any failure
+ * static node:http server on 127.0.0.1 (random port, application/wasm) that also mounts the blob
+ * server the layer cases read HTTP sources from (test/support/blob-server.mjs, same origin), runs
+ * every case in the page, checks the artifacts with the native zstd CLI, and exits non-zero on any failure
  * (including a missing browser).
  *
  *   node test/browser/run.mjs        (CHROMIUM=/path/to/chromium to use another binary)
@@ -15,6 +16,7 @@ import * as esbuild from "esbuild";
 import { finish, requireZstdCli, settleWireOutcome } from "../host-checks.mjs";
 import { CHROMIUM, launchChromium } from "../support/chromium.mjs";
 import { serveHttp } from "../support/static-server.mjs";
+import { blobRoute } from "../support/blob-server.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CASE_TIMEOUT_MS = 300_000;
@@ -45,11 +47,14 @@ async function bundle() {
   return r.outputFiles[0].contents;
 }
 
-/** Static server: the page, the bundle at /dist/runtime/ (so ../../wasm/ resolves as in the package), the WASM. */
+/** Static server: the page, the bundle at /dist/runtime/ (so ../../wasm/ resolves as in the package), the WASM, /blobs/. */
 function serve(script) {
+  const blobs = blobRoute();
   const html = `<!doctype html><meta charset="utf-8"><title>layerkit conformance</title>
 <script type="module" src="/dist/runtime/conformance.js"></script>`;
-  return serveHttp((path) => {
+  return serveHttp(async (path, req) => {
+    const blob = await blobs(path, req);
+    if (blob) return blob;
     const wasm = /^\/(octet\/)?wasm\/(zstd|sha256)\.wasm$/.exec(path);
     if (path === "/" || path === "/index.html") return { type: "text/html; charset=utf-8", body: html };
     if (path === "/dist/runtime/conformance.js") return { type: "text/javascript; charset=utf-8", body: script };

@@ -39,14 +39,15 @@ export function describeError(e: unknown): string {
   return String(e);
 }
 
-/** Run `c` against the core `getCore` yields; never throws. */
-export async function runCase(getCore: () => Promise<Core>, c: ConformanceCase): Promise<CaseOutcome> {
+/** Run `c` against the core `getCore` yields, with the blob server at `blobOrigin`; never throws. */
+export async function runCase(getCore: () => Promise<Core>, c: ConformanceCase, blobOrigin: string): Promise<CaseOutcome> {
   const artifacts: CaseArtifact[] = [];
   const t0 = performance.now();
   try {
     const core = await getCore();
     await c.run({
       core,
+      blobOrigin,
       artifact(name, compressed, expected) {
         artifacts.push({ name, compressed: compressed.slice(), expected: expected.slice() });
       },

@@ -13,6 +13,16 @@ export interface ConformanceContext {
    * requires the result to equal `expected`.
    */
   artifact(name: string, compressed: Uint8Array, expected: Uint8Array): void;
+  /**
+   * Origin (`http://127.0.0.1:PORT`) of the runner's blob server (test/support/blob-server.mjs):
+   * `PUT /blobs/<name>` stores a blob, `GET`/`HEAD` serve it with `Range` support.
+   */
+  blobOrigin: string;
+  /**
+   * Set by the Node runner when LAYERKIT_UPDATE_GOLDEN=1: golden digests are recorded through it
+   * (and written to test/conformance/golden.ts) instead of being checked.
+   */
+  recordGolden?(key: string, digest: string): void;
 }
 
 export interface ConformanceCase {

@@ -1,7 +1,7 @@
 /**
  * The shared conformance suite (test/conformance) under Deno, importing the TypeScript sources
  * directly through the Deno runtime adapter: one test step per case, artifacts checked with the
- * native `zstd -d` CLI. Run with `deno test -A test/deno/` (deno.json enables sloppy imports so
+ * native `zstd -d` CLI, HTTP blob sources served by test/support/blob-server.mjs on 127.0.0.1. Run with `deno test -A test/deno/` (deno.json enables sloppy imports so
  * the sources' `./x.js` specifiers resolve to `./x.ts`).
  *
  * When LAYERKIT_RESULTS names a file, the counts are written there for test/run-all.mjs.
@@ -14,6 +14,7 @@ import { sha256Cases } from "../conformance/sha256.ts";
 import type { ConformanceCase } from "../conformance/harness.ts";
 import { runCase } from "../browser/suite.ts";
 import { checkArtifacts, finish, requireZstdCli } from "../host-checks.mjs";
+import { serveBlobs } from "../support/blob-server.mjs";
 
 const RUNTIME = `deno ${Deno.version.deno}`;
 
@@ -25,8 +26,10 @@ interface Result {
   artifacts?: number;
 }
 
+let blobOrigin = "";
+
 async function runChecked(getCore: () => ReturnType<typeof loadCore>, c: ConformanceCase, label = c.name): Promise<Result> {
-  const o = await runCase(getCore, c);
+  const o = await runCase(getCore, c, blobOrigin);
   const problems: string[] = o.ok ? checkArtifacts(o.artifacts) : [];
   const ok = o.ok && problems.length === 0;
   const error = o.ok ? (problems.length ? `native zstd check failed:\n${problems.join("\n")}` : undefined) : o.error;
@@ -45,6 +48,8 @@ const adapterCase: ConformanceCase = {
 
 Deno.test("conformance [deno]", async (t) => {
   requireZstdCli();
+  const blobs = await serveBlobs();
+  blobOrigin = blobs.origin;
   const results: Result[] = [];
   const step = async (run: () => Promise<Result>, name: string) => {
     let result: Result | undefined;
@@ -60,6 +65,7 @@ Deno.test("conformance [deno]", async (t) => {
     const name = `${c.name} [WASM hasher]`;
     await step(() => runChecked(() => loadCore({ hasher: "wasm" }), c, name), name);
   }
+  await blobs.close();
   const artifacts = results.reduce((n, r) => n + (r.artifacts ?? 0), 0);
   console.log(`${artifacts} artifacts checked with the native zstd -d`);
   if (finish(RUNTIME, results) !== 0) throw new Error(`${results.filter((r) => !r.ok).length} conformance case(s) failed`);

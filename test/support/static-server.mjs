@@ -3,6 +3,7 @@
  * request path, files are served with single- and multi-range `Range` support, and every request
  * is logged (method, path, range, status, body bytes) so tests can assert what a client fetched.
  */
+import { Buffer } from "node:buffer";
 import { createServer } from "node:http";
 
 /**

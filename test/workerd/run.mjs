@@ -3,7 +3,8 @@
  * Runs the shared conformance suite in Cloudflare's workerd (node_modules/.bin/workerd): bundles
  * test/workerd/worker.ts with esbuild (conditions ["workerd"], `import x from "./x.wasm"` left as
  * is), writes a config.capnp into a temp dir embedding worker.js and the two .wasm files as wasm
- * modules, serves it on a free 127.0.0.1 port, requests every case, checks the artifacts with the
+ * modules, serves it on a free 127.0.0.1 port (with outbound access to 127.0.0.1 for the blob
+ * server the layer cases read HTTP sources from, test/support/blob-server.mjs), requests every case, checks the artifacts with the
  * native zstd CLI, stops workerd and exits non-zero on any failure (including a missing workerd).
  *
  *   node test/workerd/run.mjs        (WORKERD=/path/to/workerd to use another binary)
@@ -15,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { finish, requireZstdCli, settleWireOutcome } from "../host-checks.mjs";
 import { startWorkerd, WORKERD } from "../support/workerd.mjs";
+import { serveBlobs } from "../support/blob-server.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const COMPATIBILITY_DATE = "2025-09-01";
@@ -40,7 +42,11 @@ function config(port) {
   return `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
-  services = [(name = "main", worker = .suite)],
+  services = [
+    (name = "main", worker = .suite),
+    # The blob server is on 127.0.0.1, which workerd's default outbound network refuses.
+    (name = "net", network = (allow = ["public", "private", "local"])),
+  ],
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
 );
 
@@ -51,6 +57,7 @@ const suite :Workerd.Worker = (
     (name = "sha256.wasm", wasm = embed "sha256.wasm"),
   ],
   compatibilityDate = "${COMPATIBILITY_DATE}",
+  globalOutbound = "net",
 );
 `;
 }
@@ -64,9 +71,10 @@ async function start(dir) {
 async function main() {
   const results = [];
   const errors = [];
-  let dir, w;
+  let dir, w, blobs;
   try {
     requireZstdCli();
+    blobs = await serveBlobs();
     dir = mkdtempSync(join(tmpdir(), "layerkit-workerd-"));
     await bundle(dir);
     w = await start(dir);
@@ -74,7 +82,7 @@ async function main() {
     for (let i = 0; i < w.names.length; i++) {
       let outcome;
       try {
-        const r = await fetch(`${w.origin}/run/${i}`, { signal: AbortSignal.timeout(CASE_TIMEOUT_MS) });
+        const r = await fetch(`${w.origin}/run/${i}?blobs=${encodeURIComponent(blobs.origin)}`, { signal: AbortSignal.timeout(CASE_TIMEOUT_MS) });
         if (!r.ok) throw new Error(`HTTP ${r.status}: ${(await r.text()).slice(0, 2000)}`);
         outcome = await r.json();
       } catch (e) {
@@ -87,6 +95,7 @@ async function main() {
     errors.push(e?.stack ?? String(e));
   } finally {
     if (w) await w.stop();
+    await blobs?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
   return finish(RUNTIME, results, errors);

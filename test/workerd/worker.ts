@@ -4,7 +4,8 @@
  * the way edge users do, hands them to the workerd adapter's init(), and serves the shared suite.
  *
  *   GET /cases  -> { names }
- *   GET /run/N  -> the outcome of case N, artifacts base64 (checked by the host with zstd -d)
+ *   GET /run/N?blobs=ORIGIN  -> the outcome of case N, artifacts base64 (checked by the host with
+ *                               zstd -d), HTTP blob sources on the runner's blob server at ORIGIN
  */
 import zstdWasm from "./zstd.wasm";
 import sha256Wasm from "./sha256.wasm";
@@ -56,11 +57,14 @@ const all = [...cases, ...adapterCases];
 
 export default {
   async fetch(request: Request): Promise<Response> {
-    const path = new URL(request.url).pathname;
+    const url = new URL(request.url);
+    const path = url.pathname;
     if (path === "/cases") return Response.json({ names: all.map((c) => c.name) });
     const m = /^\/run\/(\d+)$/.exec(path);
     const c = m ? all[Number(m[1])] : undefined;
-    if (c) return Response.json(toWire(await runCase(() => loadCore(), c)));
+    const blobs = url.searchParams.get("blobs");
+    if (c && blobs) return Response.json(toWire(await runCase(() => loadCore(), c, blobs)));
+    if (c) return new Response("missing ?blobs=ORIGIN", { status: 400 });
     return new Response("not found", { status: 404 });
   },
 };
