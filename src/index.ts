@@ -29,7 +29,7 @@ export { decompressLayer, type DecompressLayerOptions } from "./formats/decompre
 // Seekable layers: TOCs, annotations
 export { readTarSplit, readToc, type ReadTarSplitOptions, type ReadTocOptions, type ReadTocResult } from "./formats/zstd-chunked/read-toc.js";
 export { checkTarSplit } from "./formats/zstd-chunked/check-tar-split.js";
-export { formatZstdChunkedAnnotations, readZstdChunkedAnnotations } from "./formats/zstd-chunked/annotations.js";
+export { formatZstdChunkedAnnotations, readZstdChunkedAnnotations, withZstdChunkedAnnotationKeys, type ZstdChunkedAnnotationKeys } from "./formats/zstd-chunked/annotations.js";
 export { EstargzReader, readEstargzToc, type ReadEstargzTocOptions } from "./formats/estargz/reader.js";
 export type { Generation, TocFormat } from "./layer/classify.js";
 export type { Toc, TocEntry } from "./layer/toc.js";

@@ -8,7 +8,7 @@ import { decompressLayer } from "../formats/decompress.js";
 import { compressionOfMagic, detectLayerFormat } from "../formats/detect.js";
 import { readEstargzToc } from "../formats/estargz/index.js";
 import { mediaTypeOf, type LayerFormat, type LayerResult } from "../layer/result.js";
-import { formatZstdChunkedAnnotations } from "../formats/zstd-chunked/annotations.js";
+import { formatZstdChunkedAnnotations, type ZstdChunkedAnnotationKeys } from "../formats/zstd-chunked/annotations.js";
 import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_ESTARGZ_UNCOMPRESSED_SIZE } from "../layer/annotations.js";
 import { readToc } from "../formats/zstd-chunked/read-toc.js";
 import { iterateSource } from "../util/bytes.js";
@@ -35,7 +35,7 @@ export async function isCompressedBlob(path: string): Promise<boolean> {
 }
 
 /** Describes the layer blob at `path` (read twice: the footer/TOC, then the whole blob for the digests). */
-export async function describeLayerBlob(path: string, progress: Progress): Promise<LayerResult> {
+export async function describeLayerBlob(path: string, progress: Progress, annotationKeys?: ZstdChunkedAnnotationKeys): Promise<LayerResult> {
   const source = await FileSource.open(path);
   let format: LayerFormat;
   let compression: "gzip" | "zstd";
@@ -53,7 +53,7 @@ export async function describeLayerBlob(path: string, progress: Progress): Promi
         tocDigest: index.tocDigest,
         manifestPosition: index.tocPosition,
         ...(index.tarSplitPosition ? { tarSplitPosition: index.tarSplitPosition } : {}),
-      });
+      }, annotationKeys);
     } else if (format === "estargz") {
       tocDigest = (await readEstargzToc(source)).tocDigest;
     }

@@ -25,6 +25,7 @@ import { compressionOfMagic, detectLayerFormat } from "../formats/detect.js";
 import { compressionOf, formatOf, plainFormatOf } from "../formats/registry.js";
 import type { LayerFormat, LayerResult, LayerWriter } from "../layer/result.js";
 import type { BlobSource } from "../source/blob-source.js";
+import type { ZstdChunkedAnnotationKeys } from "../formats/zstd-chunked/annotations.js";
 import { deferredWriter } from "../util/deferred-writer.js";
 import { DigestCounter } from "../util/digest-counter.js";
 import { peekStream, streamSource } from "./source-stream.js";
@@ -46,6 +47,8 @@ export interface ConvertLayerOptions {
   prioritizedFiles?: string[];
   /** eStargz target: chunk size. */
   chunkSize?: number;
+  /** zstd:chunked target: which annotation keys (default `both`: current and old keys). */
+  annotationKeys?: ZstdChunkedAnnotationKeys;
   /** Drop `stargz.index.json` and the landmark files (default: true for zstd:chunked, else false). */
   stripEstargz?: boolean;
   /** Refuse sources whose tar is bigger than this (LIMIT_EXCEEDED). Default: unbounded. */
@@ -132,6 +135,7 @@ async function start(input: BlobSource | ReadableStream<Uint8Array>, options: Co
   if (options.level !== undefined) create.level = options.level;
   if (options.prioritizedFiles !== undefined) create.prioritizedFiles = options.prioritizedFiles;
   if (options.chunkSize !== undefined) create.chunkSize = options.chunkSize;
+  if (options.annotationKeys !== undefined) create.annotationKeys = options.annotationKeys;
   const target = createLayer(tar, create);
   const sourceFormat = from;
   const result = target.result.then((r): ConvertResult => {

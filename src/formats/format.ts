@@ -20,6 +20,7 @@ import type { TarHeader } from "../tar/types.js";
 import type { Findings } from "../verify/findings.js";
 import type { EstargzReader } from "./estargz/reader.js";
 import type { ReadTocResult } from "./zstd-chunked/read-toc.js";
+import type { ZstdChunkedAnnotationKeys } from "./zstd-chunked/annotations.js";
 
 /** The compression of a layer blob as a whole. */
 export type LayerCompression = "gzip" | "zstd";
@@ -35,6 +36,11 @@ export interface FormatWriteOptions {
   prioritizedFiles?: string[];
   /** eStargz: uncompressed chunk size (default 4 MiB). */
   chunkSize?: number;
+  /**
+   * zstd:chunked: the descriptor's annotation keys, `current`, `legacy` or `both` (default: both,
+   * so that c/storage ≤ 1.43, e.g. Debian 12's podman, finds the TOC too).
+   */
+  annotationKeys?: ZstdChunkedAnnotationKeys;
 }
 
 /** A layer format: what `createLayer`, `convertLayer` and detection need of it. */

@@ -3,7 +3,8 @@
  *
  * Layer descriptors keep every annotation the layer writer put on them (zstd:chunked's TOC
  * position and checksum, eStargz's TOC digest); extra annotations are merged in, never replacing
- * an existing key with a different value. zstd layers need an OCI manifest: a Docker schema 2
+ * an existing key with a different value (`annotationKeys` can rewrite the zstd:chunked key set,
+ * current / legacy / both, of descriptors made elsewhere). zstd layers need an OCI manifest: a Docker schema 2
  * manifest is refused for them, as containers/image does.
  *
  * @module
@@ -27,6 +28,7 @@ import {
 } from "./media-types.js";
 import type { Descriptor, History, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.js";
 import { validateDescriptor, validatePlatform } from "./validate.js";
+import { parseAnnotationKeys, withZstdChunkedAnnotationKeys, type ZstdChunkedAnnotationKeys } from "../formats/zstd-chunked/annotations.js";
 
 /** One layer of an image being built. */
 export interface BuildLayer {
@@ -53,6 +55,12 @@ export interface BuildImageOptions {
   annotations?: Record<string, string>;
   /** Annotations merged into every layer descriptor. */
   layerAnnotations?: Record<string, string>;
+  /**
+   * Rewrites the zstd:chunked annotation keys of every layer descriptor to this set (`current`,
+   * `legacy` or `both`), after checking that the sets it has agree. Default: kept as given (the
+   * layer writers already write `both` by default).
+   */
+  annotationKeys?: ZstdChunkedAnnotationKeys;
   /** `created` timestamp (RFC 3339) for the config and generated history; omitted by default for reproducible digests. */
   created?: string;
   /** `"oci"` (default) or `"docker"` (schema 2; refused for zstd layers). */
@@ -126,7 +134,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const layers: Descriptor[] = options.layers.map((l, i) => {
     const d = validateDescriptor(structuredClone(l.descriptor), `layers[${i}].descriptor`);
     checkDigest(l.diffID, `diff ID of layer ${i}`);
-    let ann = mergeAnnotations(d.annotations, options.layerAnnotations, `layer ${i}`);
+    const given = options.annotationKeys === undefined ? d.annotations : withZstdChunkedAnnotationKeys(d.annotations, parseAnnotationKeys(options.annotationKeys));
+    let ann = mergeAnnotations(given, options.layerAnnotations, `layer ${i}`);
     ann = mergeAnnotations(ann, l.annotations, `layer ${i}`);
     const out: Descriptor = { mediaType: layerMediaType(d, format, i), digest: d.digest, size: d.size };
     if (d.urls) out.urls = d.urls;

@@ -19,7 +19,7 @@ beforeAll(() => {
 
 describe("help", () => {
   it("lists every subcommand the issue asks for, and the exit codes", () => {
-    expect(commands.sort()).toEqual(["cat", "convert", "create", "image", "inspect", "ls", "pull", "push", "verify"]);
+    expect(commands.sort()).toEqual(["cat", "convert", "create", "extract", "image", "inspect", "ls", "pull", "push", "verify"]);
     const top = runCli(["--help"]);
     expect(top.stdout).toContain("Exit codes: 0 ok, 1 verification failed, 2 usage, 3 I/O or network.");
   });

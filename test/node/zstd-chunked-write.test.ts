@@ -89,11 +89,16 @@ describe("zstd:chunked writer", () => {
       expect(result.digest).toBe(sha(blob));
       expect(result.size).toBe(blob.length);
       expect(result.descriptor.mediaType).toBe("application/vnd.oci.image.layer.v1.tar+zstd");
+      // Default `both`: the current keys and c/storage 1.43's old ones, with the same values.
       expect(Object.keys(result.annotations).sort()).toEqual([
+        "io.containers.zstd-chunked.manifest-checksum",
+        "io.containers.zstd-chunked.manifest-position",
         "io.github.containers.zstd-chunked.manifest-checksum",
         "io.github.containers.zstd-chunked.manifest-position",
         "io.github.containers.zstd-chunked.tarsplit-position",
       ]);
+      expect(result.annotations["io.containers.zstd-chunked.manifest-checksum"]).toBe(result.annotations["io.github.containers.zstd-chunked.manifest-checksum"]);
+      expect(result.annotations["io.containers.zstd-chunked.manifest-position"]).toBe(result.annotations["io.github.containers.zstd-chunked.manifest-position"]);
 
       const source = new MemorySource(blob);
       const index = await readToc(source, { annotations: result.annotations, core, tarSplit: true });

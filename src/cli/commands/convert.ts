@@ -5,7 +5,7 @@ import type { Command } from "../command.js";
 import { EXIT_OK, UsageError } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { openSource, SOURCE_HELP, SOURCE_OPTIONS } from "../source-arg.js";
-import { parseFormat, parseLevel } from "./create.js";
+import { ANNOTATION_KEYS_HELP, parseAnnotationKeysArg, parseFormat, parseLevel } from "./create.js";
 
 export const convert: Command = {
   name: "convert",
@@ -17,6 +17,7 @@ export const convert: Command = {
     ["--level N", "compression level of the new layer"],
     ["--prioritize FILE", "eStargz target: put FILE first and mark it for prefetch (repeatable)"],
     ["--keep-estargz-entries", "zstd:chunked target: keep stargz.index.json and landmark files (default: dropped)"],
+    ANNOTATION_KEYS_HELP,
     ...SOURCE_HELP,
   ],
   example: "layerkit convert layer.tar.gz -o layer.zst --to zstd:chunked",
@@ -27,6 +28,7 @@ export const convert: Command = {
     level: { type: "string" },
     prioritize: { type: "string", multiple: true },
     "keep-estargz-entries": { type: "boolean" },
+    "annotation-keys": { type: "string" },
   },
   positionals: [1, 1],
   async run(values, [arg], ctx) {
@@ -35,6 +37,7 @@ export const convert: Command = {
     const level = parseLevel(values.level);
     const prioritizedFiles = values.prioritize as string[] | undefined;
     if (prioritizedFiles && to !== "estargz") throw new UsageError("--prioritize applies to --to estargz only");
+    const annotationKeys = parseAnnotationKeysArg(values["annotation-keys"]);
     const { source, annotations } = await openSource(arg!, values);
     try {
       const total = await source.size();
@@ -57,6 +60,7 @@ export const convert: Command = {
         ...(annotations ? { annotations } : {}),
         ...(prioritizedFiles ? { prioritizedFiles } : {}),
         ...(values["keep-estargz-entries"] ? { stripEstargz: false } : {}),
+        ...(annotationKeys === undefined ? {} : { annotationKeys }),
       });
       const result = await withAtomicFile(values.output, async (file) => {
         await file.writeAll(writer.stream);

@@ -1,5 +1,6 @@
 import { createLayer } from "../../create-layer.js";
 import { resultWithoutToc, type LayerFormat } from "../../layer/result.js";
+import { ZSTD_CHUNKED_ANNOTATION_KEYS, type ZstdChunkedAnnotationKeys } from "../../formats/zstd-chunked/annotations.js";
 import { withAtomicFile } from "../atomic-file.js";
 import type { Command } from "../command.js";
 import { EXIT_OK, UsageError } from "../errors.js";
@@ -22,6 +23,17 @@ export function parseLevel(value: unknown): number | undefined {
   return n;
 }
 
+/** `--annotation-keys current|legacy|both` (zstd:chunked descriptors; default both). */
+export const ANNOTATION_KEYS_HELP: [string, string] = ["--annotation-keys K", "zstd:chunked descriptor keys: current, legacy (c/storage <= 1.43) or both (default)"];
+
+export function parseAnnotationKeysArg(value: unknown): ZstdChunkedAnnotationKeys | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !(ZSTD_CHUNKED_ANNOTATION_KEYS as readonly string[]).includes(value)) {
+    throw new UsageError(`--annotation-keys must be one of ${ZSTD_CHUNKED_ANNOTATION_KEYS.join(", ")}`);
+  }
+  return value as ZstdChunkedAnnotationKeys;
+}
+
 export const create: Command = {
   name: "create",
   summary: "Compress a directory or a tar into a layer",
@@ -31,6 +43,7 @@ export const create: Command = {
     ["--format FORMAT", "zstd:chunked, estargz, zstd or gzip"],
     ["--level N", "compression level (default: zstd 3, gzip 6, estargz 9)"],
     ["--prioritize FILE", "eStargz: put FILE first and mark it for prefetch (repeatable)"],
+    ANNOTATION_KEYS_HELP,
     ...TAR_INPUT_HELP,
   ],
   example: "layerkit create rootfs/ -o layer.zst --format zstd:chunked --level 3",
@@ -39,6 +52,7 @@ export const create: Command = {
     format: { type: "string" },
     level: { type: "string" },
     prioritize: { type: "string", multiple: true },
+    "annotation-keys": { type: "string" },
     ...TAR_INPUT_OPTIONS,
   },
   positionals: [1, 1],
@@ -48,12 +62,14 @@ export const create: Command = {
     const level = parseLevel(values.level);
     const prioritizedFiles = values.prioritize as string[] | undefined;
     if (prioritizedFiles && format !== "estargz") throw new UsageError("--prioritize applies to --format estargz only");
+    const annotationKeys = parseAnnotationKeysArg(values["annotation-keys"]);
     const progress = createProgress("create", ctx.tty);
     const { tar, skipped } = await openTarInput(input!, values, ctx, progress);
     const writer = createLayer(tar, {
       format,
       ...(level === undefined ? {} : { level }),
       ...(prioritizedFiles === undefined ? {} : { prioritizedFiles }),
+      ...(annotationKeys === undefined ? {} : { annotationKeys }),
     });
     const result = await withAtomicFile(values.output, async (file) => {
       await file.writeAll(writer.stream);

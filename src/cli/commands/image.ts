@@ -10,7 +10,7 @@ import { withLayoutOutput } from "../layout-output.js";
 import { isDirectory, openFileStream } from "../node-io.js";
 import { createProgress } from "../progress.js";
 import { openTarInput, TAR_INPUT_HELP, TAR_INPUT_OPTIONS } from "../tar-input.js";
-import { parseFormat, parseLevel } from "./create.js";
+import { ANNOTATION_KEYS_HELP, parseAnnotationKeysArg, parseFormat, parseLevel } from "./create.js";
 import { diffSizeCli } from "./image-diff-size.js";
 import { buildFromContentCli, CONTENT_BUILD_HELP, CONTENT_BUILD_OPTIONS } from "./image-content.js";
 
@@ -25,9 +25,10 @@ function formatsFor(layers: string[], formats: string[] | undefined): Array<Laye
 
 async function addLayer(layout: OciLayout, path: string, format: LayerFormat | undefined, values: Record<string, unknown>, ctx: CliContext): Promise<LayerResult> {
   const progress = createProgress(basename(path), ctx.tty);
+  const annotationKeys = parseAnnotationKeysArg(values["annotation-keys"]);
   if (!(await isDirectory(path)) && (await isCompressedBlob(path))) {
     // An existing layer blob: kept byte for byte, in its own format.
-    const described = await describeLayerBlob(path, progress);
+    const described = await describeLayerBlob(path, progress, annotationKeys);
     if (format !== undefined && format !== described.format) {
       throw new UsageError(`--layer ${path} is already a ${described.format} layer; use convert to change its format`);
     }
@@ -37,7 +38,7 @@ async function addLayer(layout: OciLayout, path: string, format: LayerFormat | u
   if (format === undefined) throw new UsageError(`--layer ${path} is a ${(await isDirectory(path)) ? "directory" : "tar"}: --format is required to compress it`);
   const level = parseLevel(values.level);
   const { tar } = await openTarInput(path, values, ctx, progress, false);
-  const writer = createLayer(tar, { format, ...(level === undefined ? {} : { level }) });
+  const writer = createLayer(tar, { format, ...(level === undefined ? {} : { level }), ...(annotationKeys === undefined ? {} : { annotationKeys }) });
   await layout.writeBlob(writer.stream);
   return await writer.result;
 }
@@ -56,6 +57,7 @@ export const image: Command = {
     ["--level N", "compression level for layers made here"],
     ["--tag REF", "the image's name in index.json (org.opencontainers.image.ref.name; default latest)"],
     ["--platform P", "os/architecture[/variant] (default linux/amd64)"],
+    ANNOTATION_KEYS_HELP,
     ["--created T", "RFC 3339 creation time for the config (default: none, so digests are reproducible)"],
     ...TAR_INPUT_HELP,
     ...CONTENT_BUILD_HELP,
@@ -69,6 +71,7 @@ export const image: Command = {
     tag: { type: "string" },
     platform: { type: "string" },
     created: { type: "string" },
+    "annotation-keys": { type: "string" },
     ...TAR_INPUT_OPTIONS,
     ...CONTENT_BUILD_OPTIONS,
   },
@@ -92,6 +95,7 @@ export const image: Command = {
     if (values.strict) throw new UsageError("--strict applies to --rootfs with --contentmeta");
     const formats = formatsFor(layers, values.format as string[] | undefined);
     parseLevel(values.level);
+    parseAnnotationKeysArg(values["annotation-keys"]);
 
     const out = values.output;
     const { built, results, manifest } = await withLayoutOutput(out, async (layout) => {

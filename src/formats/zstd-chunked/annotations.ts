@@ -211,12 +211,75 @@ function rangesOverlap(a: number, al: number, b: number, bl: number): boolean {
   return a < b + bl && b < a + al;
 }
 
-/** The annotations a writer puts on a zstd:chunked layer descriptor (current keys, no tarsplit-checksum). */
-export function formatZstdChunkedAnnotations(a: { tocDigest: string; manifestPosition: Position; tarSplitPosition?: Position }): Record<string, string> {
-  const out: Record<string, string> = {
-    [ANNOTATION_MANIFEST_CHECKSUM]: parseDigest(a.tocDigest, ANNOTATION_MANIFEST_CHECKSUM),
-    [ANNOTATION_MANIFEST_POSITION]: formatManifestPosition(a.manifestPosition),
-  };
-  if (a.tarSplitPosition) out[ANNOTATION_TARSPLIT_POSITION] = formatTarSplitPosition(a.tarSplitPosition);
+/**
+ * Which zstd:chunked annotation keys a writer puts on a descriptor: `current`
+ * (`io.github.containers.zstd-chunked.*`, c/storage ≥ 1.44), `legacy` (`io.containers.zstd-chunked.*`
+ * manifest checksum and position only, what c/storage ≤ 1.43 writes and reads: Debian 12's
+ * podman 4.3 takes the partial-pull path only when it finds them) or `both` (the default: every
+ * c/storage version finds the TOC; readers refuse a descriptor whose two sets disagree).
+ */
+export type ZstdChunkedAnnotationKeys = "current" | "legacy" | "both";
+
+export const ZSTD_CHUNKED_ANNOTATION_KEYS: readonly ZstdChunkedAnnotationKeys[] = ["current", "legacy", "both"];
+
+/** Checks a `ZstdChunkedAnnotationKeys` value (BAD_ARGUMENT otherwise); undefined means `both`. */
+export function parseAnnotationKeys(value: unknown): ZstdChunkedAnnotationKeys {
+  if (value === undefined) return "both";
+  if (typeof value !== "string" || !(ZSTD_CHUNKED_ANNOTATION_KEYS as readonly string[]).includes(value)) {
+    throw new LayerkitError("BAD_ARGUMENT", `zstd:chunked annotation keys must be one of ${ZSTD_CHUNKED_ANNOTATION_KEYS.join(", ")}, not ${JSON.stringify(value)}`, { value });
+  }
+  return value as ZstdChunkedAnnotationKeys;
+}
+
+/**
+ * The annotations a writer puts on a zstd:chunked layer descriptor (never tarsplit-checksum).
+ * `legacy` has no tar-split key: c/storage ≤ 1.43 has none, and the v3 footer locates it.
+ */
+export function formatZstdChunkedAnnotations(
+  a: { tocDigest: string; manifestPosition: Position; tarSplitPosition?: Position },
+  keys: ZstdChunkedAnnotationKeys = "both",
+): Record<string, string> {
+  const which = parseAnnotationKeys(keys);
+  const checksum = parseDigest(a.tocDigest, ANNOTATION_MANIFEST_CHECKSUM);
+  const position = formatManifestPosition(a.manifestPosition);
+  const out: Record<string, string> = {};
+  if (which !== "legacy") {
+    out[ANNOTATION_MANIFEST_CHECKSUM] = checksum;
+    out[ANNOTATION_MANIFEST_POSITION] = position;
+    if (a.tarSplitPosition) out[ANNOTATION_TARSPLIT_POSITION] = formatTarSplitPosition(a.tarSplitPosition);
+  }
+  if (which !== "current") {
+    out[OLD_ANNOTATION_MANIFEST_CHECKSUM] = checksum;
+    out[OLD_ANNOTATION_MANIFEST_POSITION] = position;
+  }
   return out;
+}
+
+const ALL_ZSTD_CHUNKED_KEYS = [
+  ANNOTATION_MANIFEST_CHECKSUM,
+  ANNOTATION_MANIFEST_POSITION,
+  ANNOTATION_TARSPLIT_POSITION,
+  OLD_ANNOTATION_MANIFEST_CHECKSUM,
+  OLD_ANNOTATION_MANIFEST_POSITION,
+];
+
+/**
+ * `annotations` with their zstd:chunked keys rewritten to the set `keys` names (other keys,
+ * the deprecated tarsplit-checksum among them, kept). Descriptors without zstd:chunked keys, or with only a checksum (no position to copy),
+ * and stargz-snapshotter's zstdchunked descriptors (old keys + the eStargz TOC digest, where the
+ * current keys would make them ambiguous) come back unchanged. The values are checked first:
+ * BAD_ANNOTATION when the two sets disagree.
+ */
+export function withZstdChunkedAnnotationKeys(annotations: Record<string, string> | undefined, keys: ZstdChunkedAnnotationKeys): Record<string, string> | undefined {
+  const parsed = readZstdChunkedAnnotations(annotations);
+  if (!annotations || !parsed || parsed.estargzTocDigest !== undefined || !parsed.manifestPosition) return annotations;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(annotations)) if (!ALL_ZSTD_CHUNKED_KEYS.includes(k)) out[k] = v;
+  return Object.assign(
+    out,
+    formatZstdChunkedAnnotations(
+      { tocDigest: parsed.tocDigest, manifestPosition: parsed.manifestPosition, ...(parsed.tarSplitPosition ? { tarSplitPosition: parsed.tarSplitPosition } : {}) },
+      keys,
+    ),
+  );
 }

@@ -67,6 +67,7 @@ export const zstdChunked: Format = {
   name: "zstd:chunked",
   compression: "zstd",
   mediaType: OCI_LAYER_ZSTD,
-  create: (core, input, { level }) => createZstdChunkedLayer(core, input, level === undefined ? {} : { level }),
+  create: (core, input, { level, annotationKeys }) =>
+    createZstdChunkedLayer(core, input, { ...(level === undefined ? {} : { level }), ...(annotationKeys === undefined ? {} : { annotationKeys }) }),
   seekable: zstdChunkedSeekable,
 };

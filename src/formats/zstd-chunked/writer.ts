@@ -2,7 +2,7 @@
  * The zstd:chunked writer, producing what current containers/storage writes (generation G4):
  * one zstd frame per payload chunk with tar headers in frames between them, the TOC and the
  * tar-split in skippable frames, footer v3, and the three `io.github.containers.zstd-chunked.*`
- * annotations. Decompressing the blob gives back the input tar byte for byte.
+ * annotations (plus, by default, the two old `io.containers.zstd-chunked.*` ones c/storage ≤ 1.43 reads). Decompressing the blob gives back the input tar byte for byte.
  *
  * Format: docs/formats/zstd-chunked.md §1.2 (segmentation), §2 (TOC), §3 (tar-split), §5 (chunking).
  *
@@ -14,7 +14,7 @@ import { byteStreamFromGenerator } from "../../util/async-queue.js";
 import { DigestCounter } from "../../util/digest-counter.js";
 import { OCI_LAYER_ZSTD } from "../../oci/media-types.js";
 import type { LayerResult, LayerWriter } from "../../layer/result.js";
-import { formatZstdChunkedAnnotations } from "./annotations.js";
+import { formatZstdChunkedAnnotations, parseAnnotationKeys, type ZstdChunkedAnnotationKeys } from "./annotations.js";
 import { buildFooterV3, SKIPPABLE_HEADER_SIZE, skippableFrameHeader } from "./footer.js";
 import type { Toc, TocEntry } from "../../layer/toc.js";
 import { TarReader } from "../../tar/reader.js";
@@ -31,6 +31,8 @@ import { TarSplitWriter } from "./tar-split.js";
 export interface ZstdChunkedOptions {
   /** zstd level for payload, TOC and tar-split (default 3; upstream's own default is 10). */
   level?: number;
+  /** Which annotation keys the descriptor gets (default `both`: the current and the old ones). */
+  annotationKeys?: ZstdChunkedAnnotationKeys;
 }
 
 /** One chunk of a file as the chunker cut it, with where its frame landed. */
@@ -44,6 +46,7 @@ interface WrittenChunk {
 
 export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Array>, options: ZstdChunkedOptions = {}): LayerWriter {
   const level = options.level ?? 3;
+  const annotationKeys = parseAnnotationKeys(options.annotationKeys);
   let settle!: { resolve: (r: LayerResult) => void; reject: (e: unknown) => void };
   const result = new Promise<LayerResult>((resolve, reject) => (settle = { resolve, reject }));
   result.catch(() => {});
@@ -146,7 +149,7 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
       yield* blob.drain(true);
 
       const tocDigest = digestOfParts(core, tocFrame.parts);
-      const annotations = formatZstdChunkedAnnotations({ tocDigest, manifestPosition: tocPosition, tarSplitPosition });
+      const annotations = formatZstdChunkedAnnotations({ tocDigest, manifestPosition: tocPosition, tarSplitPosition }, annotationKeys);
       const blobDigest = blob.digest();
       const result: LayerResult = {
         format: "zstd:chunked",
