@@ -1,0 +1,10 @@
+/**
+ * Whole images: references, sources and targets (registry repositories and OCI layouts), and
+ * image-level conversion. Runtime-neutral; `./open-image.js` opens references on Node and Deno.
+ *
+ * @module
+ */
+export { parseImageRef, formatImageRef, looksLikeImageRef, type ImageRef } from "./image-ref.js";
+export { LayoutImage, RegistryImage, type ImageSource, type ImageTarget, type ManifestDocument } from "./image-source.js";
+export { placeError, type ImagePlace } from "./image-error.js";
+export { convertImage, type ConvertImageOptions, type ConvertImageResult, type ConvertProgress, type ConvertedImage, type ConvertedLayer, type SourceLayerFormat } from "./convert-image.js";
