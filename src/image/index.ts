@@ -7,4 +7,5 @@
 export { parseImageRef, formatImageRef, looksLikeImageRef, type ImageRef } from "./image-ref.js";
 export { LayoutImage, RegistryImage, type ImageSource, type ImageTarget, type ManifestDocument } from "./image-source.js";
 export { placeError, type ImagePlace } from "./image-error.js";
+export { verifyImage, type ImageCheckName, type ImageFailure, type LayerVerifyResult, type VerifiedImage, type VerifyImageOptions, type VerifyImageReport } from "./verify-image.js";
 export { convertImage, type ConvertImageOptions, type ConvertImageResult, type ConvertProgress, type ConvertedImage, type ConvertedLayer, type SourceLayerFormat } from "./convert-image.js";
