@@ -11,6 +11,7 @@ import { isDirectory, openFileStream } from "../node-io.js";
 import { createProgress } from "../progress.js";
 import { openTarInput, TAR_INPUT_HELP, TAR_INPUT_OPTIONS } from "../tar-input.js";
 import { parseFormat, parseLevel } from "./create.js";
+import { IMAGE_OPTIONS, runImageConvert, runImageVerify } from "../image-commands.js";
 
 /** `--format` given once applies to every layer; given per layer, in the order of `--layer`. */
 function formatsFor(layers: string[], formats: string[] | undefined): Array<LayerFormat | undefined> {
@@ -43,7 +44,7 @@ async function addLayer(layout: OciLayout, path: string, format: LayerFormat | u
 export const image: Command = {
   name: "image",
   summary: "Build an OCI image layout from layers (directories, tars or existing layer blobs)",
-  usage: "image build --layer DIR|TAR|BLOB... -o LAYOUT [--format FORMAT]... [--tag REF] [--platform OS/ARCH[/VARIANT]]",
+  usage: "image build --layer DIR|TAR|BLOB... -o LAYOUT [--format FORMAT]... [--tag REF] [--platform OS/ARCH[/VARIANT]]\n       image convert SRC DST --format FORMAT [--platform P]... [--force] [--manifest-type oci|docker]\n       image verify SRC [--platform P]...",
   help: [
     ["--layer PATH", "a layer, bottom first (repeatable): a directory or tar is compressed with --format; a gzip/zstd layer blob is added as is"],
     ["-o, --output LAYOUT", "the OCI image layout directory (created; or added to when it exists)"],
@@ -52,6 +53,12 @@ export const image: Command = {
     ["--tag REF", "the image's name in index.json (org.opencontainers.image.ref.name; default latest)"],
     ["--platform P", "os/architecture[/variant] (default linux/amd64)"],
     ["--created T", "RFC 3339 creation time for the config (default: none, so digests are reproducible)"],
+    ["SRC, DST", "convert/verify: docker://HOST/REPO:TAG, HOST/REPO:TAG or oci:DIR[:TAG]"],
+    ["--force", "convert: convert layers already in the target format too"],
+    ["--concurrency N", "convert: layers converted at once (default 2)"],
+    ["--manifest-type T", "convert: oci (default) or docker (gzip/estargz only)"],
+    ["--prioritize FILE", "convert to estargz: files to put first (repeatable)"],
+    ["--chunk-size N", "convert to estargz: chunk size in bytes"],
     ...TAR_INPUT_HELP,
   ],
   example: "layerkit image build --layer rootfs/ --layer app.tar --format zstd:chunked -o ./oci --tag v1 && skopeo inspect oci:./oci:v1",
@@ -61,13 +68,17 @@ export const image: Command = {
     format: { type: "string", multiple: true },
     level: { type: "string" },
     tag: { type: "string" },
-    platform: { type: "string" },
+    platform: { type: "string", multiple: true },
     created: { type: "string" },
     ...TAR_INPUT_OPTIONS,
+    ...IMAGE_OPTIONS,
   },
-  positionals: [1, 1],
-  async run(values, [sub], ctx) {
-    if (sub !== "build") throw new UsageError(`unknown image subcommand ${JSON.stringify(sub)} (expected build)`);
+  positionals: [1, 3],
+  async run(values, [sub, ...args], ctx) {
+    if (sub === "convert") return runImageConvert(values, args, ctx);
+    if (sub === "verify") return runImageVerify(values, args, ctx);
+    if (sub !== "build") throw new UsageError(`unknown image subcommand ${JSON.stringify(sub)} (expected build, convert or verify)`);
+    if (args.length > 0) throw new UsageError("image build takes no further arguments");
     const layers = (values.layer as string[] | undefined) ?? [];
     if (layers.length === 0) throw new UsageError("at least one --layer is required");
     if (typeof values.output !== "string") throw new UsageError("-o LAYOUT is required");
@@ -75,7 +86,7 @@ export const image: Command = {
     const tag = typeof values.tag === "string" ? values.tag : "latest";
     let platform;
     try {
-      platform = parsePlatform(typeof values.platform === "string" ? values.platform : "linux/amd64");
+      platform = parsePlatform((values.platform as string[] | undefined)?.at(-1) ?? "linux/amd64");
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
