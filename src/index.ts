@@ -97,3 +97,12 @@ export { openReference, RegistryClient, type PulledImage, type PulledManifest, t
 export type { PushBlobOptions, PushBlobResult } from "./registry/upload.js";
 export { pullToLayout, pushFromLayout, type CopyOptions } from "./registry/copy.js";
 export { RegistryBlobSource, type RegistryBlobSourceOptions } from "./source/registry.js";
+
+// Whole images: references, sources/targets (registry, OCI layout), convert, verify, merged file system
+export { formatImageRef, looksLikeImageRef, parseImageRef, type ImageRef } from "./image/image-ref.js";
+export { OciLayoutImage, RegistryImage, type ImageSource, type ImageTarget, type ManifestDocument } from "./image/image-source.js";
+export type { ImagePlace } from "./image/image-error.js";
+export { convertImage, type ConvertImageOptions, type ConvertImageResult, type ConvertProgress, type ConvertedImage, type ConvertedLayer, type SourceLayerFormat } from "./image/convert-image.js";
+export { verifyImage, type ImageCheckName, type ImageFailure, type LayerVerifyResult, type VerifiedImage, type VerifyImageOptions, type VerifyImageReport } from "./image/verify-image.js";
+export { MAX_SYMLINK_HOPS, MergedTree, type EntryType, type LayerEntry, type MergedEntry } from "./image/merged-fs.js";
+export { ImageFs, openImageFs, type EntryRef, type ImageFsLayer, type OpenImageFsOptions } from "./image/image-fs.js";

@@ -3,7 +3,7 @@
  * image's merged file system. The work is in src/image/; this only maps arguments and prints.
  */
 import { convertImage, type ConvertImageOptions } from "../image/convert-image.js";
-import { openImageFs, type ImageFs } from "../image/image-fs.js";
+import { type ImageFs, openImageFs } from "../image/image-fs.js";
 import { looksLikeImageRef } from "../image/image-ref.js";
 import { openImage } from "../image/open-image.js";
 import { verifyImage } from "../image/verify-image.js";
@@ -30,7 +30,10 @@ export const IMAGE_FS_OPTIONS = {
 } as const;
 
 export const IMAGE_FS_HELP: Array<[string, string]> = [
-  ["IMAGE", "instead of a layer: docker://HOST/REPO:TAG, HOST/REPO:TAG (without --layer) or oci:DIR[:TAG]: the merged file system of its layers"],
+  [
+    "IMAGE",
+    "instead of a layer: docker://HOST/REPO:TAG, HOST/REPO:TAG (without --layer) or oci:DIR[:TAG]: the merged file system of its layers",
+  ],
   ["--platform P", "with an image index: os/arch[/variant] (default linux/amd64)"],
   ["--no-follow", "with an image: the symlink itself, not what it points at"],
 ];
@@ -61,7 +64,9 @@ function platforms(values: Record<string, unknown>): Platform[] | undefined {
 
 export async function runImageConvert(values: Record<string, unknown>, [src, dst]: string[], ctx: CliContext): Promise<number> {
   if (src === undefined || dst === undefined) throw new UsageError("image convert takes SRC and DST");
-  if (typeof values.format !== "object" || (values.format as string[]).length !== 1) throw new UsageError("image convert needs --format FORMAT once");
+  if (typeof values.format !== "object" || (values.format as string[]).length !== 1) {
+    throw new UsageError("image convert needs --format FORMAT once");
+  }
   const options: ConvertImageOptions = { format: parseFormat((values.format as string[])[0], "--format") };
   const wanted = platforms(values);
   if (wanted) options.platforms = wanted;
@@ -77,7 +82,9 @@ export async function runImageConvert(values: Record<string, unknown>, [src, dst
   const chunk = positiveInt(values["chunk-size"], "--chunk-size");
   if (chunk !== undefined) options.chunkSize = chunk;
   options.onProgress = (e) => {
-    if (e.phase === "done") process.stderr.write(ctx.quiet || ctx.json ? "" : `${e.platform ?? ""} layer ${e.layer} ${e.digest.slice(7, 19)} ${e.action}\n`);
+    if (e.phase === "done") {
+      process.stderr.write(ctx.quiet || ctx.json ? "" : `${e.platform ?? ""} layer ${e.layer} ${e.digest.slice(7, 19)} ${e.action}\n`);
+    }
   };
   const registry = registryOptions();
   const source = await openImage(src, { registry });
@@ -92,7 +99,13 @@ export async function runImageConvert(values: Record<string, unknown>, [src, dst
   ctx.log(`${dst}: ${r.descriptor.digest} (${r.descriptor.mediaType})`);
   for (const i of r.images) {
     for (const l of i.layers) {
-      ctx.log(`  ${(i.platform ? `${i.platform.os}/${i.platform.architecture}` : "").padEnd(12)} ${l.layer} ${l.action.padEnd(9)} ${l.from.format} ${l.from.digest.slice(7, 19)} ${formatBytes(l.from.size)} -> ${l.to.format} ${l.to.digest.slice(7, 19)} ${formatBytes(l.to.size)}`);
+      ctx.log(
+        `  ${(i.platform ? `${i.platform.os}/${i.platform.architecture}` : "").padEnd(12)} ${l.layer} ${
+          l.action.padEnd(9)
+        } ${l.from.format} ${l.from.digest.slice(7, 19)} ${formatBytes(l.from.size)} -> ${l.to.format} ${l.to.digest.slice(7, 19)} ${
+          formatBytes(l.to.size)
+        }`,
+      );
     }
   }
   for (const s of r.skipped) ctx.log(`  skipped ${s.digest}: ${s.reason}`);
@@ -105,9 +118,16 @@ export async function runImageVerify(values: Record<string, unknown>, [src]: str
   const source = await openImage(src, { registry: registryOptions() });
   const r = await verifyImage(source, {
     ...(wanted ? { platforms: wanted } : {}),
-    onLayer: (l) => ctx.log(`${l.ok ? "ok  " : "FAIL"} ${(l.platform ?? "").padEnd(12)} layer ${l.layer} ${l.digest} ${l.format ?? "?"} ${formatBytes(l.size)}${l.ok ? "" : `: ${l.failures[0]?.message ?? ""}`}`),
+    onLayer: (l) =>
+      ctx.log(
+        `${l.ok ? "ok  " : "FAIL"} ${(l.platform ?? "").padEnd(12)} layer ${l.layer} ${l.digest} ${l.format ?? "?"} ${formatBytes(l.size)}${
+          l.ok ? "" : `: ${l.failures[0]?.message ?? ""}`
+        }`,
+      ),
   });
-  for (const f of r.failures.filter((f) => f.check !== "layer")) ctx.log(`FAIL ${f.check}${f.platform ? " " + f.platform : ""}${f.digest ? " " + f.digest : ""}: ${f.message} [${f.code}]`);
+  for (const f of r.failures.filter((f) => f.check !== "layer")) {
+    ctx.log(`FAIL ${f.check}${f.platform ? " " + f.platform : ""}${f.digest ? " " + f.digest : ""}: ${f.message} [${f.code}]`);
+  }
   ctx.log(r.ok ? `${src}: ok` : `${src}: verification failed (${r.failures.length} problem(s))`);
   ctx.printJson(r);
   return r.ok ? EXIT_OK : EXIT_VERIFY_FAILED;
@@ -127,11 +147,27 @@ export async function runImageLs(arg: string, path: string | undefined, values: 
   const fs = await openFs(arg, values);
   notes(fs);
   const rows = fs.list(path ?? "");
-  ctx.printJson(rows.map((m) => ({ path: m.path, type: m.entry.type, size: m.entry.size, mode: m.entry.mode, uid: m.entry.uid, gid: m.entry.gid, linkName: m.entry.linkName, layer: m.layer, digest: m.entry.digest })));
+  ctx.printJson(
+    rows.map((m) => ({
+      path: m.path,
+      type: m.entry.type,
+      size: m.entry.size,
+      mode: m.entry.mode,
+      uid: m.entry.uid,
+      gid: m.entry.gid,
+      linkName: m.entry.linkName,
+      layer: m.layer,
+      digest: m.entry.digest,
+    })),
+  );
   for (const m of rows) {
     const e = m.entry;
     const link = e.linkName !== undefined ? ` -> ${e.linkName}` : "";
-    ctx.log(`${e.type.padEnd(8)} ${(e.mode & 0o7777).toString(8).padStart(4, "0")} ${String(e.uid).padStart(5)}:${String(e.gid).padEnd(5)} ${String(e.size).padStart(12)}  L${m.layer < 0 ? "-" : m.layer} ${m.path}${link}`);
+    ctx.log(
+      `${e.type.padEnd(8)} ${(e.mode & 0o7777).toString(8).padStart(4, "0")} ${String(e.uid).padStart(5)}:${String(e.gid).padEnd(5)} ${
+        String(e.size).padStart(12)
+      }  L${m.layer < 0 ? "-" : m.layer} ${m.path}${link}`,
+    );
   }
   return EXIT_OK;
 }
@@ -143,7 +179,13 @@ export async function runImageCat(arg: string, path: string, values: Record<stri
   if (ctx.json) {
     let size = 0;
     for await (const p of stream as unknown as AsyncIterable<Uint8Array>) size += p.length;
-    ctx.printJson({ path: entry.path, resolved: (entry.target ?? entry).path, size, layer: entry.layer, digest: (entry.target ?? entry).entry.digest });
+    ctx.printJson({
+      path: entry.path,
+      resolved: (entry.target ?? entry).path,
+      size,
+      layer: entry.layer,
+      digest: (entry.target ?? entry).entry.digest,
+    });
   } else {
     await stream.pipeTo(ctx.stdout, { preventClose: true });
   }
@@ -157,14 +199,33 @@ export async function runImageInspect(arg: string, values: Record<string, unknow
     image: fs.source.name,
     manifest: fs.descriptor,
     platform: fs.platform,
-    config: { digest: fs.manifest.config.digest, created: fs.config.created, cmd: fs.config.config?.Cmd, entrypoint: fs.config.config?.Entrypoint, env: fs.config.config?.Env },
-    layers: fs.layers.map((l) => ({ digest: l.descriptor.digest, size: l.descriptor.size, mediaType: l.descriptor.mediaType, format: l.format, seekable: l.seekable, entries: l.entries })),
+    config: {
+      digest: fs.manifest.config.digest,
+      created: fs.config.created,
+      cmd: fs.config.config?.Cmd,
+      entrypoint: fs.config.config?.Entrypoint,
+      env: fs.config.config?.Env,
+    },
+    layers: fs.layers.map((l) => ({
+      digest: l.descriptor.digest,
+      size: l.descriptor.size,
+      mediaType: l.descriptor.mediaType,
+      format: l.format,
+      seekable: l.seekable,
+      entries: l.entries,
+    })),
     entries: fs.list().length,
     notes: fs.notes,
   });
   ctx.log(`image     ${fs.source.name}`);
   ctx.log(`manifest  ${fs.descriptor.digest} (${fs.platform})`);
-  for (const [i, l] of fs.layers.entries()) ctx.log(`layer ${i}   ${l.format.padEnd(12)} ${l.seekable ? "seekable " : "streamed "} ${formatBytes(l.descriptor.size).padStart(10)} ${l.entries} entries ${l.descriptor.digest}`);
+  for (const [i, l] of fs.layers.entries()) {
+    ctx.log(
+      `layer ${i}   ${l.format.padEnd(12)} ${l.seekable ? "seekable " : "streamed "} ${
+        formatBytes(l.descriptor.size).padStart(10)
+      } ${l.entries} entries ${l.descriptor.digest}`,
+    );
+  }
   ctx.log(`merged    ${fs.list().length} entries`);
   return EXIT_OK;
 }

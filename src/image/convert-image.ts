@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { getCore, type Core } from "../core.js";
+import { type Core, getCore } from "../core.js";
 import { convertLayer } from "../convert/convert-layer.js";
 import { createLayer } from "../create-layer.js";
 import { LayerkitError } from "../errors.js";
@@ -33,15 +33,15 @@ import {
   DOCKER_LAYER_GZIP,
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
+  layerCompression,
   OCI_CONFIG,
   OCI_INDEX,
   OCI_MANIFEST,
-  layerCompression,
 } from "../oci/media-types.js";
 import { formatPlatform, platformMatches } from "../oci/platform.js";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "../oci/types.js";
 import { CONFIG_TYPES, MAX_CONFIG_BYTES, parseConfig } from "../oci/validate.js";
-import { placeError, type ImagePlace } from "./image-error.js";
+import { type ImagePlace, placeError } from "./image-error.js";
 import type { ImageSource, ImageTarget, ManifestDocument } from "./image-source.js";
 import { runBounded } from "./pool.js";
 
@@ -165,7 +165,19 @@ export async function convertImage(source: ImageSource, target: ImageTarget, opt
       if (at === undefined) {
         at = jobs.length;
         jobIndex.set(key, at);
-        jobs.push(() => convertOneLayer(source, target, layer, p.config.rootfs.diff_ids[i]!, { ...p.place, layer: i, digest: layer.digest }, format, docker, options, core));
+        jobs.push(() =>
+          convertOneLayer(
+            source,
+            target,
+            layer,
+            p.config.rootfs.diff_ids[i]!,
+            { ...p.place, layer: i, digest: layer.digest },
+            format,
+            docker,
+            options,
+            core,
+          )
+        );
       }
       return at;
     })
@@ -180,7 +192,11 @@ export async function convertImage(source: ImageSource, target: ImageTarget, opt
     const diffIDs = results.map((r) => r.diffID);
     const changed = diffIDs.some((d, i) => d !== p.config.rootfs.diff_ids[i]);
     const configBytes = changed ? canonicalJsonBytes({ ...p.config, rootfs: { ...p.config.rootfs, diff_ids: diffIDs } }) : p.configBytes;
-    const configDescriptor: Descriptor = { mediaType: docker ? DOCKER_CONFIG : OCI_CONFIG, digest: sha256Digest(() => core.sha256(), configBytes), size: configBytes.length };
+    const configDescriptor: Descriptor = {
+      mediaType: docker ? DOCKER_CONFIG : OCI_CONFIG,
+      digest: sha256Digest(() => core.sha256(), configBytes),
+      size: configBytes.length,
+    };
     await target.putBlob(configBytes, { digest: configDescriptor.digest, size: configDescriptor.size }).catch((e) => {
       throw placeError(e, { ...p.place, digest: configDescriptor.digest });
     });
@@ -209,7 +225,10 @@ export async function convertImage(source: ImageSource, target: ImageTarget, opt
   for (const [n, b] of built.entries()) {
     for (const blob of b.blobs) {
       if (!(await target.hasBlob(blob))) {
-        throw placeError(new LayerkitError("NOT_FOUND", `blob ${blob.digest} is not at the target after it was written`, { digest: blob.digest }), { ...planned[n]!.place, digest: blob.digest });
+        throw placeError(
+          new LayerkitError("NOT_FOUND", `blob ${blob.digest} is not at the target after it was written`, { digest: blob.digest }),
+          { ...planned[n]!.place, digest: blob.digest },
+        );
       }
     }
   }
@@ -233,7 +252,10 @@ export async function convertImage(source: ImageSource, target: ImageTarget, opt
     };
     if (top.parsed.manifest.annotations !== undefined && !docker) index.annotations = top.parsed.manifest.annotations;
     const bytes = canonicalJsonBytes(index);
-    published = { bytes, descriptor: { mediaType: index.mediaType!, digest: sha256Digest(() => core.sha256(), bytes), size: bytes.length } };
+    published = {
+      bytes,
+      descriptor: { mediaType: index.mediaType!, digest: sha256Digest(() => core.sha256(), bytes), size: bytes.length },
+    };
   } else {
     published = built[0]!;
   }
@@ -244,14 +266,27 @@ export async function convertImage(source: ImageSource, target: ImageTarget, opt
 }
 
 /** The image manifests to convert (with their configs), every one checked before any layer is read. */
-async function plan(source: ImageSource, top: ManifestDocument, platforms: Platform[] | undefined, skipped: ConvertImageResult["skipped"]): Promise<Planned[]> {
+async function plan(
+  source: ImageSource,
+  top: ManifestDocument,
+  platforms: Platform[] | undefined,
+  skipped: ConvertImageResult["skipped"],
+): Promise<Planned[]> {
   if (top.parsed.kind === "manifest") {
     if (platforms !== undefined && platforms.length > 0) {
       // A single manifest: check it is for a wanted platform once its config is known.
       const p = await planManifest(source, top, undefined, { image: source.name });
-      const own: Platform = { os: p.config.os, architecture: p.config.architecture, ...(p.config.variant ? { variant: p.config.variant } : {}) };
+      const own: Platform = {
+        os: p.config.os,
+        architecture: p.config.architecture,
+        ...(p.config.variant ? { variant: p.config.variant } : {}),
+      };
       if (!platforms.some((w) => platformMatches(own, w))) {
-        throw new LayerkitError("NOT_FOUND", `${source.name} is a ${formatPlatform(own)} image, not ${platforms.map(formatPlatform).join(" or ")}`, { image: source.name, platform: formatPlatform(own) });
+        throw new LayerkitError(
+          "NOT_FOUND",
+          `${source.name} is a ${formatPlatform(own)} image, not ${platforms.map(formatPlatform).join(" or ")}`,
+          { image: source.name, platform: formatPlatform(own) },
+        );
       }
       return [p];
     }
@@ -261,7 +296,9 @@ async function plan(source: ImageSource, top: ManifestDocument, platforms: Platf
   for (const entry of top.parsed.manifest.manifests) {
     const platform = entry.platform ? formatPlatform(entry.platform) : undefined;
     const place: ImagePlace = { image: source.name, ...(platform ? { platform } : {}), digest: entry.digest };
-    if (platforms !== undefined && platforms.length > 0 && !(entry.platform && platforms.some((w) => platformMatches(entry.platform!, w)))) continue;
+    if (
+      platforms !== undefined && platforms.length > 0 && !(entry.platform && platforms.some((w) => platformMatches(entry.platform!, w)))
+    ) continue;
     const doc = await source.manifest(entry).catch((e) => {
       throw placeError(e, place);
     });
@@ -279,33 +316,53 @@ async function plan(source: ImageSource, top: ManifestDocument, platforms: Platf
   }
   if (out.length === 0) {
     const available = top.parsed.manifest.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!));
-    throw new LayerkitError("NOT_FOUND", `${source.name}: no image ${platforms?.length ? `for ${platforms.map(formatPlatform).join(", ")} ` : ""}in the index (available: ${available.join(", ") || "none"})`, {
-      image: source.name,
-      available,
-    });
+    throw new LayerkitError(
+      "NOT_FOUND",
+      `${source.name}: no image ${platforms?.length ? `for ${platforms.map(formatPlatform).join(", ")} ` : ""}in the index (available: ${
+        available.join(", ") || "none"
+      })`,
+      {
+        image: source.name,
+        available,
+      },
+    );
   }
   return out;
 }
 
-async function planManifest(source: ImageSource, doc: ManifestDocument, entry: Descriptor | undefined, place: ImagePlace): Promise<Planned> {
+async function planManifest(
+  source: ImageSource,
+  doc: ManifestDocument,
+  entry: Descriptor | undefined,
+  place: ImagePlace,
+): Promise<Planned> {
   if (doc.parsed.kind !== "manifest") throw new LayerkitError("BAD_MANIFEST", "expected an image manifest", { ...place });
   const manifest = doc.parsed.manifest;
   try {
     if (!CONFIG_TYPES.includes(manifest.config.mediaType)) {
-      throw new LayerkitError("BAD_MANIFEST", `config media type ${manifest.config.mediaType} is not an image config`, { mediaType: manifest.config.mediaType });
+      throw new LayerkitError("BAD_MANIFEST", `config media type ${manifest.config.mediaType} is not an image config`, {
+        mediaType: manifest.config.mediaType,
+      });
     }
     manifest.layers.forEach((l, i) => {
       if (layerCompression(l.mediaType) === undefined) {
-        throw new LayerkitError("BAD_MANIFEST", `layer ${i} has media type ${l.mediaType}, not a layer media type`, { layer: i, mediaType: l.mediaType });
+        throw new LayerkitError("BAD_MANIFEST", `layer ${i} has media type ${l.mediaType}, not a layer media type`, {
+          layer: i,
+          mediaType: l.mediaType,
+        });
       }
     });
     const configBytes = await source.readBlob(manifest.config, MAX_CONFIG_BYTES);
     const config = parseConfig(configBytes);
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {
-      throw new LayerkitError("BAD_MANIFEST", `the config lists ${config.rootfs.diff_ids.length} diff_ids for ${manifest.layers.length} layers`, {
-        diffIDs: config.rootfs.diff_ids.length,
-        layers: manifest.layers.length,
-      });
+      throw new LayerkitError(
+        "BAD_MANIFEST",
+        `the config lists ${config.rootfs.diff_ids.length} diff_ids for ${manifest.layers.length} layers`,
+        {
+          diffIDs: config.rootfs.diff_ids.length,
+          layers: manifest.layers.length,
+        },
+      );
     }
     const out: Planned = { doc, manifest, config, configBytes, place };
     if (entry) out.entry = entry;
@@ -332,7 +389,13 @@ async function convertOneLayer(
   core: Core,
 ): Promise<LayerOutcome> {
   const report = (e: Omit<ConvertProgress, "layer" | "digest" | "total" | "platform">): void =>
-    options.onProgress?.({ ...e, layer: place.layer!, digest: layer.digest, total: layer.size, ...(place.platform ? { platform: place.platform } : {}) });
+    options.onProgress?.({
+      ...e,
+      layer: place.layer!,
+      digest: layer.digest,
+      total: layer.size,
+      ...(place.platform ? { platform: place.platform } : {}),
+    });
   try {
     const from = await sourceFormat(source, layer);
     const counted = async (): Promise<ReadableStream<Uint8Array>> => {
@@ -358,31 +421,53 @@ async function convertOneLayer(
       return {
         descriptor,
         diffID: configDiffID,
-        report: { action: present ? "existed" : "copied", from: fromMedia, to: { digest: layer.digest, size: layer.size, mediaType: descriptor.mediaType, format }, sourceDiffID: configDiffID, diffID: configDiffID },
+        report: {
+          action: present ? "existed" : "copied",
+          from: fromMedia,
+          to: { digest: layer.digest, size: layer.size, mediaType: descriptor.mediaType, format },
+          sourceDiffID: configDiffID,
+          diffID: configDiffID,
+        },
       };
     }
     report({ phase: "start", done: 0, action: "converted" });
     const input = await counted();
-    const write = { ...(options.level !== undefined ? { level: options.level } : {}), ...(options.prioritizedFiles ? { prioritizedFiles: options.prioritizedFiles } : {}), ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}) };
-    const writer: LayerWriter =
-      from === "tar"
-        ? createLayer(input, { format, core, ...write })
-        : convertLayer(input, { to: format, from, core, ...(layer.annotations ? { annotations: layer.annotations } : {}), ...write });
+    const write = {
+      ...(options.level !== undefined ? { level: options.level } : {}),
+      ...(options.prioritizedFiles ? { prioritizedFiles: options.prioritizedFiles } : {}),
+      ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
+    };
+    const writer: LayerWriter = from === "tar"
+      ? createLayer(input, { format, core, ...write })
+      : convertLayer(input, { to: format, from, core, ...(layer.annotations ? { annotations: layer.annotations } : {}), ...write });
     const put = await target.putBlob(writer.stream);
     const result = await writer.result;
     const sourceDiffID = "sourceDiffID" in result ? (result.sourceDiffID as string) : from === "tar" ? layer.digest : result.diffID;
     if (sourceDiffID !== configDiffID) {
-      throw new LayerkitError("DIGEST_MISMATCH", `the layer decompresses to ${sourceDiffID}, the config's diff_ids say ${configDiffID}`, { expected: configDiffID, got: sourceDiffID });
+      throw new LayerkitError("DIGEST_MISMATCH", `the layer decompresses to ${sourceDiffID}, the config's diff_ids say ${configDiffID}`, {
+        expected: configDiffID,
+        got: sourceDiffID,
+      });
     }
     if (put.digest !== result.digest || put.size !== result.size) {
-      throw new LayerkitError("INCONSISTENT", `wrote ${put.digest} (${put.size} bytes), the writer reported ${result.digest} (${result.size} bytes)`, { expected: result.digest, got: put.digest });
+      throw new LayerkitError(
+        "INCONSISTENT",
+        `wrote ${put.digest} (${put.size} bytes), the writer reported ${result.digest} (${result.size} bytes)`,
+        { expected: result.digest, got: put.digest },
+      );
     }
     const descriptor: Descriptor = { ...result.descriptor, mediaType: outputMediaType(format, docker) };
     report({ phase: "done", done: layer.size, action: "converted" });
     return {
       descriptor,
       diffID: result.diffID,
-      report: { action: "converted", from: fromMedia, to: { digest: result.digest, size: result.size, mediaType: descriptor.mediaType, format }, sourceDiffID, diffID: result.diffID },
+      report: {
+        action: "converted",
+        from: fromMedia,
+        to: { digest: result.digest, size: result.size, mediaType: descriptor.mediaType, format },
+        sourceDiffID,
+        diffID: result.diffID,
+      },
     };
   } catch (e) {
     throw placeError(e, place);

@@ -21,7 +21,9 @@ export interface ImagePlace {
 /** `e` as a LayerkitError whose message and details say {@link ImagePlace}; already-placed errors pass through. */
 export function placeError(e: unknown, place: ImagePlace): LayerkitError {
   if (e instanceof LayerkitError && typeof e.details.image === "string") return e;
-  const where = [place.image, place.platform, place.layer !== undefined ? `layer ${place.layer}` : undefined, place.digest].filter((x) => x !== undefined).join(" ");
+  const where = [place.image, place.platform, place.layer !== undefined ? `layer ${place.layer}` : undefined, place.digest].filter((x) =>
+    x !== undefined
+  ).join(" ");
   const message = (e as Error)?.message ?? String(e);
   const code = e instanceof LayerkitError ? e.code : "IO";
   const details = e instanceof LayerkitError ? { ...e.details, ...place } : { ...place };

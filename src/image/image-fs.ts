@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { getCore, type Core } from "../core.js";
+import { type Core, getCore } from "../core.js";
 import { LayerkitError } from "../errors.js";
 import { decompressLayer } from "../formats/decompress.js";
 import { detectLayerFormat } from "../formats/detect.js";
@@ -24,10 +24,10 @@ import { DEFAULT_PLATFORM, formatPlatform, selectPlatform } from "../oci/platfor
 import type { Descriptor, ImageConfig, ImageManifest, Platform } from "../oci/types.js";
 import { MAX_CONFIG_BYTES, parseConfig } from "../oci/validate.js";
 import { TarReader } from "../tar/reader.js";
-import { TypeFlag, type TarHeader } from "../tar/types.js";
-import { placeError, type ImagePlace } from "./image-error.js";
+import { type TarHeader, TypeFlag } from "../tar/types.js";
+import { type ImagePlace, placeError } from "./image-error.js";
 import type { ImageSource } from "./image-source.js";
-import { MergedTree, type EntryType, type LayerEntry, type MergedEntry } from "./merged-fs.js";
+import { type EntryType, type LayerEntry, type MergedEntry, MergedTree } from "./merged-fs.js";
 
 /** Where an entry's bytes are: a TOC file of a seekable layer, or the n-th tar entry of a streamed one. */
 export type EntryRef = { kind: "toc"; layer: number; file: TocFile } | { kind: "tar"; layer: number; ordinal: number } | { kind: "none" };
@@ -99,7 +99,9 @@ export class ImageFs {
         place = { ...place, platform };
         doc = await source.manifest(chosen);
       }
-      if (doc.parsed.kind !== "manifest") throw new LayerkitError("BAD_MANIFEST", "an index inside an index", { digest: doc.descriptor.digest });
+      if (doc.parsed.kind !== "manifest") {
+        throw new LayerkitError("BAD_MANIFEST", "an index inside an index", { digest: doc.descriptor.digest });
+      }
       const manifest = doc.parsed.manifest;
       const config = parseConfig(await source.readBlob(manifest.config, MAX_CONFIG_BYTES));
       platform ??= `${config.os}/${config.architecture}${config.variant ? "/" + config.variant : ""}`;
@@ -138,14 +140,21 @@ export class ImageFs {
   }
 
   /** A stream of the verified content of the regular file `path` names (symlinks and hardlinks followed). */
-  async openFile(path: string, options: { follow?: boolean } = {}): Promise<{ entry: MergedEntry<EntryRef>; stream: ReadableStream<Uint8Array> }> {
+  async openFile(
+    path: string,
+    options: { follow?: boolean } = {},
+  ): Promise<{ entry: MergedEntry<EntryRef>; stream: ReadableStream<Uint8Array> }> {
     const found = this.stat(path, options);
     const entry = found.target ?? found;
     if (entry.entry.type !== "reg") {
-      throw new LayerkitError("BAD_ARGUMENT", `${path} is a ${entry.entry.type}${entry.entry.linkName !== undefined ? ` (-> ${entry.entry.linkName})` : ""}, not a regular file`, {
-        path,
-        type: entry.entry.type,
-      });
+      throw new LayerkitError(
+        "BAD_ARGUMENT",
+        `${path} is a ${entry.entry.type}${entry.entry.linkName !== undefined ? ` (-> ${entry.entry.linkName})` : ""}, not a regular file`,
+        {
+          path,
+          type: entry.entry.type,
+        },
+      );
     }
     const ref = entry.entry.ref;
     if (ref.kind === "toc") {
@@ -193,7 +202,11 @@ export class ImageFs {
         }
         const got = "sha256:" + hash.hex();
         if (size !== entry.size || got !== entry.digest) {
-          throw new LayerkitError("DIGEST_MISMATCH", `${path}: the layer's bytes changed since it was listed (${got}, listed ${entry.digest})`, { path, expected: entry.digest, got });
+          throw new LayerkitError(
+            "DIGEST_MISMATCH",
+            `${path}: the layer's bytes changed since it was listed (${got}, listed ${entry.digest})`,
+            { path, expected: entry.digest, got },
+          );
         }
         return;
       }
@@ -224,9 +237,16 @@ export function openImageFs(source: ImageSource, options: OpenImageFsOptions = {
   return ImageFs.open(source, options);
 }
 
-async function listLayer(source: ImageSource, d: Descriptor, layer: number, core: Core): Promise<{ format: LayerFormat | "tar"; index?: LayerIndex; entries: LayerEntry<EntryRef>[] }> {
+async function listLayer(
+  source: ImageSource,
+  d: Descriptor,
+  layer: number,
+  core: Core,
+): Promise<{ format: LayerFormat | "tar"; index?: LayerIndex; entries: LayerEntry<EntryRef>[] }> {
   let format: LayerFormat | "tar" = "tar";
-  if (layerCompression(d.mediaType) === undefined) throw new LayerkitError("BAD_MANIFEST", `media type ${d.mediaType} is not a layer media type`, { mediaType: d.mediaType });
+  if (layerCompression(d.mediaType) === undefined) {
+    throw new LayerkitError("BAD_MANIFEST", `media type ${d.mediaType} is not a layer media type`, { mediaType: d.mediaType });
+  }
   if (layerCompression(d.mediaType) !== "none") {
     const blob = await source.blobSource(d);
     format = (await detectLayerFormat(blob, d.annotations)).format;
@@ -265,7 +285,15 @@ async function layerTar(source: ImageSource, d: Descriptor, format: LayerFormat 
 }
 
 function tocEntry(f: TocFile, layer: number): LayerEntry<EntryRef> {
-  const e: LayerEntry<EntryRef> = { name: f.name, type: f.type as EntryType, mode: f.mode, size: f.size, uid: f.uid, gid: f.gid, ref: { kind: "toc", layer, file: f } };
+  const e: LayerEntry<EntryRef> = {
+    name: f.name,
+    type: f.type as EntryType,
+    mode: f.mode,
+    size: f.size,
+    uid: f.uid,
+    gid: f.gid,
+    ref: { kind: "toc", layer, file: f },
+  };
   if (f.linkName !== undefined && f.linkName !== "") e.linkName = f.linkName;
   if (f.modtime !== undefined) e.modtime = f.modtime;
   if (f.digest !== undefined) e.digest = f.digest;
@@ -285,12 +313,16 @@ function sizedStream(chunks: AsyncGenerator<Uint8Array, void, void>, size: numbe
       async pull(c) {
         const { value, done } = await chunks.next();
         if (done) {
-          if (seen !== size) throw new LayerkitError("SIZE_MISMATCH", `${path}: ${seen} bytes, the TOC says ${size}`, { path, expected: size, got: seen });
+          if (seen !== size) {
+            throw new LayerkitError("SIZE_MISMATCH", `${path}: ${seen} bytes, the TOC says ${size}`, { path, expected: size, got: seen });
+          }
           c.close();
           return;
         }
         seen += value.length;
-        if (seen > size) throw new LayerkitError("SIZE_MISMATCH", `${path}: more bytes than the ${size} the TOC says`, { path, expected: size });
+        if (seen > size) {
+          throw new LayerkitError("SIZE_MISMATCH", `${path}: more bytes than the ${size} the TOC says`, { path, expected: size });
+        }
         c.enqueue(value);
       },
       async cancel() {

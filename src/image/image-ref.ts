@@ -6,7 +6,7 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { formatReference, parseReference, type ImageReference } from "../registry/reference.js";
+import { formatReference, type ImageReference, parseReference } from "../registry/reference.js";
 import { checkRefName } from "../oci/layout.js";
 
 /** A parsed image reference: a registry image or an image in an OCI layout directory. */
@@ -26,17 +26,25 @@ export function parseImageRef(text: string): ImageRef {
     const colon = rest.indexOf(":");
     const dir = colon < 0 ? rest : rest.slice(0, colon);
     const tag = colon < 0 ? undefined : rest.slice(colon + 1);
-    if (dir === "") throw new LayerkitError("BAD_ARGUMENT", `image reference ${JSON.stringify(text)} names no layout directory`, { reference: text });
+    if (dir === "") {
+      throw new LayerkitError("BAD_ARGUMENT", `image reference ${JSON.stringify(text)} names no layout directory`, { reference: text });
+    }
     if (tag !== undefined) checkRefName(tag);
     return tag === undefined ? { transport: "oci", dir } : { transport: "oci", dir, tag };
   }
   let name = text;
   if (text.startsWith("docker://")) name = text.slice("docker://".length);
   else if (/^[a-z][a-z0-9+.-]*:(?!\d)/i.test(text)) {
-    throw new LayerkitError("BAD_ARGUMENT", `unsupported image transport in ${JSON.stringify(text)} (use docker://HOST/REPO:TAG or oci:DIR[:TAG])`, { reference: text });
+    throw new LayerkitError(
+      "BAD_ARGUMENT",
+      `unsupported image transport in ${JSON.stringify(text)} (use docker://HOST/REPO:TAG or oci:DIR[:TAG])`,
+      { reference: text },
+    );
   }
   if (!name.includes("/")) {
-    throw new LayerkitError("BAD_ARGUMENT", `image reference ${JSON.stringify(text)} has no registry host (write HOST/REPO[:TAG])`, { reference: text });
+    throw new LayerkitError("BAD_ARGUMENT", `image reference ${JSON.stringify(text)} has no registry host (write HOST/REPO[:TAG])`, {
+      reference: text,
+    });
   }
   const image = parseReference(name);
   return { transport: "docker", image, reference: image.digest ?? image.tag ?? "latest" };

@@ -12,7 +12,7 @@ import { LayerkitError } from "../errors.js";
 import type { OciLayout } from "../oci/layout.js";
 import { blobPath } from "../oci/layout.js";
 import type { Descriptor } from "../oci/types.js";
-import { MAX_MANIFEST_BYTES, parseManifestDocument, type ParsedManifest } from "../oci/validate.js";
+import { MAX_MANIFEST_BYTES, type ParsedManifest, parseManifestDocument } from "../oci/validate.js";
 import type { RegistryClient } from "../registry/client.js";
 import type { BlobSource } from "../source/blob-source.js";
 import type { ByteSource } from "../util/bytes.js";
@@ -69,7 +69,8 @@ export class RegistryImage implements ImageSource, ImageTarget {
     this.client = client;
     this.repository = repository;
     this.reference = reference;
-    this.name = options.name ?? `${new URL(client.transport.origin).host}/${repository}${reference.startsWith("sha256:") ? "@" : ":"}${reference}`;
+    this.name = options.name ??
+      `${new URL(client.transport.origin).host}/${repository}${reference.startsWith("sha256:") ? "@" : ":"}${reference}`;
     this.chunkSize = options.chunkSize;
   }
 
@@ -98,7 +99,10 @@ export class RegistryImage implements ImageSource, ImageTarget {
   }
 
   async putBlob(data: ByteSource, expected: { digest?: string; size?: number } = {}): Promise<{ digest: string; size: number }> {
-    const r = await this.client.pushBlob(this.repository, data, { ...expected, ...(this.chunkSize !== undefined ? { chunkSize: this.chunkSize } : {}) });
+    const r = await this.client.pushBlob(this.repository, data, {
+      ...expected,
+      ...(this.chunkSize !== undefined ? { chunkSize: this.chunkSize } : {}),
+    });
     return { digest: r.digest, size: r.size };
   }
 
@@ -112,7 +116,7 @@ export class RegistryImage implements ImageSource, ImageTarget {
 }
 
 /** An image in an OCI layout: `tag` names it in `index.json` (absent: the layout's only image / no name when writing). */
-export class LayoutImage implements ImageSource, ImageTarget {
+export class OciLayoutImage implements ImageSource, ImageTarget {
   readonly name: string;
   readonly layout: OciLayout;
   readonly tag: string | undefined;
@@ -141,15 +145,29 @@ export class LayoutImage implements ImageSource, ImageTarget {
   }
 
   readBlob(descriptor: Pick<Descriptor, "digest" | "size">, maxBytes: number): Promise<Uint8Array> {
-    if (descriptor.size > maxBytes) throw new LayerkitError("LIMIT_EXCEEDED", `blob ${descriptor.digest} is larger than ${maxBytes} bytes`, { digest: descriptor.digest, size: descriptor.size, maxBytes });
+    if (descriptor.size > maxBytes) {
+      throw new LayerkitError("LIMIT_EXCEEDED", `blob ${descriptor.digest} is larger than ${maxBytes} bytes`, {
+        digest: descriptor.digest,
+        size: descriptor.size,
+        maxBytes,
+      });
+    }
     return this.layout.readBlob(descriptor.digest, { size: descriptor.size, maxBytes });
   }
 
   async blobSource(descriptor: Pick<Descriptor, "digest" | "size">): Promise<BlobSource> {
     const path = blobPath(descriptor.digest);
     const size = await this.layout.fs.size(path);
-    if (size === undefined) throw new LayerkitError("NOT_FOUND", `blob ${descriptor.digest} is not in the OCI layout`, { digest: descriptor.digest, path });
-    if (size !== descriptor.size) throw new LayerkitError("SIZE_MISMATCH", `blob ${descriptor.digest} has ${size} bytes, the descriptor says ${descriptor.size}`, { digest: descriptor.digest, expected: descriptor.size, got: size });
+    if (size === undefined) {
+      throw new LayerkitError("NOT_FOUND", `blob ${descriptor.digest} is not in the OCI layout`, { digest: descriptor.digest, path });
+    }
+    if (size !== descriptor.size) {
+      throw new LayerkitError("SIZE_MISMATCH", `blob ${descriptor.digest} has ${size} bytes, the descriptor says ${descriptor.size}`, {
+        digest: descriptor.digest,
+        expected: descriptor.size,
+        got: size,
+      });
+    }
     return this.#random(path);
   }
 

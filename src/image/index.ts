@@ -4,10 +4,26 @@
  *
  * @module
  */
-export { parseImageRef, formatImageRef, looksLikeImageRef, type ImageRef } from "./image-ref.js";
-export { LayoutImage, RegistryImage, type ImageSource, type ImageTarget, type ManifestDocument } from "./image-source.js";
-export { placeError, type ImagePlace } from "./image-error.js";
-export { verifyImage, type ImageCheckName, type ImageFailure, type LayerVerifyResult, type VerifiedImage, type VerifyImageOptions, type VerifyImageReport } from "./verify-image.js";
-export { convertImage, type ConvertImageOptions, type ConvertImageResult, type ConvertProgress, type ConvertedImage, type ConvertedLayer, type SourceLayerFormat } from "./convert-image.js";
-export { MergedTree, MAX_SYMLINK_HOPS, pathComponents, type EntryType, type LayerEntry, type MergedEntry } from "./merged-fs.js";
-export { ImageFs, openImageFs, type EntryRef, type ImageFsLayer, type OpenImageFsOptions } from "./image-fs.js";
+export { formatImageRef, type ImageRef, looksLikeImageRef, parseImageRef } from "./image-ref.js";
+export { type ImageSource, type ImageTarget, type ManifestDocument, OciLayoutImage, RegistryImage } from "./image-source.js";
+export { type ImagePlace, placeError } from "./image-error.js";
+export {
+  type ImageCheckName,
+  type ImageFailure,
+  type LayerVerifyResult,
+  type VerifiedImage,
+  verifyImage,
+  type VerifyImageOptions,
+  type VerifyImageReport,
+} from "./verify-image.js";
+export {
+  type ConvertedImage,
+  type ConvertedLayer,
+  convertImage,
+  type ConvertImageOptions,
+  type ConvertImageResult,
+  type ConvertProgress,
+  type SourceLayerFormat,
+} from "./convert-image.js";
+export { type EntryType, type LayerEntry, MAX_SYMLINK_HOPS, type MergedEntry, MergedTree, pathComponents } from "./merged-fs.js";
+export { type EntryRef, ImageFs, type ImageFsLayer, openImageFs, type OpenImageFsOptions } from "./image-fs.js";

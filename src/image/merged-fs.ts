@@ -59,14 +59,19 @@ export function pathComponents(name: string): string[] {
   const out: string[] = [];
   for (const c of name.split("/")) {
     if (c === "" || c === ".") continue;
-    if (c === "..") throw new LayerkitError("UNSAFE_PATH", `layer entry ${JSON.stringify(name)} climbs out of the image root`, { path: name });
+    if (c === "..") {
+      throw new LayerkitError("UNSAFE_PATH", `layer entry ${JSON.stringify(name)} climbs out of the image root`, { path: name });
+    }
     out.push(c);
   }
   return out;
 }
 
 function impliedDir<R>(path: string, ref: R): Node<R> {
-  return { merged: { path, layer: -1, entry: { name: path, type: "dir", mode: 0o755, size: 0, uid: 0, gid: 0, ref } }, children: new Map() };
+  return {
+    merged: { path, layer: -1, entry: { name: path, type: "dir", mode: 0o755, size: 0, uid: 0, gid: 0, ref } },
+    children: new Map(),
+  };
 }
 
 /** The merged tree of an image. Build it with {@link MergedTree.build}. */
@@ -108,7 +113,13 @@ export class MergedTree<R = unknown> {
         const merged: MergedEntry<R> = { path, layer, entry: e };
         if (e.type === "hardlink") {
           const target = e.linkName === undefined ? undefined : lookupLiteral(root, pathComponents(e.linkName));
-          if (!target || target.children) throw new LayerkitError("BAD_TOC", `hardlink ${path} points at ${JSON.stringify(e.linkName)}, which is not a file in the image`, { path, linkName: e.linkName });
+          if (!target || target.children) {
+            throw new LayerkitError(
+              "BAD_TOC",
+              `hardlink ${path} points at ${JSON.stringify(e.linkName)}, which is not a file in the image`,
+              { path, linkName: e.linkName },
+            );
+          }
           merged.target = target.merged.target ?? target.merged;
         }
         const old = dir.children!.get(base);
@@ -146,7 +157,9 @@ export class MergedTree<R = unknown> {
       if (!node) throw new LayerkitError("NOT_FOUND", `${path}: no such file or directory in the image`, { path });
       const e = node.merged.entry;
       if (e.type === "symlink" && (queue.length > 0 || follow)) {
-        if (++hops > MAX_SYMLINK_HOPS) throw new LayerkitError("LIMIT_EXCEEDED", `${path}: too many levels of symbolic links`, { path, hops: MAX_SYMLINK_HOPS });
+        if (++hops > MAX_SYMLINK_HOPS) {
+          throw new LayerkitError("LIMIT_EXCEEDED", `${path}: too many levels of symbolic links`, { path, hops: MAX_SYMLINK_HOPS });
+        }
         const target = e.linkName ?? "";
         if (target.startsWith("/")) stack.length = 1;
         queue.unshift(...target.split("/").filter((x) => x !== "" && x !== "."));

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { getCore, type Core } from "../core.js";
-import { LayerkitError, type ErrorCode } from "../errors.js";
+import { type Core, getCore } from "../core.js";
+import { type ErrorCode, LayerkitError } from "../errors.js";
 import { layerCompression } from "../oci/media-types.js";
 import { formatPlatform } from "../oci/platform.js";
 import type { Descriptor, ImageConfig, Platform } from "../oci/types.js";
@@ -139,7 +139,13 @@ async function verifyManifest(
   image.config = manifest.config;
   let config: ImageConfig | undefined;
   if (!CONFIG_TYPES.includes(manifest.config.mediaType)) {
-    failures.push({ check: "config", code: "BAD_MANIFEST", message: `config media type ${manifest.config.mediaType} is not an image config`, digest: manifest.config.digest, ...where });
+    failures.push({
+      check: "config",
+      code: "BAD_MANIFEST",
+      message: `config media type ${manifest.config.mediaType} is not an image config`,
+      digest: manifest.config.digest,
+      ...where,
+    });
   } else {
     try {
       config = parseConfig(await source.readBlob(manifest.config, MAX_CONFIG_BYTES));
@@ -148,10 +154,22 @@ async function verifyManifest(
     }
   }
   if (config && entry?.platform && (config.os !== entry.platform.os || config.architecture !== entry.platform.architecture)) {
-    failures.push({ check: "platform", code: "INCONSISTENT", message: `the index says ${formatPlatform(entry.platform)}, the config ${config.os}/${config.architecture}`, digest: manifest.config.digest, ...where });
+    failures.push({
+      check: "platform",
+      code: "INCONSISTENT",
+      message: `the index says ${formatPlatform(entry.platform)}, the config ${config.os}/${config.architecture}`,
+      digest: manifest.config.digest,
+      ...where,
+    });
   }
   if (config && config.rootfs.diff_ids.length !== manifest.layers.length) {
-    failures.push({ check: "diff-ids", code: "BAD_MANIFEST", message: `the config lists ${config.rootfs.diff_ids.length} diff_ids for ${manifest.layers.length} layers`, digest: manifest.config.digest, ...where });
+    failures.push({
+      check: "diff-ids",
+      code: "BAD_MANIFEST",
+      message: `the config lists ${config.rootfs.diff_ids.length} diff_ids for ${manifest.layers.length} layers`,
+      digest: manifest.config.digest,
+      ...where,
+    });
   }
   for (const [i, layer] of manifest.layers.entries()) {
     const diffID = config?.rootfs.diff_ids[i];
@@ -162,7 +180,16 @@ async function verifyManifest(
       layerCache.set(key, pending);
     }
     const result: LayerVerifyResult = { ...(await pending), layer: i, ...where };
-    if (!result.ok) failures.push({ check: "layer", code: result.failures[0]?.code ?? "INCONSISTENT", message: result.failures[0]?.message ?? "layer verification failed", layer: i, digest: layer.digest, ...where });
+    if (!result.ok) {
+      failures.push({
+        check: "layer",
+        code: result.failures[0]?.code ?? "INCONSISTENT",
+        message: result.failures[0]?.message ?? "layer verification failed",
+        layer: i,
+        digest: layer.digest,
+        ...where,
+      });
+    }
     image.layers.push(result);
     options.onLayer?.(result);
   }
@@ -170,11 +197,21 @@ async function verifyManifest(
   return image;
 }
 
-async function verifyOneLayer(source: ImageSource, layer: Descriptor, diffID: string | undefined, options: VerifyImageOptions, core: Core): Promise<Omit<LayerVerifyResult, "platform" | "layer">> {
+async function verifyOneLayer(
+  source: ImageSource,
+  layer: Descriptor,
+  diffID: string | undefined,
+  options: VerifyImageOptions,
+  core: Core,
+): Promise<Omit<LayerVerifyResult, "platform" | "layer">> {
   const base = { digest: layer.digest, size: layer.size, mediaType: layer.mediaType };
   const compression = layerCompression(layer.mediaType);
   if (compression === undefined) {
-    const f: VerifyFailure = { check: "blob-digest", code: "BAD_MANIFEST", message: `media type ${layer.mediaType} is not a layer media type` };
+    const f: VerifyFailure = {
+      check: "blob-digest",
+      code: "BAD_MANIFEST",
+      message: `media type ${layer.mediaType} is not a layer media type`,
+    };
     return { ...base, format: undefined, ok: false, checks: [], failures: [f] };
   }
   if (compression === "none") return verifyTarLayer(source, layer, diffID);
@@ -182,14 +219,30 @@ async function verifyOneLayer(source: ImageSource, layer: Descriptor, diffID: st
   try {
     blob = await source.blobSource(layer);
   } catch (e) {
-    const f: VerifyFailure = { check: "blob-size", code: e instanceof LayerkitError ? e.code : "IO", message: (e as Error)?.message ?? String(e) };
+    const f: VerifyFailure = {
+      check: "blob-size",
+      code: e instanceof LayerkitError ? e.code : "IO",
+      message: (e as Error)?.message ?? String(e),
+    };
     return { ...base, format: undefined, ok: false, checks: [], failures: [f] };
   }
   try {
-    const r = await verifyLayer(blob, layer, { ...(diffID ? { diffID } : {}), core, ...(options.maxFailures !== undefined ? { maxFailures: options.maxFailures } : {}) });
-    const out: Omit<LayerVerifyResult, "platform" | "layer"> = { ...base, format: r.format, ok: r.ok && diffID !== undefined, checks: r.checks, failures: r.failures };
+    const r = await verifyLayer(blob, layer, {
+      ...(diffID ? { diffID } : {}),
+      core,
+      ...(options.maxFailures !== undefined ? { maxFailures: options.maxFailures } : {}),
+    });
+    const out: Omit<LayerVerifyResult, "platform" | "layer"> = {
+      ...base,
+      format: r.format,
+      ok: r.ok && diffID !== undefined,
+      checks: r.checks,
+      failures: r.failures,
+    };
     if (r.diffID) out.diffID = r.diffID;
-    if (diffID === undefined) out.failures = [...r.failures, { check: "diff-id", code: "BAD_MANIFEST", message: "the config has no diff_id for this layer" }];
+    if (diffID === undefined) {
+      out.failures = [...r.failures, { check: "diff-id", code: "BAD_MANIFEST", message: "the config has no diff_id for this layer" }];
+    }
     return out;
   } finally {
     await blob.close?.();
@@ -197,7 +250,11 @@ async function verifyOneLayer(source: ImageSource, layer: Descriptor, diffID: st
 }
 
 /** An uncompressed layer: its blob is its tar, so its digest must be its diffID. */
-async function verifyTarLayer(source: ImageSource, layer: Descriptor, diffID: string | undefined): Promise<Omit<LayerVerifyResult, "platform" | "layer">> {
+async function verifyTarLayer(
+  source: ImageSource,
+  layer: Descriptor,
+  diffID: string | undefined,
+): Promise<Omit<LayerVerifyResult, "platform" | "layer">> {
   const base = { digest: layer.digest, size: layer.size, mediaType: layer.mediaType, format: "tar" as const };
   const failures: VerifyFailure[] = [];
   try {
@@ -208,7 +265,13 @@ async function verifyTarLayer(source: ImageSource, layer: Descriptor, diffID: st
   } catch (e) {
     failures.push({ check: "blob-digest", code: e instanceof LayerkitError ? e.code : "IO", message: (e as Error)?.message ?? String(e) });
   }
-  if (diffID !== layer.digest) failures.push({ check: "diff-id", code: "DIGEST_MISMATCH", message: `an uncompressed layer's diffID is its digest ${layer.digest}, the config says ${diffID}` });
+  if (diffID !== layer.digest) {
+    failures.push({
+      check: "diff-id",
+      code: "DIGEST_MISMATCH",
+      message: `an uncompressed layer's diffID is its digest ${layer.digest}, the config says ${diffID}`,
+    });
+  }
   const checks: VerifyCheck[] = [
     { name: "blob-digest", status: failures.some((f) => f.check === "blob-digest") ? "failed" : "ok" },
     { name: "diff-id", status: failures.some((f) => f.check === "diff-id") ? "failed" : "ok" },

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "../../src/runtime/node.js";
 import { openLayout } from "../../src/oci/layout-node.js";
 import { RegistryClient } from "../../src/registry/client.js";
-import { UPPER_OS_RELEASE, baseTar, upperTar } from "../fixtures/image-tars.js";
-import { makeImage, pushImages, writeLayoutImage, type TestImage } from "../support/images.js";
+import { baseTar, UPPER_OS_RELEASE, upperTar } from "../fixtures/image-tars.js";
+import { makeImage, pushImages, type TestImage, writeLayoutImage } from "../support/images.js";
 import { startRegistry, type TestRegistry } from "../support/registry.js";
 import { buildCli, runCli } from "./cli-run.js";
 
@@ -53,24 +53,67 @@ afterAll(async () => {
 
 describe("image convert", () => {
   it("registry → registry to zstd:chunked; --json lists each layer's old and new digest, size and format; skopeo inspects it", () => {
-    const r = json<{ descriptor: { digest: string }; images: { layers: { action: string; from: { digest: string; size: number; format: string }; to: { digest: string; size: number; format: string } }[] }[] }>([
-      "image", "convert", `docker://${registry.host}/cli/app:v1`, `${registry.host}/cli/app:zc`, "--format", "zstd:chunked",
+    const r = json<
+      {
+        descriptor: { digest: string };
+        images: {
+          layers: {
+            action: string;
+            from: { digest: string; size: number; format: string };
+            to: { digest: string; size: number; format: string };
+          }[];
+        }[];
+      }
+    >([
+      "image",
+      "convert",
+      `docker://${registry.host}/cli/app:v1`,
+      `${registry.host}/cli/app:zc`,
+      "--format",
+      "zstd:chunked",
     ]);
     const layers = r.images[0]!.layers;
-    expect(layers.map((l) => [l.action, l.from.format, l.to.format])).toEqual([["converted", "gzip", "zstd:chunked"], ["converted", "gzip", "zstd:chunked"]]);
+    expect(layers.map((l) => [l.action, l.from.format, l.to.format])).toEqual([["converted", "gzip", "zstd:chunked"], [
+      "converted",
+      "gzip",
+      "zstd:chunked",
+    ]]);
     expect(layers.map((l) => l.from.digest)).toEqual(gzip.layers.map((l) => l.result.digest));
     const inspected = JSON.parse(
-      execFileSync("skopeo", ["inspect", "--tls-verify=false", "--creds", `${registry.username}:${registry.password}`, `docker://${registry.host}/cli/app:zc`], { encoding: "utf8" }),
+      execFileSync("skopeo", [
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        `${registry.username}:${registry.password}`,
+        `docker://${registry.host}/cli/app:zc`,
+      ], { encoding: "utf8" }),
     ) as { Digest: string; Layers: string[] };
     expect(inspected.Digest).toBe(r.descriptor.digest);
     expect(inspected.Layers).toEqual(layers.map((l) => l.to.digest));
     // The same command again gives the same digest.
-    const again = json<{ descriptor: { digest: string } }>(["image", "convert", `docker://${registry.host}/cli/app:v1`, `${registry.host}/cli/app:zc2`, "--format", "zstd:chunked"]);
+    const again = json<{ descriptor: { digest: string } }>([
+      "image",
+      "convert",
+      `docker://${registry.host}/cli/app:v1`,
+      `${registry.host}/cli/app:zc2`,
+      "--format",
+      "zstd:chunked",
+    ]);
     expect(again.descriptor.digest).toBe(r.descriptor.digest);
   }, TIMEOUT);
 
   it("a Docker manifest with zstd is refused, usage and format errors exit non-zero", () => {
-    const r = cli(["image", "convert", `docker://${registry.host}/cli/app:v1`, `oci:${join(work, "refused")}`, "--format", "zstd", "--manifest-type", "docker", "--json"]);
+    const r = cli([
+      "image",
+      "convert",
+      `docker://${registry.host}/cli/app:v1`,
+      `oci:${join(work, "refused")}`,
+      "--format",
+      "zstd",
+      "--manifest-type",
+      "docker",
+      "--json",
+    ]);
     expect(r.status).not.toBe(0);
     expect(JSON.parse(r.stdout).error).toMatchObject({ code: "UNSUPPORTED_FORMAT" });
     expect(JSON.parse(r.stdout).error.message).toContain("use an OCI manifest");
@@ -108,7 +151,10 @@ describe("ls, cat and inspect of an image", () => {
     const rows = json<{ path: string; layer: number }[]>(["ls", `${registry.host}/cli/app:zc`, "etc"]);
     expect(rows.map((r) => r.path)).not.toContain("etc/removed");
     expect(rows.map((r) => r.path)).toContain("etc/opaque/new");
-    const info = json<{ layers: { format: string; seekable: boolean }[]; notes: string[] }>(["inspect", `docker://${registry.host}/cli/app:zc`]);
+    const info = json<{ layers: { format: string; seekable: boolean }[]; notes: string[] }>([
+      "inspect",
+      `docker://${registry.host}/cli/app:zc`,
+    ]);
     expect(info.layers.map((l) => [l.format, l.seekable])).toEqual([["zstd:chunked", true], ["zstd:chunked", true]]);
     // A gzip layout: streamed, with a note on stderr.
     const streamed = cli(["cat", `oci:${layoutDir}:v1`, "lib/os-release"]);

@@ -34,13 +34,15 @@ let work: string;
 let estargzHarness: string;
 
 const skopeo = (args: string[]): string => execFileSync("skopeo", args, { encoding: "utf8", maxBuffer: 1 << 28 });
-const reg = (repo: string): RegistryImage => new RegistryImage(client, repo.split(":")[0]!, repo.split(":")[1] ?? "latest", { name: `docker://${registry.host}/${repo}` });
+const reg = (repo: string): RegistryImage =>
+  new RegistryImage(client, repo.split(":")[0]!, repo.split(":")[1] ?? "latest", { name: `docker://${registry.host}/${repo}` });
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "layerkit-image-convert-"));
   registry = await startRegistry("none");
   client = new RegistryClient(registry.host);
-  estargzHarness = execFileSync("bash", [join(import.meta.dirname, "../go/build-estargz.sh"), join(work, "bin")], { encoding: "utf8" }).trim().split("\n").pop()!;
+  estargzHarness = execFileSync("bash", [join(import.meta.dirname, "../go/build-estargz.sh"), join(work, "bin")], { encoding: "utf8" })
+    .trim().split("\n").pop()!;
   harnessPath();
   const amd = await makeImage([baseTar(), upperTar()], "gzip", { annotations: { "org.example.note": "kept" } });
   const arm = await makeImage([baseTar(1 << 20), upperTar()], "gzip", { platform: { os: "linux", architecture: "arm64", variant: "v8" } });
@@ -67,8 +69,15 @@ describe("registry → registry", () => {
 
   it("converts every platform of an index to eStargz, rewriting diff_ids and keeping history and annotations", async () => {
     const events: string[] = [];
-    estargz = await convertImage(reg("src/multi:v1"), reg("out/multi:estargz"), { format: "estargz", onProgress: (e) => e.phase !== "bytes" && events.push(`${e.platform} ${e.layer} ${e.phase}`) });
-    expect(estargz.images.map((i) => i.platform)).toEqual([{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64", variant: "v8" }]);
+    estargz = await convertImage(reg("src/multi:v1"), reg("out/multi:estargz"), {
+      format: "estargz",
+      onProgress: (e) => e.phase !== "bytes" && events.push(`${e.platform} ${e.layer} ${e.phase}`),
+    });
+    expect(estargz.images.map((i) => i.platform)).toEqual([{ os: "linux", architecture: "amd64" }, {
+      os: "linux",
+      architecture: "arm64",
+      variant: "v8",
+    }]);
     expect(estargz.descriptor.mediaType).toBe(OCI_INDEX);
     expect(layers(estargz).every((l) => l.action === "converted" && l.from.format === "gzip" && l.to.format === "estargz")).toBe(true);
     expect(layers(estargz).every((l) => l.diffID !== l.sourceDiffID)).toBe(true); // the TOC entry changes the tar
@@ -116,21 +125,31 @@ describe("registry → registry", () => {
   }, TIMEOUT);
 
   it("copies layers already in the target format (unless force) and picks platforms", async () => {
-    const copied = await convertImage(reg("out/multi:estargz"), reg("out/copy:v1"), { format: "estargz", platforms: [{ os: "linux", architecture: "arm64" }] });
+    const copied = await convertImage(reg("out/multi:estargz"), reg("out/copy:v1"), {
+      format: "estargz",
+      platforms: [{ os: "linux", architecture: "arm64" }],
+    });
     expect(copied.images).toHaveLength(1);
     expect(copied.images[0]!.platform?.architecture).toBe("arm64");
     expect(copied.images[0]!.layers.map((l) => l.action)).toEqual(["copied", "copied"]);
     expect(copied.images[0]!.layers.map((l) => l.to.digest)).toEqual(estargz.images[1]!.layers.map((l) => l.to.digest));
     // The arm64 manifest is the same document, so the same digest.
     expect(copied.images[0]!.manifest.digest).toBe(estargz.images[1]!.manifest.digest);
-    const forced = await convertImage(reg("out/multi:estargz"), reg("out/forced:v1"), { format: "estargz", force: true, platforms: [{ os: "linux", architecture: "arm64" }] });
+    const forced = await convertImage(reg("out/multi:estargz"), reg("out/forced:v1"), {
+      format: "estargz",
+      force: true,
+      platforms: [{ os: "linux", architecture: "arm64" }],
+    });
     expect(forced.images[0]!.layers.map((l) => l.action)).toEqual(["converted", "converted"]);
     // eStargz → eStargz with the same options rebuilds the same layers.
     expect(forced.images[0]!.layers.map((l) => l.to.digest)).toEqual(estargz.images[1]!.layers.map((l) => l.to.digest));
   }, TIMEOUT);
 
   it("converts to zstd:chunked: c/storage 1.43 reads every layer's TOC and ApplyDiff extracts the source's files", async () => {
-    const r = await convertImage(reg("src/multi:v1"), reg("out/multi:zstd-chunked"), { format: "zstd:chunked", platforms: [{ os: "linux", architecture: "amd64" }] });
+    const r = await convertImage(reg("src/multi:v1"), reg("out/multi:zstd-chunked"), {
+      format: "zstd:chunked",
+      platforms: [{ os: "linux", architecture: "amd64" }],
+    });
     const pulled = await client.pullImage("out/multi", "zstd-chunked");
     expect(pulled.config.rootfs.diff_ids).toEqual(r.images[0]!.layers.map((l) => l.sourceDiffID)); // gzip → zstd:chunked keeps the tar
     for (const [i, d] of pulled.manifest.layers.entries()) {
@@ -146,14 +165,20 @@ describe("registry → registry", () => {
       expect(names).toContain(i === 0 ? "usr/share/big.bin" : "etc/abs-link");
       const dest = join(work, `zc-apply-${i}`);
       mkdirSync(dest);
-      const applied = spawnSync(harnessPath(), ["cstorage-apply", "--map-current-keys", p, ann, dest], { encoding: "utf8", maxBuffer: 1 << 28 });
+      const applied = spawnSync(harnessPath(), ["cstorage-apply", "--map-current-keys", p, ann, dest], {
+        encoding: "utf8",
+        maxBuffer: 1 << 28,
+      });
       expect(applied.status, applied.stderr).toBe(0);
       if (i === 0) expect(readFileSync(join(dest, "usr/bin/tool"), "utf8")).toBe("#!/bin/sh\necho tool\n");
       else expect(readFileSync(join(dest, "usr/lib/os-release"), "utf8")).toContain("upper");
       expect((await verifyLayer(new MemorySource(blob), d, { diffID: pulled.config.rootfs.diff_ids[i]! })).ok).toBe(true);
     }
     // skopeo reads the converted image and copies it into an OCI layout.
-    const inspected = JSON.parse(skopeo(["inspect", "--tls-verify=false", `docker://${registry.host}/out/multi:zstd-chunked`])) as { Digest: string; Layers: string[] };
+    const inspected = JSON.parse(skopeo(["inspect", "--tls-verify=false", `docker://${registry.host}/out/multi:zstd-chunked`])) as {
+      Digest: string;
+      Layers: string[];
+    };
     expect(inspected.Digest).toBe(r.descriptor.digest);
     expect(inspected.Layers).toEqual(pulled.manifest.layers.map((l) => l.digest));
     const dir = join(work, "skopeo-copy");
@@ -166,14 +191,23 @@ describe("registry → registry", () => {
     const r = await convertImage(reg("src/docker:v1"), reg("out/docker:oci"), { format: "zstd" });
     const pulled = await client.getManifest("out/docker", "oci");
     expect(pulled.descriptor.mediaType).toBe(OCI_MANIFEST);
-    expect(r.images[0]!.layers.map((l) => l.from.mediaType)).toEqual(["application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.docker.image.rootfs.diff.tar.gzip"]);
+    expect(r.images[0]!.layers.map((l) => l.from.mediaType)).toEqual([
+      "application/vnd.docker.image.rootfs.diff.tar.gzip",
+      "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    ]);
     for (const f of ["zstd", "zstd:chunked"] as const) {
-      const e = await expectCode(convertImage(reg("src/docker:v1"), reg("out/docker:bad"), { format: f, manifestType: "docker" }), "UNSUPPORTED_FORMAT");
+      const e = await expectCode(
+        convertImage(reg("src/docker:v1"), reg("out/docker:bad"), { format: f, manifestType: "docker" }),
+        "UNSUPPORTED_FORMAT",
+      );
       expect(e.message).toContain("use an OCI manifest");
     }
     const d = await convertImage(reg("src/docker:v1"), reg("out/docker:estargz"), { format: "estargz", manifestType: "docker" });
     expect(d.descriptor.mediaType).toBe(DOCKER_MANIFEST);
-    const inspected = JSON.parse(skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${registry.host}/out/docker:estargz`])) as { mediaType: string; layers: { mediaType: string }[] };
+    const inspected = JSON.parse(skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${registry.host}/out/docker:estargz`])) as {
+      mediaType: string;
+      layers: { mediaType: string }[];
+    };
     expect(inspected.mediaType).toBe(DOCKER_MANIFEST);
     expect(inspected.layers.every((l) => l.mediaType === "application/vnd.docker.image.rootfs.diff.tar.gzip")).toBe(true);
     expect(await client.hasBlob("out/docker", r.images[0]!.layers[0]!.to.digest)).toBe(r.images[0]!.layers[0]!.to.size);
@@ -186,11 +220,15 @@ describe("OCI layouts", () => {
     const layout = await openLayout(srcDir, { create: true });
     await writeLayoutImage(layout, "v1", await makeImage([baseTar(), upperTar()], "zstd"));
     const out = join(work, "out-layout");
-    const r = await convertImage(await openImage(`oci:${srcDir}:v1`), await openImage(`oci:${out}:conv`, { create: true }), { format: "zstd:chunked" });
+    const r = await convertImage(await openImage(`oci:${srcDir}:v1`), await openImage(`oci:${out}:conv`, { create: true }), {
+      format: "zstd:chunked",
+    });
     expect(layers(r).map((l) => [l.from.format, l.to.format])).toEqual([["zstd", "zstd:chunked"], ["zstd", "zstd:chunked"]]);
     const raw = JSON.parse(skopeo(["inspect", "--raw", `oci:${out}:conv`])) as { layers: { digest: string }[] };
     expect(raw.layers.map((l) => l.digest)).toEqual(layers(r).map((l) => l.to.digest));
-    const fromRegistry = await convertImage(reg("src/multi:v1"), await openImage(`oci:${out}:estargz`, { create: true }), { format: "estargz" });
+    const fromRegistry = await convertImage(reg("src/multi:v1"), await openImage(`oci:${out}:estargz`, { create: true }), {
+      format: "estargz",
+    });
     expect(fromRegistry.descriptor.digest).toBe((await client.getManifest("out/multi", "estargz")).descriptor.digest);
     const idx = JSON.parse(skopeo(["inspect", "--raw", `oci:${out}:estargz`])) as { manifests: unknown[] };
     expect(idx.manifests).toHaveLength(2);
@@ -243,7 +281,10 @@ describe("bad input: typed errors naming image, platform and layer; nothing tagg
     bytes[4] = bytes[4]! ^ 0xff;
     writeFileSync(path, bytes);
     const out = join(work, "bad-layout-out");
-    const e = await expectCode(convertImage(await openImage(`oci:${dir}:v1`), await openImage(`oci:${out}:v1`, { create: true }), { format: "zstd" }), "DIGEST_MISMATCH");
+    const e = await expectCode(
+      convertImage(await openImage(`oci:${dir}:v1`), await openImage(`oci:${out}:v1`, { create: true }), { format: "zstd" }),
+      "DIGEST_MISMATCH",
+    );
     expect(e.details).toMatchObject({ image: `oci:${dir}:v1`, layer: 1 });
     expect(JSON.parse(readFileSync(join(out, "index.json"), "utf8")).manifests).toEqual([]);
   }, TIMEOUT);
@@ -277,7 +318,10 @@ describe("bad input: typed errors naming image, platform and layer; nothing tagg
     const config = structuredClone(img.built.config.value);
     config.rootfs.diff_ids.reverse();
     await pushEdited("bad/wrongdiff", () => {}, new TextEncoder().encode(JSON.stringify(config)));
-    const e = await expectCode(convertImage(reg("bad/wrongdiff:v1"), reg("bad/wrongdiff:out"), { format: "zstd:chunked", concurrency: 1 }), "DIGEST_MISMATCH");
+    const e = await expectCode(
+      convertImage(reg("bad/wrongdiff:v1"), reg("bad/wrongdiff:out"), { format: "zstd:chunked", concurrency: 1 }),
+      "DIGEST_MISMATCH",
+    );
     expect(e.details).toMatchObject({ layer: 0 });
     await expectUntagged("bad/wrongdiff", "out");
   }, TIMEOUT);
@@ -305,7 +349,10 @@ describe("bad input: typed errors naming image, platform and layer; nothing tagg
     });
     await new Promise<void>((r) => proxy.listen(port, "127.0.0.1", () => r()));
     try {
-      const target = new RegistryImage(new RegistryClient(`127.0.0.1:${port}`), "out/dropped", "v1", { name: "docker://dropped/out:v1", chunkSize: 256 * 1024 });
+      const target = new RegistryImage(new RegistryClient(`127.0.0.1:${port}`), "out/dropped", "v1", {
+        name: "docker://dropped/out:v1",
+        chunkSize: 256 * 1024,
+      });
       const e = await expectCode(convertImage(reg("src/multi:v1"), target, { format: "estargz", concurrency: 1 }), "IO");
       expect(e.details).toMatchObject({ image: `docker://${registry.host}/src/multi:v1`, platform: "linux/amd64", layer: 0 });
       expect(e.message).toContain("linux/amd64 layer 0");

@@ -11,12 +11,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "../../src/runtime/node.js";
 import { openImageFs } from "../../src/image/image-fs.js";
-import { LayoutImage } from "../../src/image/image-source.js";
+import type { OciLayoutImage } from "../../src/image/image-source.js";
 import { openImage } from "../../src/image/open-image.js";
-import { MergedTree, type LayerEntry } from "../../src/image/merged-fs.js";
+import { type LayerEntry, MergedTree } from "../../src/image/merged-fs.js";
 import { openLayout } from "../../src/oci/layout-node.js";
 import type { BlobSource } from "../../src/source/blob-source.js";
-import { BASE_OS_RELEASE, UPPER_OS_RELEASE, baseTar, upperTar } from "../fixtures/image-tars.js";
+import { BASE_OS_RELEASE, baseTar, UPPER_OS_RELEASE, upperTar } from "../fixtures/image-tars.js";
 import { harnessPath } from "../support/go-harness.js";
 import { makeImage, writeLayoutImage } from "../support/images.js";
 import { expectCode } from "../support/registry.js";
@@ -39,8 +39,8 @@ afterAll(() => {
 });
 
 /** Opens the layout image with its blob sources counted. */
-async function counted(dir: string): Promise<{ image: LayoutImage; stats: { requests: number; bytes: number } }> {
-  const image = (await openImage(`oci:${dir}:v1`)) as LayoutImage;
+async function counted(dir: string): Promise<{ image: OciLayoutImage; stats: { requests: number; bytes: number } }> {
+  const image = (await openImage(`oci:${dir}:v1`)) as OciLayoutImage;
   const stats = { requests: 0, bytes: 0 };
   const inner = image.blobSource.bind(image);
   image.blobSource = async (d) => {
@@ -107,7 +107,10 @@ describe("merged tree", () => {
       const blob = join(dirs["zstd:chunked"]!, "blobs/sha256", l.descriptor.digest.slice(7));
       const ann = join(work, `${l.descriptor.digest.slice(7)}.json`);
       writeFileSync(ann, JSON.stringify(l.descriptor.annotations));
-      const r = spawnSync(harnessPath(), ["cstorage-apply", "--map-current-keys", blob, ann, dest], { encoding: "utf8", maxBuffer: 1 << 28 });
+      const r = spawnSync(harnessPath(), ["cstorage-apply", "--map-current-keys", blob, ann, dest], {
+        encoding: "utf8",
+        maxBuffer: 1 << 28,
+      });
       expect(r.status, r.stderr).toBe(0);
     }
     let files = 0;
@@ -127,7 +130,16 @@ describe("merged tree", () => {
 });
 
 describe("MergedTree rules", () => {
-  const e = (name: string, type: LayerEntry["type"] = "reg", linkName?: string): LayerEntry<null> => ({ name, type, mode: 0o644, size: 0, uid: 0, gid: 0, ref: null, ...(linkName ? { linkName } : {}) });
+  const e = (name: string, type: LayerEntry["type"] = "reg", linkName?: string): LayerEntry<null> => ({
+    name,
+    type,
+    mode: 0o644,
+    size: 0,
+    uid: 0,
+    gid: 0,
+    ref: null,
+    ...(linkName ? { linkName } : {}),
+  });
 
   it("whiteouts act on lower layers only; a file replaces a directory and all below it", () => {
     const t = MergedTree.build<null>(
@@ -149,7 +161,13 @@ describe("MergedTree rules", () => {
   });
 
   it("absolute links resolve against the image root, .. never leaves it, loops are bounded", async () => {
-    const t = MergedTree.build<null>([[e("etc/", "dir"), e("etc/passwd"), e("x", "symlink", "/../../etc/passwd"), e("y", "symlink", "../../../x"), e("l", "symlink", "l")]], null);
+    const t = MergedTree.build<null>([[
+      e("etc/", "dir"),
+      e("etc/passwd"),
+      e("x", "symlink", "/../../etc/passwd"),
+      e("y", "symlink", "../../../x"),
+      e("l", "symlink", "l"),
+    ]], null);
     expect(t.resolve("y").path).toBe("etc/passwd");
     expect(t.resolve("y", { follow: false }).path).toBe("y");
     expect(t.resolve("../../etc/passwd").path).toBe("etc/passwd");

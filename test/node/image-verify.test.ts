@@ -11,14 +11,14 @@ import "../../src/runtime/node.js";
 import { convertImage } from "../../src/image/convert-image.js";
 import { RegistryImage } from "../../src/image/image-source.js";
 import { openImage } from "../../src/image/open-image.js";
-import { verifyImage, type LayerVerifyResult } from "../../src/image/verify-image.js";
+import { type LayerVerifyResult, verifyImage } from "../../src/image/verify-image.js";
 import { buildIndex } from "../../src/oci/build.js";
 import { openLayout } from "../../src/oci/layout-node.js";
 import { OCI_MANIFEST } from "../../src/oci/media-types.js";
 import type { OciLayout } from "../../src/oci/layout.js";
 import { RegistryClient } from "../../src/registry/client.js";
 import { baseTar, upperTar } from "../fixtures/image-tars.js";
-import { makeImage, pushImages, writeLayoutImage, type TestImage } from "../support/images.js";
+import { makeImage, pushImages, type TestImage, writeLayoutImage } from "../support/images.js";
 import { startRegistry, type TestRegistry } from "../support/registry.js";
 
 const TIMEOUT = 180_000;
@@ -62,7 +62,9 @@ describe("good images", () => {
       expect(seen).toHaveLength(4);
       expect(seen.every((l) => l.ok && l.checks.some((c) => c.name === "diff-id" && c.status === "ok"))).toBe(true);
     }
-    const zc = await verifyImage(new RegistryImage(client, "good/app", "zstd-chunked"), { platforms: [{ os: "linux", architecture: "arm64" }] });
+    const zc = await verifyImage(new RegistryImage(client, "good/app", "zstd-chunked"), {
+      platforms: [{ os: "linux", architecture: "arm64" }],
+    });
     expect(zc.ok).toBe(true);
     expect(zc.images).toHaveLength(1);
     expect(zc.images[0]!.layers.map((l) => l.format)).toEqual(["zstd:chunked", "zstd:chunked"]);

@@ -7,7 +7,7 @@ import type { OciLayout } from "../../src/oci/layout.js";
 import type { Descriptor, Platform } from "../../src/oci/types.js";
 import type { RegistryClient } from "../../src/registry/client.js";
 import type { LayerFormat } from "../../src/layer/result.js";
-import { makeLayer, type MadeLayer } from "./registry.js";
+import { type MadeLayer, makeLayer } from "./registry.js";
 
 export interface TestImage {
   built: BuiltImage;
@@ -16,7 +16,11 @@ export interface TestImage {
 }
 
 /** One image of `tars` compressed as `format`, with a history entry per layer. */
-export async function makeImage(tars: Uint8Array[], format: LayerFormat, options: { platform?: Platform; docker?: boolean; annotations?: Record<string, string> } = {}): Promise<TestImage> {
+export async function makeImage(
+  tars: Uint8Array[],
+  format: LayerFormat,
+  options: { platform?: Platform; docker?: boolean; annotations?: Record<string, string> } = {},
+): Promise<TestImage> {
   const layers: MadeLayer[] = [];
   for (const t of tars) layers.push(await makeLayer(t, format));
   const platform = options.platform ?? { os: "linux", architecture: "amd64" };
@@ -31,11 +35,22 @@ export async function makeImage(tars: Uint8Array[], format: LayerFormat, options
 }
 
 /** Pushes images (an index over them when there are several, or `index: true`) under `tag`. */
-export async function pushImages(client: RegistryClient, repository: string, tag: string, images: TestImage[], options: { index?: boolean; docker?: boolean } = {}): Promise<Descriptor> {
+export async function pushImages(
+  client: RegistryClient,
+  repository: string,
+  tag: string,
+  images: TestImage[],
+  options: { index?: boolean; docker?: boolean } = {},
+): Promise<Descriptor> {
   const pushed: Descriptor[] = [];
   for (const img of images) {
     const single = images.length === 1 && !options.index;
-    const d = await client.pushImage(repository, img.built, img.layers.map((l) => ({ descriptor: img.built.manifest.value.layers[img.layers.indexOf(l)]!, data: () => l.blob })), single ? tag : undefined);
+    const d = await client.pushImage(
+      repository,
+      img.built,
+      img.layers.map((l) => ({ descriptor: img.built.manifest.value.layers[img.layers.indexOf(l)]!, data: () => l.blob })),
+      single ? tag : undefined,
+    );
     pushed.push({ ...d, platform: img.platform });
   }
   if (images.length === 1 && !options.index) return pushed[0]!;
