@@ -118,3 +118,12 @@ export { tarRootfs } from "./rechunk/tar-rootfs.js";
 export { planLayers, UNMAPPED_LAYER_NAME, type PlannedEntry, type PlannedLayer, type PlanOptions, type RechunkPlan } from "./rechunk/plan.js";
 export { buildImageFromContent, LAYER_NAME_ANNOTATION, type BuildFromContentOptions, type BuiltContentLayer, type BuiltFromContent } from "./rechunk/build.js";
 export { imageDiffSize, type DiffSize, type DiffSizeOptions, type LayerCost } from "./rechunk/diff-size.js";
+
+// Whole images: references, sources/targets (registry, OCI layout), convert, verify, merged file system
+export { formatImageRef, looksLikeImageRef, parseImageRef, type ImageRef } from "./image/image-ref.js";
+export { OciLayoutImage, RegistryImage, type ImageSource, type ImageTarget, type ManifestDocument } from "./image/image-source.js";
+export type { ImagePlace } from "./image/image-error.js";
+export { convertImage, type ConvertImageOptions, type ConvertImageResult, type ConvertProgress, type ConvertedImage, type ConvertedLayer, type SourceLayerFormat } from "./image/convert-image.js";
+export { verifyImage, type ImageCheckName, type ImageFailure, type LayerVerifyResult, type VerifiedImage, type VerifyImageOptions, type VerifyImageReport } from "./image/verify-image.js";
+export { MAX_SYMLINK_HOPS, MergedTree, type EntryType, type LayerEntry, type MergedEntry } from "./image/merged-fs.js";
+export { ImageFs, openImageFs, type EntryRef, type ImageFsLayer, type OpenImageFsOptions } from "./image/image-fs.js";

@@ -3,16 +3,18 @@ import type { Command } from "../command.js";
 import { EXIT_OK } from "../errors.js";
 import { openSource, SOURCE_HELP, SOURCE_OPTIONS } from "../source-arg.js";
 import { warningsJson } from "../source-warnings.js";
+import { IMAGE_FS_HELP, IMAGE_FS_OPTIONS, isImageArg, runImageCat } from "../image-commands.js";
 
 export const cat: Command = {
   name: "cat",
   summary: "Print one file of a seekable layer, fetching only its frames (verified first)",
   usage: "cat SOURCE PATH [--layer N] [--annotations JSON|FILE]",
-  help: [...SOURCE_HELP],
+  help: [...SOURCE_HELP, ...IMAGE_FS_HELP],
   example: "layerkit cat https://example.com/layer.zst etc/os-release",
-  options: { ...SOURCE_OPTIONS },
+  options: { ...SOURCE_OPTIONS, ...IMAGE_FS_OPTIONS },
   positionals: [2, 2],
   async run(values, [arg, path], ctx) {
+    if (isImageArg(arg!, values)) return runImageCat(arg!, path!, values, ctx);
     const { source, annotations } = await openSource(arg!, values);
     try {
       const { entry, stream } = await openFile(source, path!, annotations ? { annotations } : {});

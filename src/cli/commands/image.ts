@@ -13,6 +13,7 @@ import { openTarInput, TAR_INPUT_HELP, TAR_INPUT_OPTIONS } from "../tar-input.js
 import { ANNOTATION_KEYS_HELP, parseAnnotationKeysArg, parseFormat, parseLevel } from "./create.js";
 import { diffSizeCli } from "./image-diff-size.js";
 import { buildFromContentCli, CONTENT_BUILD_HELP, CONTENT_BUILD_OPTIONS } from "./image-content.js";
+import { IMAGE_OPTIONS, runImageConvert, runImageVerify } from "../image-commands.js";
 
 /** `--format` given once applies to every layer; given per layer, in the order of `--layer`. */
 function formatsFor(layers: string[], formats: string[] | undefined): Array<LayerFormat | undefined> {
@@ -49,6 +50,8 @@ export const image: Command = {
   usage:
     "image build --layer DIR|TAR|BLOB... -o LAYOUT [--format FORMAT]... [--tag REF] [--platform OS/ARCH[/VARIANT]]\n" +
     "       layerkit image build --rootfs DIR|TAR --contentmeta FILE [--strict] --format FORMAT -o LAYOUT [--tag REF]\n" +
+    "       layerkit image convert SRC DST --format FORMAT [--platform P]... [--force] [--manifest-type oci|docker]\n" +
+    "       layerkit image verify SRC [--platform P]...\n" +
     "       layerkit image diff-size [oci:]OLD[:TAG] [oci:]NEW[:TAG] [--json]",
   help: [
     ["--layer PATH", "a layer, bottom first (repeatable): a directory or tar is compressed with --format; a gzip/zstd layer blob is added as is"],
@@ -59,6 +62,12 @@ export const image: Command = {
     ["--platform P", "os/architecture[/variant] (default linux/amd64)"],
     ANNOTATION_KEYS_HELP,
     ["--created T", "RFC 3339 creation time for the config (default: none, so digests are reproducible)"],
+    ["SRC, DST", "convert/verify: docker://HOST/REPO:TAG, HOST/REPO:TAG or oci:DIR[:TAG]"],
+    ["--force", "convert: convert layers already in the target format too"],
+    ["--concurrency N", "convert: layers converted at once (default 2)"],
+    ["--manifest-type T", "convert: oci (default) or docker (gzip/estargz only)"],
+    ["--prioritize FILE", "convert to estargz: files to put first (repeatable)"],
+    ["--chunk-size N", "convert to estargz: chunk size in bytes"],
     ...TAR_INPUT_HELP,
     ...CONTENT_BUILD_HELP,
   ],
@@ -69,16 +78,19 @@ export const image: Command = {
     format: { type: "string", multiple: true },
     level: { type: "string" },
     tag: { type: "string" },
-    platform: { type: "string" },
+    platform: { type: "string", multiple: true },
     created: { type: "string" },
     "annotation-keys": { type: "string" },
     ...TAR_INPUT_OPTIONS,
     ...CONTENT_BUILD_OPTIONS,
+    ...IMAGE_OPTIONS,
   },
   positionals: [1, 3],
   async run(values, [sub, ...rest], ctx) {
+    if (sub === "convert") return runImageConvert(values, rest, ctx);
+    if (sub === "verify") return runImageVerify(values, rest, ctx);
     if (sub === "diff-size") return diffSizeCli(rest[0], rest[1], ctx);
-    if (sub !== "build") throw new UsageError(`unknown image subcommand ${JSON.stringify(sub)} (expected build or diff-size)`);
+    if (sub !== "build") throw new UsageError(`unknown image subcommand ${JSON.stringify(sub)} (expected build, convert, verify or diff-size)`);
     if (rest.length > 0) throw new UsageError("image build takes no positional arguments");
     const layers = (values.layer as string[] | undefined) ?? [];
     const fromContent = values.rootfs !== undefined || values.contentmeta !== undefined;
@@ -87,7 +99,7 @@ export const image: Command = {
     const tag = typeof values.tag === "string" ? values.tag : "latest";
     let platform;
     try {
-      platform = parsePlatform(typeof values.platform === "string" ? values.platform : "linux/amd64");
+      platform = parsePlatform((values.platform as string[] | undefined)?.at(-1) ?? "linux/amd64");
     } catch (e) {
       throw new UsageError((e as Error).message);
     }

@@ -5,6 +5,7 @@ import { EXIT_OK } from "../errors.js";
 import { formatBytes } from "../progress.js";
 import { openSource, SOURCE_HELP, SOURCE_OPTIONS } from "../source-arg.js";
 import { warningsJson } from "../source-warnings.js";
+import { IMAGE_FS_HELP, IMAGE_FS_OPTIONS, isImageArg, runImageInspect } from "../image-commands.js";
 
 /** Format-specific numbers of a seekable layer's TOC. */
 function tocDetails(index: LayerIndex): Record<string, unknown> {
@@ -26,11 +27,12 @@ export const inspect: Command = {
   name: "inspect",
   summary: "Show a layer's format, generation, annotations, TOC summary and largest files (reads only the TOC)",
   usage: "inspect SOURCE [--layer N] [--annotations JSON|FILE]",
-  help: [...SOURCE_HELP],
+  help: [...SOURCE_HELP, ...IMAGE_FS_HELP],
   example: "layerkit inspect localhost:5000/app:v1 --layer 0 --json",
-  options: { ...SOURCE_OPTIONS },
+  options: { ...SOURCE_OPTIONS, ...IMAGE_FS_OPTIONS },
   positionals: [1, 1],
   async run(values, [arg], ctx) {
+    if (isImageArg(arg!, values)) return runImageInspect(arg!, values, ctx);
     const { source, annotations, descriptor } = await openSource(arg!, values);
     try {
       const detected = await detectLayerFormat(source, annotations);

@@ -3,16 +3,18 @@ import { normalizeLayerPath } from "../../lazy/read-file.js";
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../errors.js";
 import { openSource, SOURCE_HELP, SOURCE_OPTIONS } from "../source-arg.js";
+import { IMAGE_FS_HELP, IMAGE_FS_OPTIONS, isImageArg, runImageLs } from "../image-commands.js";
 
 export const ls: Command = {
   name: "ls",
   summary: "List the entries of a seekable layer (optionally under PATH)",
   usage: "ls SOURCE [PATH] [--layer N] [--annotations JSON|FILE]",
-  help: [...SOURCE_HELP],
+  help: [...SOURCE_HELP, ...IMAGE_FS_HELP],
   example: "layerkit ls layer.zst usr/bin",
-  options: { ...SOURCE_OPTIONS },
+  options: { ...SOURCE_OPTIONS, ...IMAGE_FS_OPTIONS },
   positionals: [1, 2],
   async run(values, [arg, path], ctx) {
+    if (isImageArg(arg!, values)) return runImageLs(arg!, path, values, ctx);
     const { source, annotations } = await openSource(arg!, values);
     try {
       const index = await openLayerIndex(source, annotations ? { annotations } : {});
