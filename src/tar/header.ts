@@ -19,8 +19,13 @@ export const MAX_SPECIAL_FILE_SIZE = 1 << 20;
 
 /** Options of the header state machine (see {@link TarReaderOptions}). */
 export interface NextOptions {
-  /** Reject `g`, `7` and unknown typeflags (default true). Sparse entries are always rejected. */
+  /** Reject `g`, `7` and unknown typeflags (default true). Sparse entries: see `allowSparse`. */
   strictTypes?: boolean;
+  /**
+   * Accept GNU and PAX sparse entries (default false: TAR_UNSUPPORTED). Their sparse maps are read
+   * and checked as Go reads them; the payload stays the stored (physical) bytes.
+   */
+  allowSparse?: boolean;
   /** Reject names (and hardlink targets) with `..` components (default false). */
   safeNames?: boolean;
   /** Limit on the raw header bytes of one entry (extension headers included; default 8 MiB). */
