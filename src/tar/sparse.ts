@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { FieldParser, goParseInt } from "./strconv.js";
+import { type FieldParser, goParseInt } from "./strconv.js";
 
 /** One data fragment of a sparse file (logical offset and length). */
 export interface SparseFragment {
