@@ -81,8 +81,8 @@ const crafted: Record<string, (name: string) => Uint8Array> = {
   "bad checksum": (n) => editedTar(n, (h) => (h[0] = h[0]! ^ 1), true),
   "checksum of signed bytes": (n) =>
     editedTar(n, (h) => {
-      h[100] = 0xe0; // mode field gets a high byte: only the signed sum is right below
-      h[101] = 0;
+      h[265] = 0xe9; // a Latin-1 user name: only the signed sum is right below
+      h[266] = 0;
       let signed = 0;
       for (let i = 0; i < 512; i++) signed += i >= 148 && i < 156 ? 0x20 : h[i]! > 127 ? h[i]! - 256 : h[i]!;
       field(h, 148, 8, signed.toString(8).padStart(6, "0") + "\0 ");
@@ -102,6 +102,9 @@ const crafted: Record<string, (name: string) => Uint8Array> = {
   },
   "truncated PAX data": (n) => paxTar(n, record("size", "5")).subarray(0, 700),
 };
+
+/** Inputs Go reads as a shorter archive without an error (see src/tar/reader.ts), and our code for them. */
+const STRICTER_THAN_GO: Record<string, string> = { "truncated PAX data": "TRUNCATED" };
 
 let core: Core;
 beforeAll(async () => {
@@ -140,7 +143,10 @@ async function paths(tar: Uint8Array, tocTar: Uint8Array): Promise<Record<string
   });
   out["verify gzip"] = await verifyOutcome(new Uint8Array(gzipSync(tar)), "gzip");
   out["verify zstd"] = await verifyOutcome(core.zstd.compress(tar), "zstd");
-  out["eStargz TOC entry"] = await outcome(() => extractTocJson(gzipMember(tocTar)));
+  // BAD_TOC without a tar code is an eStargz rule (e.g. the entry is not named stargz.index.json,
+  // as with a long name), not a tar outcome: the headers were read.
+  const toc = await outcome(() => extractTocJson(gzipMember(tocTar)));
+  out["eStargz TOC entry"] = toc === "BAD_TOC" ? "ok" : toc;
   for (const format of FORMATS) {
     out[`create ${format}`] = await outcome(async () => {
       const w = createLayer(streamOf(tar), { format, core });
@@ -168,7 +174,12 @@ describe("one tar header parser", () => {
       const file = join(dir, `${Object.keys(crafted).indexOf(what)}.tar`);
       writeFileSync(file, tar);
       const go = runHarness<{ entries: unknown[]; error?: string }>(["tar-list", file]);
-      expect(go.error === undefined ? "ok" : `refused (${go.error})`, `Go on ${what}; we say ${want}`).toBe(want === "ok" ? "ok" : expect.stringMatching(/^refused/));
+      if (what in STRICTER_THAN_GO) {
+        // Deliberate: Go ends the archive silently here and loses the entry; we say TRUNCATED.
+        expect([want, go.error, go.entries.length], what).toEqual([STRICTER_THAN_GO[what], undefined, 0]);
+        return;
+      }
+      expect(go.error === undefined ? "ok" : `refused (${go.error})`, `Go on ${what}; we say ${want}`).toEqual(want === "ok" ? "ok" : expect.stringMatching(/^refused/));
     });
   }
 
