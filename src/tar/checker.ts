@@ -136,9 +136,17 @@ export class TarChecker {
 /**
  * `input` passed through unchanged while a {@link TarChecker} validates it: a piece that completes
  * a bad header is not passed on, and the stream errors with the checker's typed error instead.
+ * A byte stream stays one: BYOB reads of the result read into the caller's buffer.
  */
 export function checkedTarStream(input: ReadableStream<Uint8Array>, options: NextOptions, onEntry?: TarEntryCheck): ReadableStream<Uint8Array> {
   const checker = new TarChecker(options, onEntry);
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = input.getReader({ mode: "byob" });
+  } catch {
+    byob = undefined; // not a byte stream
+  }
+  if (byob) return checkedByteStream(byob, checker);
   return input.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
@@ -150,4 +158,28 @@ export function checkedTarStream(input: ReadableStream<Uint8Array>, options: Nex
       },
     }),
   );
+}
+
+function checkedByteStream(reader: ReadableStreamBYOBReader, checker: TarChecker): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: 64 * 1024,
+    async pull(controller) {
+      const request = controller.byobRequest!;
+      const view = request.view!;
+      const { value, done } = await reader.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+      if (done) {
+        checker.end();
+        controller.close();
+        // A closed stream still owes the pending request an answer (of no bytes).
+        if (value) controller.byobRequest?.respondWithNewView(value);
+        return;
+      }
+      checker.push(value);
+      request.respondWithNewView(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }
