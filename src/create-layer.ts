@@ -9,15 +9,24 @@ import { deferredWriter } from "./util/deferred-writer.js";
 import type { LayerFormat, LayerWriter } from "./layer/result.js";
 import type { FormatWriteOptions } from "./formats/format.js";
 import { formatOf } from "./formats/registry.js";
+import { checkedTarStream } from "./tar/checker.js";
+import { checkSafePaths, checkSeekableEntry, tarReadOptions, type LayerTarKind } from "./tar/layer-rules.js";
 
 export interface CreateLayerOptions extends FormatWriteOptions {
   format: LayerFormat;
   /** The WASM core to use; defaults to the runtime's. */
   core?: Core;
+  /**
+   * Write entries whose names have `..` components, NUL bytes or a leading `/`, and hardlinks whose
+   * targets leave the root (default false: UNSAFE_PATH). `verifyLayer` still reports them.
+   */
+  allowUnsafePaths?: boolean;
 }
 
 /**
- * Compress a tar stream into a layer.
+ * Compress a tar stream into a layer. The tar is validated as it streams through, with the rules
+ * of src/tar/layer-rules.ts for the format: what the layer's own `verifyLayer` would refuse
+ * (TAR_CORRUPT, TRUNCATED, TAR_UNSUPPORTED, UNSAFE_PATH, …) fails the stream instead.
  *
  * @example
  * ```ts
@@ -31,6 +40,12 @@ export function createLayer(input: ReadableStream<Uint8Array>, options: CreateLa
   return deferredWriter(async () => {
     const format = formatOf(options.format);
     if (!format.create) throw new LayerkitError("UNSUPPORTED_FORMAT", `cannot create ${JSON.stringify(options.format)} layers`, { format: options.format });
-    return format.create(options.core ?? (await getCore()), input, options);
+    const kind: LayerTarKind = options.format === "zstd" || options.format === "gzip" ? "plain" : options.format;
+    const allowUnsafe = options.allowUnsafePaths === true;
+    const checked = checkedTarStream(input, tarReadOptions(kind), (header, offset) => {
+      checkSeekableEntry(kind, header);
+      if (!allowUnsafe) checkSafePaths(header, offset);
+    });
+    return format.create(options.core ?? (await getCore()), checked, options);
   });
 }

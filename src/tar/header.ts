@@ -11,6 +11,7 @@ import { GO_ZERO_UNIX, instant } from "../go/time.js";
 import { concatBytes } from "../util/bytes.js";
 import { goString } from "../go/strings.js";
 import { cString, FieldParser, goParseInt, parsePaxData, parsePaxTime } from "./strconv.js";
+import { oldGnuSparseExtension, oldGnuSparseHeader, paxSparseMap01, paxSparseMap10, paxSparseSize, paxSparseVersion, validSparseMap, type SparseFragment } from "./sparse.js";
 import { isHeaderOnlyType, type Instant, type TarBlockFormat, type TarHeader } from "./types.js";
 
 export const BLOCK_SIZE = 512;
@@ -19,8 +20,13 @@ export const MAX_SPECIAL_FILE_SIZE = 1 << 20;
 
 /** Options of the header state machine (see {@link TarReaderOptions}). */
 export interface NextOptions {
-  /** Reject `g`, `7` and unknown typeflags (default true). Sparse entries are always rejected. */
+  /** Reject `g`, `7` and unknown typeflags (default true). Sparse entries: see `allowSparse`. */
   strictTypes?: boolean;
+  /**
+   * Accept GNU and PAX sparse entries (default false: TAR_UNSUPPORTED). Their sparse maps are read
+   * and checked as Go reads them; the payload stays the stored (physical) bytes.
+   */
+  allowSparse?: boolean;
   /** Reject names (and hardlink targets) with `..` components (default false). */
   safeNames?: boolean;
   /** Limit on the raw header bytes of one entry (extension headers included; default 8 MiB). */
@@ -345,10 +351,69 @@ export function* nextEntry(pad: number, position: number, options: NextOptions =
 
     // A real entry.
     const header = finishHeader(h, pax, longName, longLink, hdrAt, format);
-    if (tf === "S" || (pax && [...pax.keys()].some((k) => k.startsWith("GNU.sparse.")))) {
+    let sparseData: number | undefined;
+    if (options.allowSparse) {
+      const physical = isHeaderOnlyType(header.typeflag) ? 0 : header.size;
+      const version = tf === "S" ? "gnu" : pax ? paxSparseVersion(pax) : undefined;
+      if (version) {
+        const map: SparseFragment[] = [];
+        let mapBytes = 0;
+        const bad = (why: string): LayerkitError => corrupt(`invalid sparse map of ${JSON.stringify(header.name)} (${why})`, hdrAt, { name: header.name });
+        if (version === "gnu") {
+          // Go: the STAR format has a sparse header of another layout under the same typeflag.
+          if (h.blockFormat !== "gnu") throw bad("typeflag S in a non-GNU header");
+          const p = new FieldParser();
+          let { realSize, extended } = oldGnuSparseHeader(blk, p, map);
+          while (extended && !p.err) {
+            const extAt = pos;
+            const ext: Uint8Array = yield BLOCK_SIZE;
+            if (ext.length < BLOCK_SIZE) throw truncated("a sparse extension block", extAt);
+            record(ext);
+            extended = oldGnuSparseExtension(ext, p, map);
+          }
+          if (p.err || p.unsafe) throw bad("bad numeric field");
+          header.size = realSize;
+        } else {
+          const size = paxSparseSize(pax!);
+          if (size === null) throw bad("bad GNU.sparse.size");
+          if (pax!.get("GNU.sparse.name")?.length) header.name = goString(pax!.get("GNU.sparse.name")!);
+          if (size !== undefined) header.size = size;
+          if (version === "0.1") {
+            const m = paxSparseMap01(pax!);
+            if (!m) throw bad("bad GNU.sparse.map");
+            map.push(...m);
+          } else {
+            // 1.0: the map is in whole blocks at the start of the data.
+            const blocks: Uint8Array[] = [];
+            for (;;) {
+              if (mapBytes + BLOCK_SIZE > physical) throw bad("the map runs past the data");
+              if (mapBytes >= MAX_SPECIAL_FILE_SIZE) throw new LayerkitError("LIMIT_EXCEEDED", `tar: sparse map of ${JSON.stringify(header.name)} exceeds ${MAX_SPECIAL_FILE_SIZE} bytes`, { offset: hdrAt });
+              const at = pos;
+              const b: Uint8Array = yield BLOCK_SIZE;
+              if (b.length < BLOCK_SIZE) throw truncated("a sparse map", at);
+              record(b);
+              blocks.push(b);
+              mapBytes += BLOCK_SIZE;
+              const m = paxSparseMap10(concatBytes(blocks));
+              if (m === null) throw bad("bad map record");
+              if (m !== "more") {
+                map.push(...m);
+                break;
+              }
+            }
+          }
+        }
+        if (isHeaderOnlyType(header.typeflag) || !validSparseMap(map, header.size)) throw bad("fragments out of order or past the real size");
+        sparseData = physical - mapBytes;
+        const stored = map.reduce((n, f) => n + f.length, 0);
+        // Go's reader fails at the end of such an entry (missing or unreferenced data).
+        if (stored !== sparseData) throw bad(`its fragments hold ${stored} bytes, the archive stores ${sparseData}`);
+        header.sparse = map;
+      }
+    } else if (tf === "S" || (pax && [...pax.keys()].some((k) => k.startsWith("GNU.sparse.")))) {
       throw unsupported(`sparse file ${JSON.stringify(header.name)} at offset ${hdrAt} is not supported`, hdrAt, { name: header.name, typeflag: tf });
     }
-    dataSize = isHeaderOnlyType(header.typeflag) ? 0 : header.size;
+    dataSize = sparseData ?? (isHeaderOnlyType(header.typeflag) ? 0 : header.size);
     if (dataSize < 0) throw corrupt(`negative size ${header.size} in header of ${JSON.stringify(header.name)}`, hdrAt, { name: header.name });
     pad = blockPadding(dataSize);
     if (strict && !(header.typeflag >= "0" && header.typeflag <= "6")) {

@@ -71,6 +71,11 @@ export interface TarHeader {
    * raw bytes. Includes `SCHILY.xattr.*` records with empty values.
    */
   pax?: Map<string, Uint8Array>;
+  /**
+   * A sparse file's data fragments (read with `allowSparse`): the payload in the archive is these
+   * fragments back to back, `size` is the logical (real) size, and the gaps are holes of zeros.
+   */
+  sparse?: ReadonlyArray<{ offset: number; length: number }>;
   /** Go's format guess for the entry. */
   format: TarFormat;
   /** Layout of the main header block. */

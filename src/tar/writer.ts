@@ -313,6 +313,16 @@ export function encodeTarHeader(entry: TarWriteEntry, options: TarWriterOptions 
   return concatBytes(out);
 }
 
+/**
+ * The 512-byte USTAR header Go's `tar.Writer` writes for `&tar.Header{Typeflag: TypeReg, Name,
+ * Size}` (mode, owners, times zero): what eStargz writes for its own entries (landmarks, TOC).
+ * `name` must be printable ASCII of at most 100 bytes.
+ */
+export function goRegHeader(name: string, size: number): Uint8Array {
+  if (name.length > 100 || !/^[\x20-\x7e]+$/.test(name)) throw bad(`unsupported built-in entry name ${JSON.stringify(name)}`, { name });
+  return encodeTarHeader({ name, size, mode: 0, mtime: 0 });
+}
+
 /** The end-of-archive blocks plus any requested trailing bytes, given the archive length so far. */
 export function encodeTarEnd(length: number, options: TarFinishOptions = {}): Uint8Array {
   const parts: Uint8Array[] = [new Uint8Array(2 * BLOCK_SIZE)];

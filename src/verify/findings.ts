@@ -4,7 +4,7 @@
  * @module
  */
 import { isLayerkitError, type ErrorCode } from "../errors.js";
-import type { VerifyCheck, VerifyCheckName, VerifyFailure } from "./types.js";
+import type { VerifyCheck, VerifyCheckName, VerifyFailure, VerifyWarning } from "./types.js";
 
 export class Findings {
   readonly failures: VerifyFailure[] = [];
@@ -54,6 +54,14 @@ export class Findings {
     if (!isLayerkitError(e)) throw e;
     const path = where.path ?? (typeof e.details["path"] === "string" ? e.details["path"] : typeof e.details["name"] === "string" ? e.details["name"] : undefined);
     this.fail(check, e.code, e.message, { ...where, path });
+  }
+
+  readonly warnings: VerifyWarning[] = [];
+
+  /** Records a warning (bounded like failures; it does not fail the check). */
+  warn(check: VerifyCheckName, message: string, where: { path?: string; offset?: number } = {}): void {
+    if (this.warnings.length >= this.#max) return;
+    this.warnings.push({ check, message, ...where });
   }
 
   failed(name: VerifyCheckName): boolean {

@@ -63,7 +63,12 @@ export type VerifyCheckName =
   /** zstd:chunked: upstream's TOC ↔ tar-split rule (containers/storage checkTarSplit). */
   | "toc-vs-tar-split"
   /** zstd:chunked: the tar-split reproduces the tar byte for byte (headers, sizes, CRC-64s, trailer). */
-  | "tar-split-vs-tar";
+  | "tar-split-vs-tar"
+  /**
+   * No tar entry name has a `..` component, a NUL byte or a leading `/`, and no hardlink target
+   * leaves the root (UNSAFE_PATH); symlinks whose relative target climbs above the root are warnings.
+   */
+  | "safe-paths";
 
 export type VerifyCheckStatus = "ok" | "failed" | "skipped";
 
@@ -72,6 +77,15 @@ export interface VerifyCheck {
   status: VerifyCheckStatus;
   /** Why a check was skipped, or what it covered. */
   note?: string;
+}
+
+/** Something worth knowing that does not make the layer bad (e.g. a symlink pointing out of the root). */
+export interface VerifyWarning {
+  check: VerifyCheckName;
+  message: string;
+  path?: string;
+  /** Uncompressed tar offset of the entry. */
+  offset?: number;
 }
 
 /** One problem found. Failures do not stop verification, except where noted in `message`. */
@@ -95,6 +109,8 @@ export interface VerifyReport {
   failures: VerifyFailure[];
   /** Failures found beyond `maxFailures` (counted, not listed). */
   failuresOmitted: number;
+  /** Warnings (at most `maxFailures`; they do not affect `ok`). */
+  warnings: VerifyWarning[];
   /** `sha256:` of the blob as read. */
   digest: string;
   /** Bytes of the blob as read. */

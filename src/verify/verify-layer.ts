@@ -22,6 +22,7 @@ import { resolveFormat } from "./format.js";
 import { compressionOf, formatOf } from "../formats/registry.js";
 import type { TocPlan } from "../formats/format.js";
 import type { TarHeader } from "../tar/types.js";
+import { describePathProblem, pathProblems, tarReadOptions, type LayerTarKind } from "../tar/layer-rules.js";
 import { TarDecoder } from "./tar-decoder.js";
 import { TarSplitMatcher } from "./tar-split-matcher.js";
 import type { VerifyDescriptor, VerifyOptions, VerifyReport } from "./types.js";
@@ -121,7 +122,7 @@ export async function verifyLayer(source: BlobSource, descriptor: VerifyDescript
   const seekable = formatOf(format).seekable;
   const plan = seekable ? await seekable.loadTocForVerify(source, { core, annotations, tocDigest: options.tocDigest, findings }) : undefined;
 
-  const walk = new LayerWalk(core, findings, plan);
+  const walk = new LayerWalk(core, findings, plan, seekable ? (format === "zstd:chunked" ? "zstd:chunked" : "estargz") : "plain");
   const reader = new BlobReader(source, blobSize, core, options.readSize ?? DEFAULT_READ, options.onProgress);
   const decoder = new TarDecoder(core, compressionOf(format), walk.marks(), options.maxUncompressedSize === undefined ? {} : { maxOutput: options.maxUncompressedSize });
   const diff = new DigestCounter(core);
@@ -154,9 +155,12 @@ export async function verifyLayer(source: BlobSource, descriptor: VerifyDescript
     else if (digest === descriptor.digest) findings.ran("blob-digest");
     else findings.fail("blob-digest", "DIGEST_MISMATCH", `the blob's digest is ${digest}, the descriptor says ${descriptor.digest}`);
   }
-  if (tarComplete) findings.ran("decompress");
+  if (tarComplete) {
+    findings.ran("decompress");
+    findings.ran("safe-paths");
+  } else findings.skipped("safe-paths", "the tar was not read completely");
 
-  const out: Omit<VerifyReport, "ok" | "format" | "checks" | "failures" | "failuresOmitted"> = {
+  const out: Omit<VerifyReport, "ok" | "format" | "checks" | "failures" | "failuresOmitted" | "warnings"> = {
     digest,
     size: reader.offset,
     entries: walk.entries,
@@ -182,8 +186,8 @@ export async function verifyLayer(source: BlobSource, descriptor: VerifyDescript
   return report(findings, format, out);
 }
 
-function report(findings: Findings, format: LayerFormat, rest: Omit<VerifyReport, "ok" | "format" | "checks" | "failures" | "failuresOmitted">): VerifyReport {
-  return { ok: findings.ok, format, checks: findings.checks, failures: findings.failures, failuresOmitted: findings.omitted, ...rest };
+function report(findings: Findings, format: LayerFormat, rest: Omit<VerifyReport, "ok" | "format" | "checks" | "failures" | "failuresOmitted" | "warnings">): VerifyReport {
+  return { ok: findings.ok, format, checks: findings.checks, failures: findings.failures, failuresOmitted: findings.omitted, warnings: findings.warnings, ...rest };
 }
 
 /** The blob's tar bytes, hashed for the diffID, pulled by the tar reader. */
@@ -215,7 +219,10 @@ class LayerWalk {
   filesChecked = 0;
   chunksChecked = 0;
 
-  constructor(core: Core, findings: Findings, plan: TocPlan | undefined) {
+  readonly #kind: LayerTarKind;
+
+  constructor(core: Core, findings: Findings, plan: TocPlan | undefined, kind: LayerTarKind) {
+    this.#kind = kind;
     this.#core = core;
     this.#findings = findings;
     this.#plan = plan;
@@ -241,10 +248,12 @@ class LayerWalk {
   }
 
   async run(tar: AsyncGenerator<Uint8Array, void, void>): Promise<void> {
-    const tr = new TarReader(tar);
     const plan = this.#plan;
+    // The tar rules of the layer's kind (src/tar/layer-rules.ts): plain layers carry what Go reads.
+    const tr = new TarReader(tar, tarReadOptions(this.#kind));
     for (let e = await tr.next(); e; e = await tr.next()) {
       this.entries++;
+      this.#checkPaths(e.header, e.offset);
       await this.#matcher?.entry(e);
       const name = e.header.name;
       let check: ContentCheck | undefined;
@@ -272,6 +281,14 @@ class LayerWalk {
     await this.#matcher?.end(tr.endBytes, tr.position - tr.endBytes.length);
     for await (const piece of tr.trailing()) await this.#matcher?.trailing(piece, tr.position - piece.length);
     await this.#matcher?.finish(tr.position);
+  }
+
+  #checkPaths(hdr: TarHeader, offset: number): void {
+    for (const p of pathProblems(hdr)) {
+      const message = describePathProblem(hdr, p);
+      if (p.severity === "error") this.#findings.fail("safe-paths", "UNSAFE_PATH", message, { path: hdr.name, offset, offsetKind: "tar" });
+      else this.#findings.warn("safe-paths", message, { path: hdr.name, offset });
+    }
   }
 
   #compare(hdr: TarHeader, file: TocFile, offset: number): void {

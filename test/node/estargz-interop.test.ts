@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Core } from "../../src/core.js";
 import { buildFooter, createEstargzLayer, readEstargzToc, type EstargzLayerOptions, type EstargzToc } from "../../src/formats/estargz/index.js";
 import { cleanEntryName } from "../../src/go/path.js";
-import { goRegHeader } from "../../src/formats/estargz/tarhdr.js";
+import { goRegHeader } from "../../src/tar/writer.js";
 import { goGzipHeader, gunzip } from "../../src/gzip/index.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { loadCore } from "../../src/runtime/node.js";

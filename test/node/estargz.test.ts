@@ -19,7 +19,7 @@ import {
   type EstargzLayerOptions,
   type EstargzLayerResult,
 } from "../../src/formats/estargz/index.js";
-import { goRegHeader } from "../../src/formats/estargz/tarhdr.js";
+import { goRegHeader } from "../../src/tar/writer.js";
 import { gunzip, gzipMember } from "../../src/gzip/index.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { loadCore } from "../../src/runtime/node.js";

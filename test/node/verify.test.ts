@@ -12,7 +12,7 @@ import { createLayer } from "../../src/create-layer.js";
 import { isLayerkitError, LayerkitError } from "../../src/errors.js";
 import type { LayerFormat, LayerResult } from "../../src/layer/result.js";
 import { buildFooter } from "../../src/formats/estargz/footer.js";
-import { goRegHeader } from "../../src/formats/estargz/tarhdr.js";
+import { goRegHeader } from "../../src/tar/writer.js";
 import { marshalToc, type EstargzToc } from "../../src/formats/estargz/toc.js";
 import { formatZstdChunkedAnnotations } from "../../src/formats/zstd-chunked/annotations.js";
 import { buildFooterV3, buildSkippableFrame } from "../../src/formats/zstd-chunked/footer.js";

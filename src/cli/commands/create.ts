@@ -37,13 +37,14 @@ export function parseAnnotationKeysArg(value: unknown): ZstdChunkedAnnotationKey
 export const create: Command = {
   name: "create",
   summary: "Compress a directory or a tar into a layer",
-  usage: "create DIR|TAR -o OUT --format zstd:chunked|estargz|zstd|gzip [--level N] [--prioritize FILE]... [--mtime SECONDS]",
+  usage: "create DIR|TAR -o OUT --format zstd:chunked|estargz|zstd|gzip [--level N] [--prioritize FILE]... [--mtime SECONDS] [--allow-unsafe-paths]",
   help: [
     ["-o, --output OUT", "the layer blob to write (appears only when complete)"],
     ["--format FORMAT", "zstd:chunked, estargz, zstd or gzip"],
     ["--level N", "compression level (default: zstd 3, gzip 6, estargz 9)"],
     ["--prioritize FILE", "eStargz: put FILE first and mark it for prefetch (repeatable)"],
     ANNOTATION_KEYS_HELP,
+    ["--allow-unsafe-paths", "write entries named with '..', '/' or NUL and hardlinks leaving the root (refused by default)"],
     ...TAR_INPUT_HELP,
   ],
   example: "layerkit create rootfs/ -o layer.zst --format zstd:chunked --level 3",
@@ -53,6 +54,7 @@ export const create: Command = {
     level: { type: "string" },
     prioritize: { type: "string", multiple: true },
     "annotation-keys": { type: "string" },
+    "allow-unsafe-paths": { type: "boolean" },
     ...TAR_INPUT_OPTIONS,
   },
   positionals: [1, 1],
@@ -70,6 +72,7 @@ export const create: Command = {
       ...(level === undefined ? {} : { level }),
       ...(prioritizedFiles === undefined ? {} : { prioritizedFiles }),
       ...(annotationKeys === undefined ? {} : { annotationKeys }),
+      ...(values["allow-unsafe-paths"] === true ? { allowUnsafePaths: true } : {}),
     });
     const result = await withAtomicFile(values.output, async (file) => {
       await file.writeAll(writer.stream);

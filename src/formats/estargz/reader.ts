@@ -30,7 +30,9 @@ import { parseToc, type TocFile } from "../../layer/toc-parse.js";
 import { FOOTER_SIZE, LEGACY_FOOTER_SIZE, TOC_TAR_NAME } from "./constants.js";
 import { MAX_TOC_SIZE } from "../../layer/annotations.js";
 import { findFooter, type EstargzFooter } from "./footer.js";
-import { BLOCK, padLength, readTarHeader, walkHeaders } from "./tarhdr.js";
+import { BLOCK_SIZE as BLOCK, blockPadding as padLength } from "../../tar/header.js";
+import { parseEntryHeaders, walkHeaderRun } from "../../tar/header-run.js";
+import { SEEKABLE_TAR_READ } from "../../tar/layer-rules.js";
 import type { EstargzToc } from "./toc.js";
 
 /** Largest compressed window {@link EstargzReader.readFile} fetches with one read (bounds memory for huge files). */
@@ -123,19 +125,22 @@ export function extractTocJson(member: Uint8Array, maxToc = MAX_TOC_SIZE): Uint8
   const tar = concatBytes(parts);
   let h;
   try {
-    h = readTarHeader(tar, 0);
+    h = parseEntryHeaders(tar, 0, SEEKABLE_TAR_READ);
   } catch (e) {
-    throw new LayerkitError("BAD_TOC", `TOC member is not a tar: ${(e as Error).message}`, {}, { cause: e });
+    // The tar-level code stays in `details.tarCode` (and `cause`): the same one the tar reader gives.
+    const tarCode = e instanceof LayerkitError ? e.code : undefined;
+    throw new LayerkitError("BAD_TOC", `TOC member is not a tar: ${(e as Error).message}`, { tarCode }, { cause: e });
   }
   if (!h) throw new LayerkitError("BAD_TOC", "TOC member holds an empty tar", {});
-  const name = new TextDecoder().decode(h.name);
+  const name = h.header.name;
   if (name !== TOC_TAR_NAME) {
     throw new LayerkitError("BAD_TOC", `TOC tar entry is named ${JSON.stringify(name)}, expected ${JSON.stringify(TOC_TAR_NAME)}`, { name });
   }
-  if (h.typeflag !== "0") throw new LayerkitError("BAD_TOC", `TOC tar entry has type ${JSON.stringify(h.typeflag)}, expected a regular file`, { typeflag: h.typeflag });
-  if (h.size > maxToc) throw new LayerkitError("LIMIT_EXCEEDED", `TOC JSON of ${h.size} bytes exceeds the ${maxToc}-byte limit`, { size: h.size, limit: maxToc });
-  if (h.dataOffset + h.size > tar.length) throw new LayerkitError("BAD_TOC", "TOC tar entry is cut short", { size: h.size, available: tar.length - h.dataOffset });
-  return tar.subarray(h.dataOffset, h.dataOffset + h.size);
+  const size = h.dataSize;
+  if (h.header.typeflag !== "0") throw new LayerkitError("BAD_TOC", `TOC tar entry has type ${JSON.stringify(h.header.typeflag)}, expected a regular file`, { typeflag: h.header.typeflag });
+  if (size > maxToc) throw new LayerkitError("LIMIT_EXCEEDED", `TOC JSON of ${size} bytes exceeds the ${maxToc}-byte limit`, { size, limit: maxToc });
+  if (h.dataOffset + size > tar.length) throw new LayerkitError("BAD_TOC", "TOC tar entry is cut short", { size, available: tar.length - h.dataOffset });
+  return tar.subarray(h.dataOffset, h.dataOffset + size);
 }
 
 interface ReaderState {
@@ -319,9 +324,9 @@ export class EstargzReader {
     if (index < file.chunks.length - 1) throw fail(`${run.length} bytes follow a chunk that should fill the range`, { extra: run.length });
     let walked;
     try {
-      walked = walkHeaders(run);
+      walked = walkHeaderRun(run, SEEKABLE_TAR_READ);
     } catch (e) {
-      throw fail(`what follows the payload is not the tar headers the TOC lists (${(e as Error).message})`);
+      throw fail(`what follows the payload is not the tar headers the TOC lists (${(e as Error).message})`, { tarCode: e instanceof LayerkitError ? e.code : undefined });
     }
     if (walked.entries !== headers) throw fail(`${walked.entries} tar entries follow the payload, the TOC lists ${headers}`, { entries: walked.entries, expected: headers });
     if (walked.zeroBlocks > 0 && c.end !== this.tocOffset) throw fail("end-of-archive blocks before the end of the payload area");

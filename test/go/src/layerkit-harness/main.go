@@ -16,9 +16,13 @@
 //	    (fetches every file's ranges, decompresses, checks every file digest), then lists DEST
 //	stargz-zstd-write IN.tar OUT.blob
 //	    estargz.Build with estargz/zstdchunked.Compressor (stargz-snapshotter's zstd variant)
+//	tar-list IN.tar|-
+//	    read the tar with Go's archive/tar, every payload to the end (sparse files as their
+//	    logical content); prints the entries and, if the reader failed, its error (exit 0)
 package main
 
 import (
+	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -63,6 +67,8 @@ func main() {
 		err = cstorageApply(os.Args[2:])
 	case "stargz-zstd-write":
 		err = stargzZstdWrite(os.Args[2:])
+	case "tar-list":
+		err = tarList(os.Args[2:])
 	default:
 		usage()
 	}
@@ -76,6 +82,7 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   layerkit-harness cstorage-write [--level N] IN.tar OUT.blob
+  layerkit-harness tar-list IN.tar|-
   layerkit-harness cstorage-read [--map-current-keys] BLOB ANNOTATIONS.json|-
   layerkit-harness cstorage-apply [--map-current-keys] BLOB ANNOTATIONS.json|- DEST
   layerkit-harness stargz-zstd-write IN.tar OUT.blob`)
@@ -435,4 +442,52 @@ func stargzZstdWrite(args []string) error {
 		"size":        n,
 		"digest":      d,
 	})
+}
+
+type tarListEntry struct {
+	Name     string `json:"name"`
+	Typeflag string `json:"typeflag"`
+	Size     int64  `json:"size"`
+	Linkname string `json:"linkname"`
+	Digest   string `json:"digest"`
+}
+
+// tarList reads a whole tar with Go's archive/tar and reports what it read, or where it failed.
+func tarList(args []string) error {
+	if len(args) != 1 {
+		return errors.New("tar-list IN.tar|-")
+	}
+	in := os.Stdin
+	if args[0] != "-" {
+		f, err := os.Open(args[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	tr := tar.NewReader(in)
+	entries := []tarListEntry{}
+	var readErr error
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+		d := sha256.New()
+		if _, err := io.Copy(d, tr); err != nil {
+			readErr = err
+			break
+		}
+		entries = append(entries, tarListEntry{h.Name, string([]byte{h.Typeflag}), h.Size, h.Linkname, "sha256:" + hex.EncodeToString(d.Sum(nil))})
+	}
+	out := map[string]interface{}{"entries": entries}
+	if readErr != nil {
+		out["error"] = readErr.Error()
+	}
+	return printJSON(out)
 }
