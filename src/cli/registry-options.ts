@@ -73,7 +73,7 @@ function credentialsFor(values: Record<string, unknown>, registry: string, repos
     if (text === undefined) continue;
     const match = findAuth(text, registry, repository, file);
     if (match.credentials) return match.credentials;
-    if (match.helper !== undefined && ctx && !ctx.quiet) {
+    if (match.helper !== undefined && !ctx?.quiet) {
       process.stderr.write(`layerkit: ${file} names credential helper ${JSON.stringify(match.helper)} for ${registry}; credential helpers are not supported yet (use --creds)\n`);
     }
   }

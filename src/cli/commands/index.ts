@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { cat } from "./cat.js";
 import { convert } from "./convert.js";
 import { create } from "./create.js";
+import { demo } from "./demo.js";
 import { image } from "./image.js";
 import { inspect } from "./inspect.js";
 import { ls } from "./ls.js";
@@ -9,4 +10,4 @@ import { pull, push } from "./registry.js";
 import { verify } from "./verify.js";
 
 /** Every subcommand, in the order `layerkit --help` lists them. */
-export const COMMANDS: Command[] = [create, convert, verify, inspect, ls, cat, pull, push, image];
+export const COMMANDS: Command[] = [create, convert, verify, inspect, ls, cat, pull, push, image, demo];
