@@ -79,8 +79,8 @@ async function openRegistrySource(ref: ImageReference & { reference: string }, v
   try {
     image = await client.pullImage(ref.repository, ref.reference);
   } catch (e) {
-    if (isLayerkitError(e, "NOT_FOUND") && ref.digest !== undefined) {
-      throw new LayerkitError("NOT_FOUND", `${e.message} (@digest names a manifest or index; for a layer blob add --blob)`, e.details, { cause: e });
+    if ((isLayerkitError(e, "NOT_FOUND") || isLayerkitError(e, "HTTP") || isLayerkitError(e, "BAD_MANIFEST")) && ref.digest !== undefined) {
+      throw new LayerkitError(e.code, `${e.message} (@digest names a manifest or index; for a layer blob add --blob)`, e.details, { cause: e });
     }
     throw e;
   }

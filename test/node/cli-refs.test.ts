@@ -149,9 +149,10 @@ describe("references", () => {
     const none = run(["cat", ref, "usr/lib/os-release", ...creds()]);
     expect(none.status).toBe(2);
     expect(none.stderr.split("\n")[0]).toContain("is an image with 1 layer(s): pick one with --layer N");
-    // A layer digest after @ is not a manifest: NOT_FOUND with the --blob hint, exit 4.
+    // A layer digest after @ is not a manifest: the registry's error (docker-registry answers 500:
+    // exit 3; others 404 NOT_FOUND: exit 4) with the --blob hint.
     const blobAsManifest = run(["inspect", `${registry.host}/team/app@${layer}`, "--layer", "0", ...creds()]);
-    expect(blobAsManifest.status, blobAsManifest.stderr).toBe(4);
+    expect([3, 4], blobAsManifest.stderr).toContain(blobAsManifest.status);
     expect(blobAsManifest.stderr).toContain("for a layer blob add --blob");
     expect(JSON.parse(ok(["inspect", "--blob", `${registry.host}/team/app@${layer}`, ...creds(), "--json"]).stdout).digest).toBe(layer);
   });
