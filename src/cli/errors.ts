@@ -64,6 +64,7 @@ export const EXIT_FOR_CODE: Record<ErrorCode, ExitCode> = {
   IO: EXIT_IO,
   HTTP: EXIT_IO,
   UNAUTHORIZED: EXIT_IO,
+  TIMEOUT: EXIT_IO,
 };
 
 /** The exit-code lines of `--help` and the README. */
