@@ -7,8 +7,13 @@
  *   node examples/edge/build.mjs [--out DIR] [--port 8787] [--origin https://layers.example.com/blobs] [--allow-private]
  *   npx workerd serve DIR/config.capnp
  *
+ * --allow-private: let the worker fetch layers from loopback/private addresses (127.0.0.1,
+ * 10/8, 192.168/16, localhost, …). workerd's default network reaches public addresses only, and
+ * the worker refuses such layer URLs with 403 unless ALLOW_PRIVATE=1; this flag sets both (the
+ * binding and a "net" service allowing private and local addresses). For local testing only.
+ *
  * With wrangler, point `main` at worker.ts instead: it bundles the same way (`.wasm` imports
- * become modules) and LAYER_ORIGIN / MAX_FILE_SIZE go in `vars`.
+ * become modules) and LAYER_ORIGIN / MAX_FILE_SIZE / ALLOW_PRIVATE go in `vars`.
  */
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
@@ -48,16 +53,19 @@ export async function buildEdgeWorker(outDir = join(HERE, "dist")) {
 /**
  * A workerd config serving the worker once per entry of `services` (each its own port and vars).
  * `allowPrivate` lets the worker fetch layers from private/loopback addresses (workerd's default
- * outbound network allows only public ones): for local testing.
- * @param {{ name: string, port: number, vars?: Record<string, string> }[]} services
+ * outbound network allows only public ones; the worker also needs ALLOW_PRIVATE=1, added here):
+ * for local testing. A service's own `allowPrivate` overrides the option.
+ * @param {{ name: string, port: number, vars?: Record<string, string>, allowPrivate?: boolean }[]} services
  * @param {{ allowPrivate?: boolean }} [options]
  */
 export function workerdConfig(services, options = {}) {
-  const outbound = options.allowPrivate ? `\n      globalOutbound = "net",` : "";
-  const netService = options.allowPrivate ? `\n    (name = "net", network = (allow = ["public", "private", "local"])),` : "";
+  const privateFor = (s) => s.allowPrivate ?? Boolean(options.allowPrivate);
+  const netService = services.some(privateFor) ? `\n    (name = "net", network = (allow = ["public", "private", "local"])),` : "";
   const workers = services
     .map((s) => {
-      const bindings = Object.entries(s.vars ?? {}).map(([k, v]) => `(name = ${JSON.stringify(k)}, text = ${JSON.stringify(v)})`);
+      const outbound = privateFor(s) ? `\n      globalOutbound = "net",` : "";
+      const vars = privateFor(s) ? { ...s.vars, ALLOW_PRIVATE: "1" } : (s.vars ?? {});
+      const bindings = Object.entries(vars).map(([k, v]) => `(name = ${JSON.stringify(k)}, text = ${JSON.stringify(v)})`);
       return `    (name = ${JSON.stringify(s.name)}, worker = (
       modules = [
         (name = "worker.js", esModule = embed "worker.js"),

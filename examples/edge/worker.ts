@@ -11,8 +11,15 @@
  * (and the TOC against `annotations` when given), and answers:
  *   200 with the bytes (ETag = the file's digest), 404 (JSON) when the path is not in the layer,
  *   400 (JSON) for a bad request (no path, a directory, a path climbing out), 413 (JSON) for a
- *   file over MAX_FILE_SIZE (it would have to be held in memory to be verified first), 502 (JSON
+ *   file over MAX_FILE_SIZE (it would have to be held in memory to be verified first), 403 (JSON)
+ *   for a layer on a private or loopback address without ALLOW_PRIVATE, 502 (JSON
  *   `{ error: { code, message, details } }`) when the layer cannot be read or fails verification.
+ *
+ * Private origins: workerd's default outbound network reaches only public addresses, and a worker
+ * that fetches any URL it is given must not become a way into the network it runs in. So a layer
+ * URL whose host is a loopback, private (RFC 1918, fc00::/7), link-local or `localhost` address is
+ * refused up front with 403, unless ALLOW_PRIVATE is "1" — set by `build.mjs --allow-private`,
+ * which also gives the worker an outbound network that allows private addresses (local testing).
  *
  * @module
  */
@@ -30,6 +37,18 @@ export interface Env {
   LAYER_ORIGIN?: string;
   /** Largest file served, in bytes (default 64 MiB: the file is verified in memory before sending). */
   MAX_FILE_SIZE?: string;
+  /** "1": layers on private/loopback addresses may be fetched (needs a workerd network allowing them). */
+  ALLOW_PRIVATE?: string;
+}
+
+/** Hosts workerd's public network cannot reach (literal addresses and `localhost` only: no DNS here). */
+export function isPrivateHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  if (h === "localhost" || h.endsWith(".localhost") || h === "::1" || h === "::" || /^(fc|fd|fe[89ab])[0-9a-f]{0,2}:/.test(h)) return true;
+  const m = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(h);
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a === 127 || a === 10 || a === 0 || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168) || (a === 169 && b === 254);
 }
 
 const USAGE = (env: Env): string =>
@@ -54,6 +73,14 @@ export function parseRequest(url: URL, env: Env): { layer: string; path: string;
   } else {
     if (!/^https?:\/\//i.test(first)) throw new LayerkitError("BAD_ARGUMENT", "the first path segment must be an url-encoded http(s) layer URL", { layer: first });
     layer = first;
+  }
+  const host = new URL(layer).hostname;
+  if (env.ALLOW_PRIVATE !== "1" && isPrivateHost(host)) {
+    throw new LayerkitError(
+      "BAD_ARGUMENT",
+      `the layer is on a private address (${host}); this worker fetches public origins only. For local testing build it with \`node examples/edge/build.mjs --allow-private\` (sets ALLOW_PRIVATE=1 and a workerd network allowing private addresses)`,
+      { host, status: 403 },
+    );
   }
   const raw = url.searchParams.get("annotations");
   if (raw === null) return { layer, path };
@@ -85,6 +112,7 @@ function view(layer: string, annotations: Record<string, string> | undefined): P
 
 function statusOf(e: unknown): number {
   if (!isLayerkitError(e)) return 500;
+  if (e.details.status === 403) return 403;
   if (e.code === "NOT_FOUND") return 404;
   if (e.code === "BAD_ARGUMENT" || e.code === "UNSAFE_PATH") return 400;
   if (e.code === "LIMIT_EXCEEDED") return 413;

@@ -6,6 +6,8 @@
 import { rmSync } from "node:fs";
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { Writable } from "node:stream";
+import { LayerkitError } from "../errors.js";
 import { ByteReader } from "../util/bytes.js";
 
 /** Bytes per write when the output is read into a reused buffer. */
@@ -51,7 +53,12 @@ export class AtomicFile {
   static async create(finalPath: string): Promise<AtomicFile> {
     hookSignals();
     const tempPath = join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-    const handle = await open(tempPath, "wx");
+    let handle: FileHandle;
+    try {
+      handle = await open(tempPath, "wx");
+    } catch (e) {
+      throw outputError(finalPath, e);
+    }
     live.add(tempPath);
     return new AtomicFile(finalPath, tempPath, handle);
   }
@@ -92,8 +99,24 @@ export class AtomicFile {
   }
 }
 
-/** Run `fn` with an atomic file; commit on success, discard on any failure. */
-export async function withAtomicFile<T>(finalPath: string, fn: (file: AtomicFile) => Promise<T>): Promise<T> {
+/** Why OUT cannot be written, named by OUT itself (never by the temporary name). */
+export function outputError(finalPath: string, e: unknown): LayerkitError {
+  const code = (e as { code?: string }).code;
+  const dir = dirname(finalPath);
+  const why = code === "ENOENT" ? `directory ${dir} does not exist` : code === "EACCES" || code === "EPERM" ? `no permission to write in ${dir}` : code === "ENOTDIR" ? `${dir} is not a directory` : ((e as Error).message ?? String(e));
+  return new LayerkitError("IO", `cannot write ${finalPath}: ${why}`, { path: finalPath, ...(code ? { errno: code } : {}) }, { cause: e });
+}
+
+/** Writes a stream to stdout (`-o -`): nothing to rename; a failure leaves what was written, as with any pipe. */
+class StdoutFile {
+  async writeAll(stream: ReadableStream<Uint8Array>): Promise<void> {
+    await stream.pipeTo(Writable.toWeb(process.stdout) as WritableStream<Uint8Array>, { preventClose: true });
+  }
+}
+
+/** Run `fn` with an atomic file (or stdout for `-`); commit on success, discard on any failure. */
+export async function withAtomicFile<T>(finalPath: string, fn: (file: Pick<AtomicFile, "writeAll">) => Promise<T>): Promise<T> {
+  if (finalPath === "-") return await fn(new StdoutFile());
   const file = await AtomicFile.create(finalPath);
   try {
     const out = await fn(file);

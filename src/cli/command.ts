@@ -1,7 +1,8 @@
 /** What a subcommand declares, so `main` can parse, print help and report errors uniformly. */
-import type { ParseArgsConfig } from "node:util";
+import type { OptionSpec } from "./args.js";
+import { UsageError } from "./errors.js";
 
-export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+export type { OptionSpec };
 
 export interface CliContext {
   json: boolean;
@@ -27,4 +28,14 @@ export interface Command {
   /** Positional arguments: [min, max]. */
   positionals: [number, number];
   run(values: Record<string, unknown>, positionals: string[], ctx: CliContext): Promise<number>;
+}
+
+/**
+ * The context for a command writing its result to `output`: with `-o -` the result goes to
+ * stdout, so the human summary goes to stderr (and --json, which would mix into it, is refused).
+ */
+export function contextForOutput(ctx: CliContext, output: string): CliContext {
+  if (output !== "-") return ctx;
+  if (ctx.json) throw new UsageError("--json cannot be combined with -o - (both would go to stdout)");
+  return { ...ctx, log: (line) => void (ctx.quiet ? undefined : process.stderr.write(line + "\n")) };
 }

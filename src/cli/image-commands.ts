@@ -4,15 +4,16 @@
  */
 import { convertImage, type ConvertImageOptions } from "../image/convert-image.js";
 import { type ImageFs, openImageFs } from "../image/image-fs.js";
-import { looksLikeImageRef } from "../image/image-ref.js";
+import { looksLikeImageRef, parseImageRef } from "../image/image-ref.js";
 import { openImage } from "../image/open-image.js";
 import { verifyImage } from "../image/verify-image.js";
 import { parsePlatform } from "../oci/platform.js";
 import type { Platform } from "../oci/types.js";
 import type { CliContext } from "./command.js";
-import { EXIT_OK, EXIT_VERIFY_FAILED, UsageError } from "./errors.js";
+import { EXIT_BAD_CONTENT, EXIT_OK, UsageError } from "./errors.js";
 import { formatBytes } from "./progress.js";
-import { registryOptions } from "./source-arg.js";
+import { registryOptions } from "./registry-options.js";
+import type { RegistryClientOptions } from "../registry/client.js";
 import { parseFormat, parseLevel } from "./commands/create.js";
 
 /** Options `image convert`/`verify` and the image forms of ls/cat/inspect add. */
@@ -38,11 +39,20 @@ export const IMAGE_FS_HELP: Array<[string, string]> = [
   ["--no-follow", "with an image: the symlink itself, not what it points at"],
 ];
 
-/** True when SOURCE names a whole image (not a layer): see {@link IMAGE_FS_HELP}. */
+/**
+ * True when SOURCE names a whole image (not one layer): see {@link IMAGE_FS_HELP}. `--layer` and
+ * `--blob` pick a layer instead; `@digest` names a manifest or index, so it is an image too.
+ */
 export function isImageArg(arg: string, values: Record<string, unknown>): boolean {
-  if (values.layer !== undefined) return false;
+  if (values.layer !== undefined || values.blob === true) return false;
   if (arg.startsWith("oci:") || arg.startsWith("docker://")) return true;
-  return looksLikeImageRef(arg) && !arg.includes("@");
+  return looksLikeImageRef(arg);
+}
+
+/** The registry client options (flags, environment, auth files) for the registry `arg` names. */
+function clientOptionsFor(arg: string, values: Record<string, unknown>, ctx: CliContext): RegistryClientOptions {
+  const ref = parseImageRef(arg);
+  return ref.transport === "docker" ? registryOptions(values, ref.image.registry, ref.image.repository, ctx) : {};
 }
 
 function positiveInt(v: unknown, flag: string): number | undefined {
@@ -86,9 +96,8 @@ export async function runImageConvert(values: Record<string, unknown>, [src, dst
       process.stderr.write(ctx.quiet || ctx.json ? "" : `${e.platform ?? ""} layer ${e.layer} ${e.digest.slice(7, 19)} ${e.action}\n`);
     }
   };
-  const registry = registryOptions();
-  const source = await openImage(src, { registry });
-  const target = await openImage(dst, { registry, create: true });
+  const source = await openImage(src, { registry: clientOptionsFor(src, values, ctx) });
+  const target = await openImage(dst, { registry: clientOptionsFor(dst, values, ctx), create: true });
   const r = await convertImage(source, target, options);
   ctx.printJson({
     source: r.source,
@@ -115,7 +124,7 @@ export async function runImageConvert(values: Record<string, unknown>, [src, dst
 export async function runImageVerify(values: Record<string, unknown>, [src]: string[], ctx: CliContext): Promise<number> {
   if (src === undefined) throw new UsageError("image verify takes SRC");
   const wanted = platforms(values);
-  const source = await openImage(src, { registry: registryOptions() });
+  const source = await openImage(src, { registry: clientOptionsFor(src, values, ctx) });
   const r = await verifyImage(source, {
     ...(wanted ? { platforms: wanted } : {}),
     onLayer: (l) =>
@@ -130,13 +139,13 @@ export async function runImageVerify(values: Record<string, unknown>, [src]: str
   }
   ctx.log(r.ok ? `${src}: ok` : `${src}: verification failed (${r.failures.length} problem(s))`);
   ctx.printJson(r);
-  return r.ok ? EXIT_OK : EXIT_VERIFY_FAILED;
+  return r.ok ? EXIT_OK : EXIT_BAD_CONTENT;
 }
 
-async function openFs(arg: string, values: Record<string, unknown>): Promise<ImageFs> {
+async function openFs(arg: string, values: Record<string, unknown>, ctx: CliContext): Promise<ImageFs> {
   const wanted = platforms(values);
   if (wanted && wanted.length > 1) throw new UsageError("give --platform once to browse an image");
-  return openImageFs(await openImage(arg, { registry: registryOptions() }), wanted ? { platform: wanted[0]! } : {});
+  return openImageFs(await openImage(arg, { registry: clientOptionsFor(arg, values, ctx) }), wanted ? { platform: wanted[0]! } : {});
 }
 
 function notes(fs: ImageFs): void {
@@ -144,7 +153,7 @@ function notes(fs: ImageFs): void {
 }
 
 export async function runImageLs(arg: string, path: string | undefined, values: Record<string, unknown>, ctx: CliContext): Promise<number> {
-  const fs = await openFs(arg, values);
+  const fs = await openFs(arg, values, ctx);
   notes(fs);
   const rows = fs.list(path ?? "");
   ctx.printJson(
@@ -173,7 +182,7 @@ export async function runImageLs(arg: string, path: string | undefined, values: 
 }
 
 export async function runImageCat(arg: string, path: string, values: Record<string, unknown>, ctx: CliContext): Promise<number> {
-  const fs = await openFs(arg, values);
+  const fs = await openFs(arg, values, ctx);
   notes(fs);
   const { entry, stream } = await fs.openFile(path, { follow: !values["no-follow"] });
   if (ctx.json) {
@@ -193,7 +202,7 @@ export async function runImageCat(arg: string, path: string, values: Record<stri
 }
 
 export async function runImageInspect(arg: string, values: Record<string, unknown>, ctx: CliContext): Promise<number> {
-  const fs = await openFs(arg, values);
+  const fs = await openFs(arg, values, ctx);
   notes(fs);
   ctx.printJson({
     image: fs.source.name,

@@ -8,10 +8,11 @@ import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { OciLayout } from "../oci/layout.js";
 import { openLayout } from "../oci/layout-node.js";
-import { trackTempPath, untrackTempPath } from "./atomic-file.js";
+import { outputError, trackTempPath, untrackTempPath } from "./atomic-file.js";
 
 export async function withLayoutOutput<T>(out: string, fn: (layout: OciLayout) => Promise<T>): Promise<T> {
   const fresh = !existsSync(out);
+  if (fresh && !existsSync(dirname(out) || ".")) throw outputError(out, Object.assign(new Error("ENOENT"), { code: "ENOENT" }));
   const dir = fresh ? join(dirname(out), `.${basename(out)}.${process.pid}.tmp`) : out;
   if (fresh) trackTempPath(dir);
   try {

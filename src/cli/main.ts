@@ -3,11 +3,12 @@
  * `layerkit` command line: one binary, many subcommands. Parsing, help, `--json`/`--quiet` and
  * the error → exit-code mapping live here; each subcommand is a module in ./commands/.
  */
-import { parseArgs } from "node:util";
 import { Writable } from "node:stream";
+import { parseArgs } from "./args.js";
 import { COMMANDS } from "./commands/index.js";
 import type { CliContext, Command } from "./command.js";
-import { EXIT_OK, EXIT_USAGE, UsageError, describeError, errorJson, exitCodeFor } from "./errors.js";
+import { EXIT_OK, EXIT_USAGE, UsageError, describeError, errorJson, exitCodeFor, exitCodeHelp } from "./errors.js";
+import { isLayerkitError } from "../errors.js";
 
 const GLOBAL_HELP = [
   ["--json", "print one JSON document (results or {\"error\": …}) instead of text"],
@@ -24,7 +25,8 @@ function topUsage(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Run `layerkit <command> --help` for a command's options and an example.",
-    "Exit codes: 0 ok, 1 verification failed, 2 usage, 3 I/O or network.",
+    "exit codes (every command):",
+    ...exitCodeHelp(),
   ].join("\n");
 }
 
@@ -59,19 +61,14 @@ export async function main(argv: string[]): Promise<number> {
   const command = COMMANDS.find((c) => c.name === name);
   const json = rest.includes("--json");
   if (!command) {
-    return fail(new UsageError(`unknown command ${JSON.stringify(name)}`), json, topUsage());
+    return fail(new UsageError(`unknown command ${JSON.stringify(name)}`), json);
   }
   let values: Record<string, unknown>;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: { ...command.options, json: { type: "boolean" }, quiet: { type: "boolean", short: "q" }, help: { type: "boolean", short: "h" } },
-    }));
+    ({ values, positionals } = parseArgs(rest, { ...command.options, ...GLOBAL_OPTIONS }));
   } catch (e) {
-    return fail(new UsageError((e as Error).message), json, commandUsage(command));
+    return fail(e, json, command);
   }
   if (values.help) {
     process.stdout.write(commandUsage(command) + "\n");
@@ -79,20 +76,32 @@ export async function main(argv: string[]): Promise<number> {
   }
   const [min, max] = command.positionals;
   if (positionals.length < min || positionals.length > max) {
-    return fail(new UsageError(`${command.name} takes ${min === max ? min : `${min} to ${max}`} argument(s), got ${positionals.length}`), json, commandUsage(command));
+    return fail(new UsageError(`takes ${min === max ? min : `${min} to ${max}`} argument(s), got ${positionals.length}: ${command.usage}`), json, command);
   }
   const ctx = makeContext(Boolean(values.json), Boolean(values.quiet));
   try {
     return await command.run(values, positionals, ctx);
   } catch (e) {
-    return fail(e, ctx.json, e instanceof UsageError ? commandUsage(command) : undefined);
+    return fail(e, ctx.json, command);
   }
 }
 
-function fail(e: unknown, json: boolean, usage?: string): number {
+const GLOBAL_OPTIONS = { json: { type: "boolean" }, quiet: { type: "boolean", short: "q" }, help: { type: "boolean", short: "h" } } as const;
+
+/** How to give registry credentials, appended to an UNAUTHORIZED message. */
+const CREDENTIALS_HINT = "give credentials with --creds USER[:PASS], --authfile FILE, LAYERKIT_REGISTRY_USER/LAYERKIT_REGISTRY_PASSWORD, or `docker login`/`podman login`";
+
+/**
+ * Reports an error: one line on stderr (a usage error adds one line pointing at --help), or one
+ * JSON object on stdout with --json. `LAYERKIT_DEBUG=1` adds the stack.
+ */
+function fail(e: unknown, json: boolean, command?: Command): number {
   if (json) process.stdout.write(JSON.stringify(errorJson(e)) + "\n");
-  process.stderr.write(`layerkit: ${describeError(e)}\n`);
-  if (usage && !json) process.stderr.write("\n" + usage + "\n");
+  const usage = e instanceof UsageError || isLayerkitError(e, "BAD_ARGUMENT");
+  const prefix = usage && command ? `layerkit ${command.name}` : "layerkit";
+  const hint = isLayerkitError(e, "UNAUTHORIZED") ? ` (${CREDENTIALS_HINT})` : "";
+  process.stderr.write(`${prefix}: ${usage && e instanceof UsageError ? e.message : describeError(e)}${hint}\n`);
+  if (usage && !json) process.stderr.write(`Run 'layerkit ${command ? `${command.name} ` : ""}--help' for usage.\n`);
   if (process.env.LAYERKIT_DEBUG && e instanceof Error && e.stack) process.stderr.write(e.stack + "\n");
   return exitCodeFor(e);
 }

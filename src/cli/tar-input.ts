@@ -7,7 +7,9 @@ import { directoryTar } from "../tar/from-directory.js";
 import { nodeDirectoryFs } from "../tar/from-directory-node.js";
 import type { Instant } from "../tar/types.js";
 import type { CliContext, OptionSpec } from "./command.js";
+import { Readable } from "node:stream";
 import { UsageError } from "./errors.js";
+import { isStdin } from "./image-ref.js";
 import { isDirectory, openFileStream } from "./node-io.js";
 import { countingStream, type Progress } from "./progress.js";
 
@@ -54,6 +56,12 @@ export interface TarInput {
  */
 export async function openTarInput(path: string, values: Record<string, unknown>, ctx: CliContext, progress: Progress, strict = true): Promise<TarInput> {
   const skipped: string[] = [];
+  if (isStdin(path)) {
+    if (strict && (values.mtime !== undefined || values["keep-owners"] || values.devices)) {
+      throw new UsageError("--mtime, --keep-owners and --devices apply to a directory input only");
+    }
+    return { tar: (Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>).pipeThrough(countingStream(progress)), skipped };
+  }
   if (await isDirectory(path)) {
     const mtime = parseMtime(values.mtime, process.env.SOURCE_DATE_EPOCH);
     const tar = directoryTar(nodeDirectoryFs(path), {

@@ -70,7 +70,7 @@ export function compressionOfMagic(head: Uint8Array): LayerCompression {
     if (u32 === ZSTD_MAGIC || isSkippableMagic(u32)) return "zstd";
   }
   if (looksLikeTar(head)) {
-    throw new LayerkitError("UNSUPPORTED_FORMAT", "the blob is an uncompressed tar; layerkit layers are gzip or zstd compressed (create one with createLayer)", {
+    throw new LayerkitError("UNSUPPORTED_FORMAT", "the blob is an uncompressed tar; layer blobs are gzip or zstd compressed: compress it into a layer first", {
       detected: "tar",
     });
   }

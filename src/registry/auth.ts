@@ -16,6 +16,11 @@ import type { Challenge } from "./www-authenticate.js";
 export interface RegistryCredentials {
   username: string;
   password: string;
+  /**
+   * An OAuth refresh token (docker's `identitytoken`): tokens are then asked for with the
+   * refresh-token grant (`POST realm`, `grant_type=refresh_token`) instead of Basic credentials.
+   */
+  identityToken?: string;
 }
 
 /** Tokens are renewed this long before they expire, so a request never carries a stale one. */
@@ -116,6 +121,18 @@ export class TokenCache {
     let res: Response;
     try {
       const init: RequestInit = { headers, redirect: "error" };
+      const refresh = this.#credentials?.identityToken;
+      if (refresh !== undefined) {
+        // OAuth2 refresh-token grant (distribution's token spec, "oauth"): the refresh token in a form body.
+        const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: refresh, client_id: "layerkit" });
+        if (service !== undefined) form.set("service", service);
+        if (all.length) form.set("scope", all.join(" "));
+        headers.delete("authorization");
+        headers.set("content-type", "application/x-www-form-urlencoded");
+        init.method = "POST";
+        init.body = form.toString();
+        url.search = "";
+      }
       if (signal) init.signal = signal;
       res = await this.#fetch(url, init);
     } catch (e) {

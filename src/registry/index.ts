@@ -6,6 +6,7 @@
  */
 export { parseReference, formatReference, checkRepository, checkTag, type ImageReference } from "./reference.js";
 export { parseWwwAuthenticate, type Challenge } from "./www-authenticate.js";
+export { findAuth, type AuthFileMatch } from "./auth-file.js";
 export { TokenCache, basicAuthorization, type RegistryCredentials } from "./auth.js";
 export { RegistryTransport, type RegistryRequest, type RegistryTransportOptions } from "./transport.js";
 export { RegistryClient, openReference, type PulledImage, type PulledManifest, type PushLayer, type RegistryClientOptions } from "./client.js";

@@ -94,3 +94,10 @@ export async function readReporting<T>(findings: Findings, hasExpected: boolean,
     }
   }
 }
+
+/** The note on the `toc` check: matched, mismatched (a failure says how), or nothing to compare with. */
+export function tocNote(authenticated: boolean, failed: boolean): string {
+  if (authenticated) return "TOC digest matched";
+  if (failed) return "TOC digest does not match the expected one";
+  return "TOC not authenticated: no expected digest in the annotations or options";
+}

@@ -28,6 +28,7 @@ async function setup() {
   const served = new Map([layers.chunked, layers.estargz, layers.tamperedChunked, layers.tamperedEstargz, layers.gzip, ...layers.upstream].map((l) => [`/layers/${l.name}`, l.bytes]));
   ctx.server = await serveHttp((path) => (served.has(path) ? { type: "application/octet-stream", body: served.get(path), ranges: true } : undefined));
   const originPort = await freePort();
+  const publicPort = await freePort();
   ctx.worker = await startWorkerd(
     dir,
     (port) =>
@@ -35,12 +36,14 @@ async function setup() {
         [
           { name: "by-url", port },
           { name: "by-origin", port: originPort, vars: { LAYER_ORIGIN: `${ctx.server.origin}/layers`, MAX_FILE_SIZE: String(1 << 20) } },
+          { name: "public-only", port: publicPort, allowPrivate: false },
         ],
         { allowPrivate: true },
       ),
     "/",
   );
   ctx.originWorker = `http://127.0.0.1:${originPort}`;
+  ctx.publicWorker = `http://127.0.0.1:${publicPort}`;
   return ctx;
 }
 
@@ -180,6 +183,19 @@ const cases = [
       await expectError(await fetch(`${ctx.originWorker}/${ctx.layers.chunked.name}/nope`), 404, ["NOT_FOUND"], "missing path");
       const r = await fetch(`${ctx.originWorker}/${encodeURIComponent("http://127.0.0.1:1/x")}/etc/motd`);
       await expectError(r, 400, ["BAD_ARGUMENT"], "URL in origin mode");
+    },
+  ],
+  [
+    "without --allow-private a local origin is a clear 403 at once (no fetch, no retries), naming the flag",
+    async (ctx) => {
+      for (const origin of [ctx.server.origin, "http://localhost:1", "http://10.1.2.3", "http://[::1]:8080"]) {
+        const from = ctx.server.log.length;
+        const t0 = Date.now();
+        const err = await expectError(await fetch(`${ctx.publicWorker}/${encodeURIComponent(`${origin}/layers/${ctx.layers.chunked.name}`)}/etc/os-release`), 403, ["BAD_ARGUMENT"], `private origin ${origin}`);
+        assert(err.message.includes("--allow-private") && err.message.includes("private address"), `message: ${err.message}`);
+        assert(ctx.server.log.length === from, `the worker fetched ${ctx.server.log.length - from} time(s) from ${origin}`);
+        assert(Date.now() - t0 < 2000, `403 took ${Date.now() - t0} ms`);
+      }
     },
   ],
 ];

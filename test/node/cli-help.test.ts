@@ -21,7 +21,7 @@ describe("help", () => {
   it("lists every subcommand the issue asks for, and the exit codes", () => {
     expect(commands.sort()).toEqual(["cat", "convert", "create", "extract", "image", "inspect", "ls", "pull", "push", "verify"]);
     const top = runCli(["--help"]);
-    expect(top.stdout).toContain("Exit codes: 0 ok, 1 verification failed, 2 usage, 3 I/O or network.");
+    expect(top.stdout).toContain("exit codes (every command):\n  0  ok\n  1  the layer or image is bad");
   });
 
   it("every subcommand's --help (and `help CMD`) shows its usage, options and a runnable-looking example; exit 0", () => {
@@ -50,11 +50,12 @@ describe("usage errors exit 2", () => {
   it("an unknown command, an unknown option, a missing or extra argument", () => {
     const unknown = runCli(["frobnicate"]);
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toMatch(/^layerkit: unknown command "frobnicate"\n\nusage: layerkit <command>/);
+    expect(unknown.stderr).toBe("layerkit: unknown command \"frobnicate\"\nRun 'layerkit --help' for usage.\n");
     for (const args of [["ls", "x.zst", "--bogus"], ["cat", "x.zst"], ["verify"], ["push", "only-one"], ["inspect", "a", "b"]]) {
       const r = runCli(args);
       expect(r.status).toBe(2);
-      expect(r.stderr).toMatch(/^layerkit: .*\n\nusage: layerkit /);
+      // Two short lines: what is wrong, and where the usage is.
+      expect(r.stderr).toMatch(new RegExp(`^layerkit ${args[0]}: [^\n]+\nRun 'layerkit ${args[0]} --help' for usage.\n$`));
       expect(r.stdout).toBe("");
     }
   });
@@ -62,7 +63,7 @@ describe("usage errors exit 2", () => {
   it("--json turns a usage error into one JSON error object on stdout", () => {
     const r = runCli(["cat", "x.zst", "--json"]);
     expect(r.status).toBe(2);
-    expect(JSON.parse(r.stdout)).toEqual({ error: { code: "USAGE", message: "cat takes 2 argument(s), got 1" } });
+    expect(JSON.parse(r.stdout)).toEqual({ error: { code: "USAGE", message: "takes 2 argument(s), got 1: cat SOURCE PATH [--layer N|DIGEST] [--blob] [--annotations JSON|FILE]" } });
     const layer = runCli(["ls", "file.zst", "--layer", "-1", "--json"]);
     expect(layer.status).toBe(2);
     expect(JSON.parse(layer.stdout).error.code).toBe("USAGE");

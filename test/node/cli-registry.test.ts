@@ -89,11 +89,11 @@ describe("registry SOURCEs", () => {
     expect(names).toContain("os-release");
   });
 
-  it("REPO@sha256:<blob>: a blob by digest (TOC found by its footer, not authenticated)", () => {
+  it("--blob REPO@sha256:<blob>: a blob by digest (TOC found by its footer, not authenticated)", () => {
     const d = built.layers[0]!.descriptor;
-    const r = json<{ format: string; authenticated: boolean; digest: string }>(["inspect", `${registry.host}/team/app@${d.digest}`]);
+    const r = json<{ format: string; authenticated: boolean; digest: string }>(["inspect", "--blob", `${registry.host}/team/app@${d.digest}`]);
     expect(r).toMatchObject({ format: "zstd:chunked", authenticated: false, digest: d.digest });
-    const big = cli(["cat", `${registry.host}/team/app@${d.digest}`, "usr/share/big.bin", "--json"]);
+    const big = cli(["cat", "--blob", `${registry.host}/team/app@${d.digest}`, "usr/share/big.bin", "--json"]);
     expect(big.status).toBe(0);
     expect(JSON.parse(big.stdout)).toMatchObject({ path: "usr/share/big.bin", size: 9 * 1024 * 1024 + 123 });
   });
@@ -112,10 +112,10 @@ describe("registry SOURCEs", () => {
 
     const layer = cli(["ls", `${registry.host}/team/app:v1`, "--layer", "7"]);
     expect(layer.status).toBe(2);
-    expect(layer.stderr).toContain("the image has 2 layer(s)");
+    expect(layer.stderr).toContain("has 2 layer(s)");
 
-    const missing = cli(["inspect", `${registry.host}/team/app@sha256:${"0".repeat(64)}`, "--json"]);
-    expect(missing.status).toBe(3);
+    const missing = cli(["inspect", "--blob", `${registry.host}/team/app@sha256:${"0".repeat(64)}`, "--json"]);
+    expect(missing.status).toBe(4);
     expect(JSON.parse(missing.stdout)).toMatchObject({ error: { code: "NOT_FOUND" } });
   });
 });

@@ -104,9 +104,9 @@ export function listTree(dir: string): TreeFile[] {
 }
 
 /** Like runCli, without blocking this process's event loop (needed when the test itself serves HTTP). */
-export function runCliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runCliAsync(args: string[], options: { env?: Record<string, string> } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -67,7 +67,7 @@ export interface TestRegistry {
   username: string;
   password: string;
   /** Token server (auth "token"): tokens issued so far, and the scopes of each request. */
-  tokenRequests: { scopes: string[]; user: string | undefined }[];
+  tokenRequests: { scopes: string[]; user: string | undefined; grant?: "refresh_token" }[];
   /** Storage root (filesystem driver). */
   storage: string;
   stop(): Promise<void>;
@@ -96,6 +96,22 @@ async function startTokenServer(dir: string, username: string, password: string,
   const key = crypto.createPrivateKey(readFileSync(keyFile));
   const x5c = new crypto.X509Certificate(readFileSync(certFile)).raw.toString("base64");
   const server = http.createServer((req, res) => {
+    if (req.method === "POST") {
+      // The OAuth2 refresh-token grant docker uses with an auth file's `identitytoken`.
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        const form = new URLSearchParams(body);
+        if (form.get("grant_type") !== "refresh_token" || form.get("refresh_token") !== refreshTokenFor(password)) {
+          res.writeHead(401, { "content-type": "application/json" }).end('{"details":"bad refresh token"}');
+          return;
+        }
+        const scopes = (form.get("scope") ?? "").split(" ").filter((x) => x !== "");
+        requests.push({ scopes, user: username, grant: "refresh_token" });
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ access_token: issue(username, form.get("service"), scopes), expires_in: 300 }));
+      });
+      return;
+    }
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const auth = req.headers.authorization;
     let user: string | undefined;
@@ -109,6 +125,9 @@ async function startTokenServer(dir: string, username: string, password: string,
     }
     const scopes = url.searchParams.getAll("scope");
     requests.push({ scopes, user });
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: issue(user, url.searchParams.get("service"), scopes), expires_in: 300, issued_at: new Date().toISOString() }));
+  });
+  const issue = (user: string | undefined, service: string | null, scopes: string[]): string => {
     const access = scopes.map((s) => {
       const [type, name, actions] = s.split(":");
       const wanted = (actions ?? "").split(",");
@@ -116,14 +135,18 @@ async function startTokenServer(dir: string, username: string, password: string,
     });
     const now = Math.floor(Date.now() / 1000);
     const header = { typ: "JWT", alg: "RS256", x5c: [x5c] };
-    const claims = { iss: "layerkit-test-issuer", sub: user ?? "", aud: url.searchParams.get("service"), exp: now + 300, nbf: now - 10, iat: now, jti: crypto.randomUUID(), access };
+    const claims = { iss: "layerkit-test-issuer", sub: user ?? "", aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: crypto.randomUUID(), access };
     const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-    const token = `${signingInput}.${b64url(crypto.sign("sha256", Buffer.from(signingInput), key))}`;
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token, expires_in: 300, issued_at: new Date().toISOString() }));
-  });
+    return `${signingInput}.${b64url(crypto.sign("sha256", Buffer.from(signingInput), key))}`;
+  };
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const port = (server.address() as net.AddressInfo).port;
   return { server, realm: `http://127.0.0.1:${port}/token`, cert: certFile };
+}
+
+/** The refresh token (an auth file's `identitytoken`) the test token server accepts for `password`. */
+export function refreshTokenFor(password: string): string {
+  return `refresh-${password}`;
 }
 
 /** Starts docker-registry with a temporary storage directory; `stop()` ends it and removes the directory. */

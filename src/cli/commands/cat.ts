@@ -8,9 +8,9 @@ import { IMAGE_FS_HELP, IMAGE_FS_OPTIONS, isImageArg, runImageCat } from "../ima
 export const cat: Command = {
   name: "cat",
   summary: "Print one file of a seekable layer, fetching only its frames (verified first)",
-  usage: "cat SOURCE PATH [--layer N] [--annotations JSON|FILE]",
+  usage: "cat SOURCE PATH [--layer N|DIGEST] [--blob] [--annotations JSON|FILE]",
   help: [...SOURCE_HELP, ...IMAGE_FS_HELP],
-  example: "layerkit cat https://example.com/layer.zst etc/os-release",
+  example: "layerkit cat docker://localhost:5000/app:v1 --layer 0 usr/lib/os-release",
   options: { ...SOURCE_OPTIONS, ...IMAGE_FS_OPTIONS },
   positionals: [2, 2],
   async run(values, [arg, path], ctx) {

@@ -1,7 +1,7 @@
 import { convertLayer } from "../../convert/index.js";
 import { resultWithoutToc } from "../../layer/result.js";
 import { withAtomicFile } from "../atomic-file.js";
-import type { Command } from "../command.js";
+import { contextForOutput, type Command } from "../command.js";
 import { EXIT_OK, UsageError } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { openSource, SOURCE_HELP, SOURCE_OPTIONS } from "../source-arg.js";
@@ -10,9 +10,9 @@ import { ANNOTATION_KEYS_HELP, parseAnnotationKeysArg, parseFormat, parseLevel }
 export const convert: Command = {
   name: "convert",
   summary: "Convert a layer to another format (gzip, zstd, zstd:chunked, estargz), streaming",
-  usage: "convert SOURCE -o OUT --to FORMAT [--level N] [--prioritize FILE]... [--layer N] [--annotations JSON|FILE]",
+  usage: "convert SOURCE -o OUT --to FORMAT [--level N] [--prioritize FILE]... [--layer N|DIGEST] [--blob] [--annotations JSON|FILE]",
   help: [
-    ["-o, --output OUT", "the new layer blob (appears only when complete)"],
+    ["-o, --output OUT", "the new layer blob (appears only when complete; - for stdout)"],
     ["--to FORMAT", "zstd:chunked, estargz, zstd or gzip"],
     ["--level N", "compression level of the new layer"],
     ["--prioritize FILE", "eStargz target: put FILE first and mark it for prefetch (repeatable)"],
@@ -31,8 +31,9 @@ export const convert: Command = {
     "annotation-keys": { type: "string" },
   },
   positionals: [1, 1],
-  async run(values, [arg], ctx) {
-    if (typeof values.output !== "string") throw new UsageError("-o OUT is required");
+  async run(values, [arg], parentCtx) {
+    if (typeof values.output !== "string") throw new UsageError("-o OUT is required (- for stdout)");
+    const ctx = contextForOutput(parentCtx, values.output);
     const to = parseFormat(values.to, "--to");
     const level = parseLevel(values.level);
     const prioritizedFiles = values.prioritize as string[] | undefined;

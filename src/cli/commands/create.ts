@@ -2,7 +2,7 @@ import { createLayer } from "../../create-layer.js";
 import { resultWithoutToc, type LayerFormat } from "../../layer/result.js";
 import { ZSTD_CHUNKED_ANNOTATION_KEYS, type ZstdChunkedAnnotationKeys } from "../../formats/zstd-chunked/annotations.js";
 import { withAtomicFile } from "../atomic-file.js";
-import type { Command } from "../command.js";
+import { contextForOutput, type Command } from "../command.js";
 import { EXIT_OK, UsageError } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { openTarInput, TAR_INPUT_HELP, TAR_INPUT_OPTIONS } from "../tar-input.js";
@@ -39,7 +39,7 @@ export const create: Command = {
   summary: "Compress a directory or a tar into a layer",
   usage: "create DIR|TAR -o OUT --format zstd:chunked|estargz|zstd|gzip [--level N] [--prioritize FILE]... [--mtime SECONDS] [--allow-unsafe-paths]",
   help: [
-    ["-o, --output OUT", "the layer blob to write (appears only when complete)"],
+    ["-o, --output OUT", "the layer blob to write (appears only when complete; - for stdout)"],
     ["--format FORMAT", "zstd:chunked, estargz, zstd or gzip"],
     ["--level N", "compression level (default: zstd 3, gzip 6, estargz 9)"],
     ["--prioritize FILE", "eStargz: put FILE first and mark it for prefetch (repeatable)"],
@@ -58,8 +58,9 @@ export const create: Command = {
     ...TAR_INPUT_OPTIONS,
   },
   positionals: [1, 1],
-  async run(values, [input], ctx) {
-    if (typeof values.output !== "string") throw new UsageError("-o OUT is required");
+  async run(values, [input], parentCtx) {
+    if (typeof values.output !== "string") throw new UsageError("-o OUT is required (- for stdout)");
+    const ctx = contextForOutput(parentCtx, values.output);
     const format = parseFormat(values.format, "--format");
     const level = parseLevel(values.level);
     const prioritizedFiles = values.prioritize as string[] | undefined;

@@ -3,6 +3,7 @@ import { cat } from "./cat.js";
 import { extract } from "./extract.js";
 import { convert } from "./convert.js";
 import { create } from "./create.js";
+import { demo } from "./demo.js";
 import { image } from "./image.js";
 import { inspect } from "./inspect.js";
 import { ls } from "./ls.js";
@@ -10,4 +11,4 @@ import { pull, push } from "./registry.js";
 import { verify } from "./verify.js";
 
 /** Every subcommand, in the order `layerkit --help` lists them. */
-export const COMMANDS: Command[] = [create, convert, verify, inspect, ls, cat, pull, push, image, extract];
+export const COMMANDS: Command[] = [create, convert, verify, inspect, ls, cat, pull, push, image, extract, demo];

@@ -26,7 +26,7 @@ function tocDetails(index: LayerIndex): Record<string, unknown> {
 export const inspect: Command = {
   name: "inspect",
   summary: "Show a layer's format, generation, annotations, TOC summary and largest files (reads only the TOC)",
-  usage: "inspect SOURCE [--layer N] [--annotations JSON|FILE]",
+  usage: "inspect SOURCE [--layer N|DIGEST] [--blob] [--annotations JSON|FILE]",
   help: [...SOURCE_HELP, ...IMAGE_FS_HELP],
   example: "layerkit inspect localhost:5000/app:v1 --layer 0 --json",
   options: { ...SOURCE_OPTIONS, ...IMAGE_FS_OPTIONS },

@@ -8,7 +8,7 @@
 import { isLayerkitError, LayerkitError } from "../../errors.js";
 import { OCI_LAYER_GZIP } from "../../oci/media-types.js";
 import { ANNOTATION_ESTARGZ_TOC_DIGEST } from "../../layer/annotations.js";
-import { readReporting } from "../../verify/findings.js";
+import { readReporting, tocNote } from "../../verify/findings.js";
 import type { Format, SeekableFormat } from "../format.js";
 import { FOOTER_SIZE } from "./constants.js";
 import { estargzFileChunks } from "./file-chunks.js";
@@ -84,7 +84,7 @@ export const estargzSeekable: SeekableFormat = {
       findings.fail("toc", "DIGEST_MISMATCH", `TOC digest ${reader.tocDigest} does not match the expected ${tocDigest}`);
     }
     const authenticated = expected !== undefined && !findings.failed("toc");
-    findings.ran("toc", authenticated ? "TOC digest matched" : "TOC not authenticated: no expected digest in the annotations or options");
+    findings.ran("toc", tocNote(authenticated, findings.failed("toc")));
     return { format: "estargz", rules: jtocRules, files: reader.files, rawEntries: reader.toc.entries, tocDigest: reader.tocDigest, authenticated };
   },
   rules: jtocRules,

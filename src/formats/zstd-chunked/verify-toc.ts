@@ -6,7 +6,7 @@
  */
 import type { LoadTocForVerifyOptions, TocPlan } from "../format.js";
 import type { BlobSource } from "../../source/blob-source.js";
-import { readReporting } from "../../verify/findings.js";
+import { readReporting, tocNote } from "../../verify/findings.js";
 import { jtocRules } from "../estargz/rules.js";
 import { readTarSplit, readToc } from "./read-toc.js";
 import { zstdChunkedRules } from "./rules.js";
@@ -21,7 +21,7 @@ export async function loadZstdChunkedToc(source: BlobSource, { core, annotations
     authenticated ||= matches;
   }
   if (findings.failed("toc")) authenticated = false;
-  findings.ran("toc", authenticated ? "TOC digest matched" : "TOC not authenticated: no expected digest in the annotations or options");
+  findings.ran("toc", tocNote(authenticated, findings.failed("toc")));
   const jtoc = toc.format === "estargz-zstd";
   const plan: TocPlan = {
     format: toc.format,
