@@ -229,7 +229,10 @@ class LayerWalk {
   *marks(): Generator<number> {
     if (!this.#plan) return;
     for (const f of this.#plan.files) {
-      for (const c of f.chunks) yield c.offset;
+      for (const c of f.chunks) {
+        yield c.offset;
+        if (c.exact) yield c.end;
+      }
       const end = this.#rawEndOffset(f);
       if (end !== undefined) yield end;
     }
@@ -327,6 +330,15 @@ class LayerWalk {
           f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: no zstd frame or gzip member starts at the chunk offset ${c.offset} (file offset ${c.fileOffset})`, { path: file.name, offset: c.offset });
         } else if (at !== want) {
           f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: the chunk at blob offset ${c.offset} decompresses to tar offset ${at ?? "beyond the end"}, the file's bytes at file offset ${c.fileOffset} are at tar offset ${want}`, { path: file.name, offset: c.offset });
+        } else if (c.exact) {
+          // An exact range (zstd:chunked) is whole frames holding the chunk and nothing else:
+          // lazy readers decode exactly [offset, end) and refuse a frame cut at either side.
+          const endAt = decoder.positionAt(c.end);
+          if (!decoder.boundaryAt(c.end)) {
+            f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: the chunk at blob offset ${c.offset} ends at ${c.end}, where no frame starts (a lazy reader would decode a frame cut short)`, { path: file.name, offset: c.end });
+          } else if (endAt !== want + c.size) {
+            f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: the chunk ${c.offset}..${c.end} decompresses to ${endAt === undefined ? "beyond the end" : endAt - want} bytes, the TOC says ${c.size}`, { path: file.name, offset: c.offset });
+          }
         }
       }
       const end = this.#rawEndOffset(file);

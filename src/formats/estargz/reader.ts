@@ -26,7 +26,7 @@ import { coalesceRanges } from "../../source/coalesce.js";
 import { concatBytes } from "../../util/bytes.js";
 import { cleanEntryName } from "../../go/path.js";
 import type { ChunkRange } from "../../layer/ranges.js";
-import { parseToc, type TocFile } from "../../layer/toc-parse.js";
+import { EMPTY_DIGEST, parseToc, type TocFile } from "../../layer/toc-parse.js";
 import { FOOTER_SIZE, LEGACY_FOOTER_SIZE, TOC_TAR_NAME } from "./constants.js";
 import { MAX_TOC_SIZE } from "../../layer/annotations.js";
 import { findFooter, type EstargzFooter } from "./footer.js";
@@ -334,7 +334,9 @@ export class EstargzReader {
    */
   async readFile(nameOrFile: string | TocFile): Promise<Uint8Array> {
     const file = this.#file(nameOrFile);
-    const out = new Uint8Array(file.size);
+    // Chunks as decoded (each its TOC size, checked): memory follows the bytes really decoded, not
+    // the file size the TOC claims. An empty file's digest is checked like any other.
+    const parts: Uint8Array[] = [];
     const ranges = file.chunks.map((c, i) => {
       this.#chunk(file, i);
       return { offset: c.offset, length: c.end - c.offset };
@@ -343,8 +345,12 @@ export class EstargzReader {
       const bytes = await this.source.read(span.offset, span.length);
       for (const i of span.members) {
         const r = ranges[i]!;
-        out.set(this.#decodeChunk(file, i, bytes.subarray(r.offset - span.offset, r.offset - span.offset + r.length)), file.chunks[i]!.fileOffset);
+        parts[i] = this.#decodeChunk(file, i, bytes.subarray(r.offset - span.offset, r.offset - span.offset + r.length));
       }
+    }
+    const out = concatBytes(parts);
+    if (out.length !== file.size) {
+      throw new LayerkitError("SIZE_MISMATCH", `${JSON.stringify(file.name)}: its chunks hold ${out.length} bytes, the TOC says ${file.size}`, { name: file.name, expected: file.size, actual: out.length });
     }
     if (file.digest !== undefined) {
       const got = "sha256:" + this.#core.sha256().update(out).hex();
@@ -359,6 +365,10 @@ export class EstargzReader {
   async *fileChunks(nameOrFile: string | TocFile): AsyncGenerator<Uint8Array, void, void> {
     const file = this.#file(nameOrFile);
     const h = this.#core.sha256();
+    if (file.chunks.length === 0 && file.digest !== undefined && file.digest !== EMPTY_DIGEST) {
+      // No chunk to check, but the TOC commits to a digest: an empty file's must be the empty one.
+      throw new LayerkitError("DIGEST_MISMATCH", `${JSON.stringify(file.name)} is empty, but the TOC gives it the digest ${file.digest}`, { name: file.name, expected: file.digest, actual: EMPTY_DIGEST });
+    }
     for (let i = 0; i < file.chunks.length; i++) {
       const chunk = await this.readChunk(file, i);
       h.update(chunk);
