@@ -211,6 +211,8 @@ class LayerWalk {
   readonly #matcher: TarSplitMatcher | undefined;
   /** Tar offset of the payload of each TOC file matched. */
   readonly #dataOffsets = new Map<TocFile, number>();
+  /** TOC index of the last TOC entry matched (eStargz: they must come in tar order). */
+  #lastIndex = -1;
   entries = 0;
   filesChecked = 0;
   chunksChecked = 0;
@@ -256,6 +258,7 @@ class LayerWalk {
         if (!file) {
           this.#findings.fail("toc-vs-tar", "INCONSISTENT", `${JSON.stringify(name)} is in the tar but not in the TOC: lazy readers do not see it`, { path: name, offset: e.offset, offsetKind: "tar" });
         } else {
+          this.#checkOrder(file, name, e.offset);
           this.#compare(e.header, file, e.offset);
           this.#dataOffsets.set(file, e.dataOffset);
           if (file.type === "reg" && e.dataSize === file.size) check = new ContentCheck(this.#core, file, e.dataOffset, this.#findings);
@@ -275,6 +278,18 @@ class LayerWalk {
     await this.#matcher?.end(tr.endBytes, tr.position - tr.endBytes.length);
     for await (const piece of tr.trailing()) await this.#matcher?.trailing(piece, tr.position - piece.length);
     await this.#matcher?.finish(tr.position);
+  }
+
+  /**
+   * eStargz readers find the tar headers that follow a chunk inside its member by counting the TOC
+   * entries after it: the TOC must list entries in tar order, or a lazy read refuses the member.
+   */
+  #checkOrder(file: TocFile, name: string, offset: number): void {
+    if (this.#plan!.rules.schema !== "estargz") return;
+    if (file.index < this.#lastIndex) {
+      this.#findings.fail("toc-vs-tar", "INCONSISTENT", `${JSON.stringify(name)} comes after TOC entry ${this.#lastIndex} in the tar but is TOC entry ${file.index}: the TOC is not in tar order, which eStargz readers rely on`, { path: name, offset, offsetKind: "tar" });
+    }
+    this.#lastIndex = file.index;
   }
 
   #compare(hdr: TarHeader, file: TocFile, offset: number): void {

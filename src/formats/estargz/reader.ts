@@ -91,6 +91,7 @@ export async function readEstargzToc(source: BlobSource, options: ReadEstargzToc
     });
   }
   const parsed = parseToc(json, { payloadEnd: footer.tocOffset, format: "estargz-zstd" });
+  requireChunkDigests(parsed.files);
   return new EstargzReader(source, core, {
     blobSize,
     footer,
@@ -99,6 +100,21 @@ export async function readEstargzToc(source: BlobSource, options: ReadEstargzToc
     files: parsed.files,
     tocJson: json,
   });
+}
+
+/**
+ * Every chunk with payload must carry its chunkDigest, as upstream's VerifyTOC requires when the
+ * layer is opened (estargz 0.12: "ChunkDigest of … not found in TOC"): refusing the TOC here,
+ * not at the first read of such a chunk, is what lets verify report it too.
+ */
+function requireChunkDigests(files: readonly TocFile[]): void {
+  for (const f of files) {
+    for (const c of f.chunks) {
+      if (c.digest === undefined) {
+        throw new LayerkitError("BAD_TOC", `${JSON.stringify(f.name)}: the chunk at file offset ${c.fileOffset} (blob offset ${c.offset}) has no chunkDigest`, { name: f.name, offset: c.offset });
+      }
+    }
+  }
 }
 
 /**
@@ -312,8 +328,8 @@ export class EstargzReader {
         range: [c.offset, c.end],
         ...details,
       });
+    // The padding's bytes are not checked: tar readers skip them, so extraction never sees them.
     if (rest.length < pad) throw fail("tar padding is missing", { pad, rest: rest.length });
-    for (let i = 0; i < pad; i++) if (rest[i] !== 0) throw fail("tar padding is not zero");
     const run = rest.subarray(pad);
     if (headers === 0 && run.length === 0) return;
     if (index < file.chunks.length - 1) throw fail(`${run.length} bytes follow a chunk that should fill the range`, { extra: run.length });
