@@ -101,7 +101,7 @@ export async function runInput(core: Core, bases: Bases, seed: number, index: nu
     input = await createInput(core, r, base, format);
     if (input && input.ops[1]!.startsWith("refused")) return { index, input, findings: [], tags: [input.ops[1]!] };
   }
-  input ??= base.parts ? mutateSeekable(r, core, base.parts, base.annotations, base.blob) : mutatePlain(r, core, format, base.blob);
+  input ??= base.parts ? mutateSeekable(r, core, base.parts, base.annotations, base.blob) : mutatePlain(r, format, base.blob);
   const outcome = await check(core, input, nativeEvery > 0 && index % nativeEvery === 0);
   const findings = outcome.findings;
   if (input.ops[1] === "created" && !outcome.verifyOk) findings.push({ kind: "disagree", message: `createLayer wrote a ${format} layer its own verify rejects (${outcome.tags[0]})` });

@@ -257,7 +257,7 @@ export function mutateSeekable(r: Rng, core: Core, base: SeekableParts, baseAnno
 }
 
 /** One mutated input from a plain zstd or gzip layer. */
-export function mutatePlain(r: Rng, core: Core, format: LayerFormat, blob: Uint8Array): Mutated {
+export function mutatePlain(r: Rng, format: LayerFormat, blob: Uint8Array): Mutated {
   const ops: string[] = [];
   let b = blob;
   if (format === "zstd" && r.chance(0.3)) {

@@ -59,7 +59,7 @@ function runWorker() {
     let peak = 0;
     let killed;
     let buf = "";
-    let base = { ...tally };
+    const base = { ...tally };
     let workerDone = 0;
     const watch = setInterval(() => {
       const rss = rssOf(child.pid);
@@ -108,7 +108,7 @@ function runWorker() {
   });
 }
 
-while ((await runWorker()) !== undefined) {}
+for (let more = await runWorker(); more !== undefined; more = await runWorker()) void more;
 rmSync(dir, { recursive: true, force: true });
 const summary = { seed, seconds, inputs: done, findings: findings.length, tally };
 writeFileSync(join(out, `summary-s${seed}.json`), JSON.stringify({ ...summary, findingList: findings }, null, 2));
