@@ -211,6 +211,8 @@ class LayerWalk {
   readonly #matcher: TarSplitMatcher | undefined;
   /** Tar offset of the payload of each TOC file matched. */
   readonly #dataOffsets = new Map<TocFile, number>();
+  /** Padding bytes after the previous entry's payload (they lead the next entry's raw bytes). */
+  #pad = 0;
   /** TOC index of the last TOC entry matched (eStargz: they must come in tar order). */
   #lastIndex = -1;
   entries = 0;
@@ -250,6 +252,7 @@ class LayerWalk {
     const plan = this.#plan;
     for (let e = await tr.next(); e; e = await tr.next()) {
       this.entries++;
+      this.#checkPadding(e.raw, e.header.name, e.offset);
       await this.#matcher?.entry(e);
       const name = e.header.name;
       let check: ContentCheck | undefined;
@@ -274,10 +277,27 @@ class LayerWalk {
         this.chunksChecked += check.checked;
       }
       await this.#matcher?.entryDone();
+      this.#pad = e.padding;
     }
     await this.#matcher?.end(tr.endBytes, tr.position - tr.endBytes.length);
     for await (const piece of tr.trailing()) await this.#matcher?.trailing(piece, tr.position - piece.length);
     await this.#matcher?.finish(tr.position);
+  }
+
+  /**
+   * eStargz readers refuse a member whose tar padding is not zero (that is how a file longer than
+   * its TOC entry shows): verify refuses it too. `raw` starts with the previous entry's padding.
+   */
+  #checkPadding(raw: Uint8Array, name: string, offset: number): void {
+    const pad = this.#pad;
+    this.#pad = 0;
+    if (this.#plan?.rules.schema !== "estargz" || pad === 0) return;
+    for (let i = 0; i < pad && i < raw.length; i++) {
+      if (raw[i] !== 0) {
+        this.#findings.fail("chunk-layout", "INCONSISTENT", `the tar padding before ${JSON.stringify(name)} is not zero: eStargz readers refuse the member that holds it`, { path: name, offset, offsetKind: "tar" });
+        return;
+      }
+    }
   }
 
   /**

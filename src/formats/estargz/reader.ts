@@ -328,8 +328,9 @@ export class EstargzReader {
         range: [c.offset, c.end],
         ...details,
       });
-    // The padding's bytes are not checked: tar readers skip them, so extraction never sees them.
     if (rest.length < pad) throw fail("tar padding is missing", { pad, rest: rest.length });
+    // Nonzero "padding" is how a file longer than the TOC says shows; verify checks padding too.
+    for (let i = 0; i < pad; i++) if (rest[i] !== 0) throw fail("tar padding is not zero");
     const run = rest.subarray(pad);
     if (headers === 0 && run.length === 0) return;
     if (index < file.chunks.length - 1) throw fail(`${run.length} bytes follow a chunk that should fill the range`, { extra: run.length });
