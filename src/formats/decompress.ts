@@ -17,7 +17,7 @@
  * piece a lot). `maxOutput` bounds both; real encoders stay far below these worst cases.
  *
  * Errors (LayerkitError, they error the returned stream): TRUNCATED (input ends inside a gzip
- * member, or an empty gzip input), ZSTD_TRUNCATED (input ends inside a zstd frame),
+ * member, or an empty gzip or zstd input), ZSTD_TRUNCATED (input ends inside a zstd frame),
  * GZIP_CORRUPT / ZSTD_CORRUPT (bad data, CRC or checksum mismatch, bad magic),
  * ZSTD_WINDOW_TOO_LARGE, LIMIT_EXCEEDED (more output than `maxOutput`), BAD_ARGUMENT.
  *
@@ -85,12 +85,16 @@ function zstdDecoder(core: Core, maxOutput: number): Decoder {
       throw e;
     }
   };
+  let pushed = 0;
   return {
     push: (p) => {
+      pushed += p.length;
       const out = wrap(() => d.write(p));
       return out.length ? [out] : [];
     },
     end: () => {
+      // No frame at all is no zstd data (the zstd CLI refuses it too), as an empty gzip input is.
+      if (pushed === 0) throw new LayerkitError("TRUNCATED", "empty input: no zstd frame", { size: 0 });
       wrap(() => d.end());
       return [];
     },

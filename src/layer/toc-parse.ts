@@ -8,7 +8,10 @@
  * needs a valid digest, empty `reg` gets the empty digest, times must be RFC 3339, `entries: null`
  * allowed. Added: names with NUL or `..` components are UNSAFE_PATH; every number is a
  * non-negative safe integer; payload offsets lie before the TOC and never overlap; chunk sizes add
- * up to the file size; `chunkOffset` matches the chunk's position; xattr values are base64.
+ * up to the file size; `chunkOffset` matches the chunk's position; xattr values are base64;
+ * every hardlink's target is an earlier entry that is not defined again later (./link-rules.ts:
+ * otherwise extraction and lazy reads resolve the link differently). These are BAD_TOC: the TOC
+ * alone is wrong, whatever the tar says (INCONSISTENT is kept for a TOC and a tar that disagree).
  *
  * @module
  */
@@ -18,6 +21,7 @@ import { JsonReader } from "../util/json-limits.js";
 import { goString } from "../go/strings.js";
 import { parseRfc3339 } from "../go/time.js";
 import { classifyToc, ESTARGZ_LANDMARKS, type TocFormat, type TocShape } from "./classify.js";
+import { LinkRules } from "./link-rules.js";
 import { assignChunkRanges, type ChunkRange, type PendingChunk, type PendingFile } from "./ranges.js";
 import type { Toc, TocEntry, TocEntryType } from "./toc.js";
 
@@ -312,7 +316,7 @@ function readEntry(r: JsonReader, index: number, seen: { estargz: boolean; cstor
 /**
  * Parses the decompressed TOC JSON and validates it against a blob whose payload area ends at
  * `options.payloadEnd`. Errors: BAD_TOC (not JSON, trailing data, bad types/structure, overlapping
- * or non-increasing offsets, sizes that do not add up), OUT_OF_RANGE (unsafe or negative numbers,
+ * or non-increasing offsets, sizes that do not add up, ambiguous hardlinks), OUT_OF_RANGE (unsafe or negative numbers,
  * payload past the TOC), UNSAFE_PATH (names with NUL or `..`).
  */
 export function parseToc(json: string | Uint8Array, options: ParseTocOptions): ParsedToc {
@@ -393,6 +397,7 @@ export function parseToc(json: string | Uint8Array, options: ParseTocOptions): P
     p.chunks.push(c);
   };
 
+  const links = new LinkRules();
   for (let index = 0; index < entries.length; index++) {
     const e = entries[index]!;
     checkTocPath(e.name, "name", index);
@@ -413,6 +418,7 @@ export function parseToc(json: string | Uint8Array, options: ParseTocOptions): P
       continue;
     }
     finishCurrent();
+    links.add(e.type, e.name, e.linkName, index);
 
     const file: TocFile = {
       type: e.type,

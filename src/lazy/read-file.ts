@@ -121,7 +121,13 @@ export async function readFile(source: BlobSource, path: string, options: ReadFi
     await stream.cancel();
     throw new LayerkitError("LIMIT_EXCEEDED", `${path} is ${entry.size} bytes, over the ${max}-byte limit; use openFile to stream it`, { path, size: entry.size, max });
   }
-  const out = new Uint8Array(entry.size);
+  let out: Uint8Array;
+  try {
+    out = new Uint8Array(entry.size);
+  } catch (e) {
+    await stream.cancel();
+    throw new LayerkitError("LIMIT_EXCEEDED", `${path}: cannot allocate ${entry.size} bytes for it; use openFile to stream it`, { path, size: entry.size }, { cause: e });
+  }
   let at = 0;
   const reader = stream.getReader();
   for (;;) {

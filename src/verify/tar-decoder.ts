@@ -6,9 +6,10 @@
  * @module
  */
 import type { Core } from "../core.js";
+import { LayerkitError } from "../errors.js";
 import { Gunzip } from "../gzip/gzip.js";
 import type { ZstdDecompressor } from "../wasm/zstd.js";
-import { ZstdFrameScanner } from "./zstd-frame-scanner.js";
+import { ZstdFrameScanner } from "../wasm/zstd-frame-scanner.js";
 
 export type Compression = "zstd" | "gzip";
 
@@ -20,6 +21,8 @@ interface Engine {
   end(): Uint8Array[];
   /** True when a frame/member starts at compressed offset `mark` (asked once the stream is done). */
   startsAt(mark: number): boolean;
+  /** True when any frame starts at `mark`, skippable ones included (zstd; gzip: a member). */
+  boundaryAt(mark: number): boolean;
   /** Tar bytes before the frame/member at `mark`, when the engine tracks it itself. */
   positionAt?: (mark: number) => number | undefined;
   /** Compressed offset of the member being decoded, when the engine knows member boundaries. */
@@ -37,10 +40,13 @@ function zstdEngine(core: Core, marks: ReadonlySet<number>, maxOutput: number | 
       return out.length ? [out] : [];
     },
     end() {
+      // As decompressLayer: an empty blob holds no zstd frame.
+      if (scanner.position === 0) throw new LayerkitError("TRUNCATED", "empty input: no zstd frame", { size: 0 });
       d!.end();
       return [];
     },
     startsAt: (mark) => scanner.starts.has(mark),
+    boundaryAt: (mark) => scanner.starts.has(mark) || scanner.skippableStarts.has(mark),
     free() {
       d?.free();
       d = undefined;
@@ -100,6 +106,7 @@ function gzipEngine(marks: ReadonlySet<number>, maxOutput: number | undefined): 
       return result;
     },
     startsAt: (mark) => positions.has(mark),
+    boundaryAt: (mark) => positions.has(mark),
     positionAt: (mark) => positions.get(mark),
     unitStart: () => start,
     free() {},
@@ -113,6 +120,7 @@ function gunzipEngine(maxOutput: number | undefined): Engine {
     push: (data) => g.push(data),
     end: () => g.end(),
     startsAt: (mark) => g.memberOffsets.includes(mark),
+    boundaryAt: (mark) => g.memberOffsets.includes(mark),
     free() {},
   };
 }
@@ -202,6 +210,11 @@ export class TarDecoder {
   /** True when a zstd frame or gzip member starts at `mark` (call after {@link end}). */
   startsAt(mark: number): boolean {
     return this.#engine.startsAt(mark);
+  }
+
+  /** True when a frame of any kind (zstd, skippable) or a gzip member starts at `mark`. */
+  boundaryAt(mark: number): boolean {
+    return this.#engine.boundaryAt(mark);
   }
 
   free(): void {

@@ -215,6 +215,10 @@ class LayerWalk {
   readonly #matcher: TarSplitMatcher | undefined;
   /** Tar offset of the payload of each TOC file matched. */
   readonly #dataOffsets = new Map<TocFile, number>();
+  /** Padding bytes after the previous entry's payload (they lead the next entry's raw bytes). */
+  #pad = 0;
+  /** TOC index of the last TOC entry matched (eStargz: they must come in tar order). */
+  #lastIndex = -1;
   entries = 0;
   filesChecked = 0;
   chunksChecked = 0;
@@ -236,7 +240,10 @@ class LayerWalk {
   *marks(): Generator<number> {
     if (!this.#plan) return;
     for (const f of this.#plan.files) {
-      for (const c of f.chunks) yield c.offset;
+      for (const c of f.chunks) {
+        yield c.offset;
+        if (c.exact) yield c.end;
+      }
       const end = this.#rawEndOffset(f);
       if (end !== undefined) yield end;
     }
@@ -254,6 +261,7 @@ class LayerWalk {
     for (let e = await tr.next(); e; e = await tr.next()) {
       this.entries++;
       this.#checkPaths(e.header, e.offset);
+      this.#checkPadding(e.raw, e.header.name, e.offset);
       await this.#matcher?.entry(e);
       const name = e.header.name;
       let check: ContentCheck | undefined;
@@ -262,6 +270,7 @@ class LayerWalk {
         if (!file) {
           this.#findings.fail("toc-vs-tar", "INCONSISTENT", `${JSON.stringify(name)} is in the tar but not in the TOC: lazy readers do not see it`, { path: name, offset: e.offset, offsetKind: "tar" });
         } else {
+          this.#checkOrder(file, name, e.offset);
           this.#compare(e.header, file, e.offset);
           this.#dataOffsets.set(file, e.dataOffset);
           if (file.type === "reg" && e.dataSize === file.size) check = new ContentCheck(this.#core, file, e.dataOffset, this.#findings);
@@ -277,6 +286,7 @@ class LayerWalk {
         this.chunksChecked += check.checked;
       }
       await this.#matcher?.entryDone();
+      this.#pad = e.padding;
     }
     await this.#matcher?.end(tr.endBytes, tr.position - tr.endBytes.length);
     for await (const piece of tr.trailing()) await this.#matcher?.trailing(piece, tr.position - piece.length);
@@ -289,6 +299,34 @@ class LayerWalk {
       if (p.severity === "error") this.#findings.fail("safe-paths", "UNSAFE_PATH", message, { path: hdr.name, offset, offsetKind: "tar" });
       else this.#findings.warn("safe-paths", message, { path: hdr.name, offset });
     }
+  }
+
+  /**
+   * eStargz readers refuse a member whose tar padding is not zero (that is how a file longer than
+   * its TOC entry shows): verify refuses it too. `raw` starts with the previous entry's padding.
+   */
+  #checkPadding(raw: Uint8Array, name: string, offset: number): void {
+    const pad = this.#pad;
+    this.#pad = 0;
+    if (this.#plan?.rules.schema !== "estargz" || pad === 0) return;
+    for (let i = 0; i < pad && i < raw.length; i++) {
+      if (raw[i] !== 0) {
+        this.#findings.fail("chunk-layout", "INCONSISTENT", `the tar padding before ${JSON.stringify(name)} is not zero: eStargz readers refuse the member that holds it`, { path: name, offset, offsetKind: "tar" });
+        return;
+      }
+    }
+  }
+
+  /**
+   * eStargz readers find the tar headers that follow a chunk inside its member by counting the TOC
+   * entries after it: the TOC must list entries in tar order, or a lazy read refuses the member.
+   */
+  #checkOrder(file: TocFile, name: string, offset: number): void {
+    if (this.#plan!.rules.schema !== "estargz") return;
+    if (file.index < this.#lastIndex) {
+      this.#findings.fail("toc-vs-tar", "INCONSISTENT", `${JSON.stringify(name)} comes after TOC entry ${this.#lastIndex} in the tar but is TOC entry ${file.index}: the TOC is not in tar order, which eStargz readers rely on`, { path: name, offset, offsetKind: "tar" });
+    }
+    this.#lastIndex = file.index;
   }
 
   #compare(hdr: TarHeader, file: TocFile, offset: number): void {
@@ -344,6 +382,15 @@ class LayerWalk {
           f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: no zstd frame or gzip member starts at the chunk offset ${c.offset} (file offset ${c.fileOffset})`, { path: file.name, offset: c.offset });
         } else if (at !== want) {
           f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: the chunk at blob offset ${c.offset} decompresses to tar offset ${at ?? "beyond the end"}, the file's bytes at file offset ${c.fileOffset} are at tar offset ${want}`, { path: file.name, offset: c.offset });
+        } else if (c.exact) {
+          // An exact range (zstd:chunked) is whole frames holding the chunk and nothing else:
+          // lazy readers decode exactly [offset, end) and refuse a frame cut at either side.
+          const endAt = decoder.positionAt(c.end);
+          if (!decoder.boundaryAt(c.end)) {
+            f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: the chunk at blob offset ${c.offset} ends at ${c.end}, where no frame starts (a lazy reader would decode a frame cut short)`, { path: file.name, offset: c.end });
+          } else if (endAt !== want + c.size) {
+            f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: the chunk ${c.offset}..${c.end} decompresses to ${endAt === undefined ? "beyond the end" : endAt - want} bytes, the TOC says ${c.size}`, { path: file.name, offset: c.offset });
+          }
         }
       }
       const end = this.#rawEndOffset(file);

@@ -24,6 +24,7 @@
  */
 import { LayerkitError, type ErrorCode } from "../errors.js";
 import { instantiateWasm, type WasmSource } from "./load.js";
+import { ZstdFrameScanner } from "./zstd-frame-scanner.js";
 
 export interface ZstdCompressOptions {
   /** Compression level, 1..22 (negative fast levels allowed). Default 3. */
@@ -214,6 +215,28 @@ const E_INIT_MISSING = 62;
 const E_MEMORY = 64;
 const E_DST_TOO_SMALL = 70;
 const E_SRC_SIZE_WRONG = 72;
+/** libzstd's ZSTD_error_maxCode: a size_t result is an error only within this many of 2^32. */
+const ERROR_MAX_CODE = 120;
+
+/**
+ * A size_t result crosses the WASM boundary as a signed i32: values ≥ 2^31 (a skippable frame's
+ * length as the next-input hint, large sizes) read as negative. As ZSTD_isError does, only the
+ * top {@link ERROR_MAX_CODE} values are errors; everything else is a size, read unsigned.
+ */
+function isZstdError(r: number): boolean {
+  return r < 0 && r > -ERROR_MAX_CODE;
+}
+
+/** Where a decompression stands: output so far, its bound, libzstd's last result, the frame structure seen. */
+interface DecodeState {
+  total: number;
+  limit: number;
+  last: number;
+  /** Tracks frame structure so a skippable frame's length is not taken for an error code. */
+  frames?: ZstdFrameScanner;
+}
+
+const NO_MARKS: ReadonlySet<number> = new Set();
 
 const registry: FinalizationRegistry<() => void> | undefined =
   typeof FinalizationRegistry === "function" ? new FinalizationRegistry((release) => release()) : undefined;
@@ -438,7 +461,7 @@ class ZstdEngine implements Zstd {
     if (!this.sharedDctx) this.sharedDctx = this.newDctx(windowLog);
     else {
       const r = this.x.lk_dctx_params(this.sharedDctx, windowLog);
-      if (r < 0) throw this.error(r, "decompress");
+      if (isZstdError(r)) throw this.error(r, "decompress");
     }
     return this.sharedDctx;
   }
@@ -448,7 +471,7 @@ class ZstdEngine implements Zstd {
   /** Start a frame on `comp`; `pledged` is its exact content size, or -1. */
   beginFrame(comp: number, pledged: number): void {
     const r = this.x.lk_comp_begin(comp, pledged);
-    if (r < 0) {
+    if (isZstdError(r)) {
       this.x.lk_comp_reset(comp);
       throw this.error(r, "compress");
     }
@@ -494,8 +517,8 @@ class ZstdEngine implements Zstd {
             }
           }
         }
-        const r = x.lk_comp_commit(comp, take, outPtr, outCap);
-        if (r < 0) throw this.error(r, "compress");
+        const r = x.lk_comp_commit(comp, take, outPtr, outCap) >>> 0;
+        if (isZstdError(r | 0)) throw this.error(r, "compress");
         if (r > 0) {
           out(this.heap().subarray(outPtr, outPtr + r));
           produced += r;
@@ -503,8 +526,8 @@ class ZstdEngine implements Zstd {
         off += take;
       }
       if (end) {
-        const r = x.lk_comp_end(comp, outPtr, outCap);
-        if (r < 0) throw this.error(r, "compress");
+        const r = x.lk_comp_end(comp, outPtr, outCap) >>> 0;
+        if (isZstdError(r | 0)) throw this.error(r, "compress");
         if (r > 0) {
           out(this.heap().subarray(outPtr, outPtr + r));
           produced += r;
@@ -522,7 +545,7 @@ class ZstdEngine implements Zstd {
    * Returns libzstd's last result: 0 when the input stopped on a frame boundary.
    * On error the context is reset and the error thrown.
    */
-  decompressInto(dctx: number, data: Uint8Array, sink: Sink, state: { total: number; limit: number; last: number }): void {
+  decompressInto(dctx: number, data: Uint8Array, sink: Sink, state: DecodeState): void {
     try {
       const x = this.x;
       const inPtr = this.ensureIn(IN_CHUNK);
@@ -532,12 +555,15 @@ class ZstdEngine implements Zstd {
       for (let off = 0; off < n; ) {
         const take = Math.min(n - off, IN_CHUNK);
         this.heap().set(data.subarray(off, off + take), inPtr);
+        state.frames?.push(data.subarray(off, off + take));
         let done = 0;
         for (;;) {
           const room = state.limit - state.total;
           const cap = room < outCap ? room + 1 : outCap;
-          const r = x.lk_decompress(dctx, inPtr + done, take - done, outPtr, cap);
-          if (r < 0) throw this.error(r, "decompress", { offset: off + done });
+          const raw = x.lk_decompress(dctx, inPtr + done, take - done, outPtr, cap);
+          // A skippable frame's remaining length as the next-input hint can fall in the error range.
+          if (isZstdError(raw) && !state.frames?.inSkippable) throw this.error(raw, "decompress", { offset: off + done });
+          const r = raw >>> 0;
           const consumed = this.ioIn();
           const produced = this.ioOut();
           done += consumed;
@@ -589,7 +615,7 @@ class ZstdEngine implements Zstd {
     }
     const dctx = this.sharedD(windowLog);
     const sink = new Sink(expected);
-    const state = { total: 0, limit, last: 0 };
+    const state: DecodeState = { total: 0, limit, last: 0, frames: new ZstdFrameScanner(NO_MARKS) };
     this.decompressInto(dctx, data, sink, state);
     if (state.last !== 0) {
       this.x.lk_dctx_reset(dctx);
@@ -642,8 +668,9 @@ class ZstdEngine implements Zstd {
     }
     try {
       this.heap().set(frame, inPtr);
-      const r = this.x.lk_decompress_frame(dctx, outPtr, Math.max(size, 1), inPtr, frame.length);
-      if (r < 0) throw this.error(r, "decompress", { offset });
+      const raw = this.x.lk_decompress_frame(dctx, outPtr, Math.max(size, 1), inPtr, frame.length);
+      if (isZstdError(raw)) throw this.error(raw, "decompress", { offset });
+      const r = raw >>> 0;
       if (r !== size) {
         throw new LayerkitError("ZSTD_CORRUPT", `zstd: frame at ${offset} decoded to ${r} bytes, its header says ${size}`, { offset, declared: size, actual: r });
       }
@@ -739,13 +766,13 @@ class Compressor implements ZstdCompressor {
 class Decompressor implements ZstdDecompressor {
   private ctx: number;
   private ended = false;
-  private readonly state: { total: number; limit: number; last: number };
+  private readonly state: DecodeState;
   private readonly token = {};
 
   constructor(private readonly engine: ZstdEngine, windowLog: number, limit: number) {
     const ctx = engine.newDctx(windowLog);
     this.ctx = ctx;
-    this.state = { total: 0, limit, last: 0 };
+    this.state = { total: 0, limit, last: 0, frames: new ZstdFrameScanner(NO_MARKS) };
     registry?.register(this, () => engine.freeDctx(ctx), this.token);
   }
 

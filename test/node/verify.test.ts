@@ -22,7 +22,7 @@ import type { Toc } from "../../src/layer/toc.js";
 import { gzipMember } from "../../src/gzip/gzip.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { verifyLayer, type VerifyReport } from "../../src/verify/index.js";
-import { ZstdFrameScanner } from "../../src/verify/zstd-frame-scanner.js";
+import { ZstdFrameScanner } from "../../src/wasm/zstd-frame-scanner.js";
 import * as tars from "../fixtures/tars.js";
 import { bytesOf, streamOf } from "../support/streams.js";
 

@@ -73,7 +73,8 @@ export const estargzSeekable: SeekableFormat = {
       authenticated: tocDigest !== undefined,
       blobSize: reader.blobSize,
       detail: { kind: "estargz", reader },
-      fileChunks: (entry) => estargzFileChunks(reader, source, entry),
+      // A file without chunks needs no window; the reader still checks its (empty) digest.
+      fileChunks: (entry) => (entry.chunks.length === 0 ? reader.fileChunks(entry) : estargzFileChunks(reader, source, entry)),
     };
   },
   async loadTocForVerify(source, { core, annotations, tocDigest, findings }) {

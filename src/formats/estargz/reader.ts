@@ -26,7 +26,7 @@ import { coalesceRanges } from "../../source/coalesce.js";
 import { concatBytes } from "../../util/bytes.js";
 import { cleanEntryName } from "../../go/path.js";
 import type { ChunkRange } from "../../layer/ranges.js";
-import { parseToc, type TocFile } from "../../layer/toc-parse.js";
+import { EMPTY_DIGEST, parseToc, type TocFile } from "../../layer/toc-parse.js";
 import { FOOTER_SIZE, LEGACY_FOOTER_SIZE, TOC_TAR_NAME } from "./constants.js";
 import { MAX_TOC_SIZE } from "../../layer/annotations.js";
 import { findFooter, type EstargzFooter } from "./footer.js";
@@ -93,6 +93,7 @@ export async function readEstargzToc(source: BlobSource, options: ReadEstargzToc
     });
   }
   const parsed = parseToc(json, { payloadEnd: footer.tocOffset, format: "estargz-zstd" });
+  requireChunkDigests(parsed.files);
   return new EstargzReader(source, core, {
     blobSize,
     footer,
@@ -101,6 +102,21 @@ export async function readEstargzToc(source: BlobSource, options: ReadEstargzToc
     files: parsed.files,
     tocJson: json,
   });
+}
+
+/**
+ * Every chunk with payload must carry its chunkDigest, as upstream's VerifyTOC requires when the
+ * layer is opened (estargz 0.12: "ChunkDigest of … not found in TOC"): refusing the TOC here,
+ * not at the first read of such a chunk, is what lets verify report it too.
+ */
+function requireChunkDigests(files: readonly TocFile[]): void {
+  for (const f of files) {
+    for (const c of f.chunks) {
+      if (c.digest === undefined) {
+        throw new LayerkitError("BAD_TOC", `${JSON.stringify(f.name)}: the chunk at file offset ${c.fileOffset} (blob offset ${c.offset}) has no chunkDigest`, { name: f.name, offset: c.offset });
+      }
+    }
+  }
 }
 
 /**
@@ -318,6 +334,7 @@ export class EstargzReader {
         ...details,
       });
     if (rest.length < pad) throw fail("tar padding is missing", { pad, rest: rest.length });
+    // Nonzero "padding" is how a file longer than the TOC says shows; verify checks padding too.
     for (let i = 0; i < pad; i++) if (rest[i] !== 0) throw fail("tar padding is not zero");
     const run = rest.subarray(pad);
     if (headers === 0 && run.length === 0) return;
@@ -339,7 +356,9 @@ export class EstargzReader {
    */
   async readFile(nameOrFile: string | TocFile): Promise<Uint8Array> {
     const file = this.#file(nameOrFile);
-    const out = new Uint8Array(file.size);
+    // Chunks as decoded (each its TOC size, checked): memory follows the bytes really decoded, not
+    // the file size the TOC claims. An empty file's digest is checked like any other.
+    const parts: Uint8Array[] = [];
     const ranges = file.chunks.map((c, i) => {
       this.#chunk(file, i);
       return { offset: c.offset, length: c.end - c.offset };
@@ -348,8 +367,12 @@ export class EstargzReader {
       const bytes = await this.source.read(span.offset, span.length);
       for (const i of span.members) {
         const r = ranges[i]!;
-        out.set(this.#decodeChunk(file, i, bytes.subarray(r.offset - span.offset, r.offset - span.offset + r.length)), file.chunks[i]!.fileOffset);
+        parts[i] = this.#decodeChunk(file, i, bytes.subarray(r.offset - span.offset, r.offset - span.offset + r.length));
       }
+    }
+    const out = concatBytes(parts);
+    if (out.length !== file.size) {
+      throw new LayerkitError("SIZE_MISMATCH", `${JSON.stringify(file.name)}: its chunks hold ${out.length} bytes, the TOC says ${file.size}`, { name: file.name, expected: file.size, actual: out.length });
     }
     if (file.digest !== undefined) {
       const got = "sha256:" + this.#core.sha256().update(out).hex();
@@ -364,6 +387,10 @@ export class EstargzReader {
   async *fileChunks(nameOrFile: string | TocFile): AsyncGenerator<Uint8Array, void, void> {
     const file = this.#file(nameOrFile);
     const h = this.#core.sha256();
+    if (file.chunks.length === 0 && file.digest !== undefined && file.digest !== EMPTY_DIGEST) {
+      // No chunk to check, but the TOC commits to a digest: an empty file's must be the empty one.
+      throw new LayerkitError("DIGEST_MISMATCH", `${JSON.stringify(file.name)} is empty, but the TOC gives it the digest ${file.digest}`, { name: file.name, expected: file.digest, actual: EMPTY_DIGEST });
+    }
     for (let i = 0; i < file.chunks.length; i++) {
       const chunk = await this.readChunk(file, i);
       h.update(chunk);

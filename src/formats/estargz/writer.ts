@@ -58,6 +58,7 @@ import { concatBytes } from "../../util/bytes.js";
 import { DigestCounter } from "../../util/digest-counter.js";
 import { OCI_LAYER_GZIP } from "../../oci/media-types.js";
 import type { LayerResult, LayerWriter } from "../../layer/result.js";
+import { LinkRules, WRITER_LINK_CODES } from "../../layer/link-rules.js";
 import { DEFAULT_CHUNK_SIZE, LANDMARK_CONTENTS, NO_PREFETCH_LANDMARK, PREFETCH_LANDMARK, TOC_TAR_NAME } from "./constants.js";
 import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_ESTARGZ_UNCOMPRESSED_SIZE } from "../../layer/annotations.js";
 import { buildFooter } from "./footer.js";
@@ -635,6 +636,7 @@ export function createEstargzLayer(core: Core, input: ReadableStream<Uint8Array>
       yield* drain(main);
       const tocOffset = main.offset;
       const entries = finalizeEntries(main.entries);
+      checkLinks(entries);
       const toc: EstargzToc = { version: 1, entries };
       const json = marshalToc(toc);
       const tocDigest = "sha256:" + core.sha256().update(json).hex();
@@ -690,6 +692,18 @@ async function wholeMember(gz: GzipCompressor, data: Uint8Array): Promise<Uint8A
 }
 
 /** userName/groupName only when they change per uid/gid, in final order (Go's nameIfChanged). */
+/**
+ * The TOC must follow the hardlink rules every reader applies (../../layer/link-rules.ts): a
+ * hardlink to a later or missing entry, or a target redefined after its link, is refused before
+ * the TOC is written, so no layer comes out that our own verify rejects.
+ */
+function checkLinks(entries: readonly EstargzTocEntry[]): void {
+  const links = new LinkRules(WRITER_LINK_CODES);
+  entries.forEach((e, i) => {
+    if (e.type !== "chunk") links.add(e.type, e.name, e.linkName, i);
+  });
+}
+
 function finalizeEntries(pending: PendingEntry[]): EstargzTocEntry[] {
   const users = new Map<number, string>();
   const groups = new Map<number, string>();

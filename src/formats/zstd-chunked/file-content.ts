@@ -8,7 +8,8 @@ import type { Core } from "../../core.js";
 import { LayerkitError } from "../../errors.js";
 import type { BlobSource } from "../../source/blob-source.js";
 import type { ChunkRange } from "../../layer/ranges.js";
-import type { TocFile } from "../../layer/toc-parse.js";
+import { EMPTY_DIGEST, type TocFile } from "../../layer/toc-parse.js";
+import { concatBytes } from "../../util/bytes.js";
 
 /**
  * Output an inexact range's frame may carry past its chunk: stargz-snapshotter's zstdchunked ends a
@@ -25,11 +26,20 @@ const INEXACT_SURPLUS = 1 << 20;
  */
 export function decodeChunk(core: Core, compressed: Uint8Array, chunk: ChunkRange, name: string): Uint8Array {
   const surplus = chunk.exact ? 0 : INEXACT_SURPLUS;
-  const out = new Uint8Array(chunk.size);
+  // Parts as the frames produce them: memory follows the bytes really decoded, never the size the
+  // TOC claims (which may be anything up to 2^53 − 1).
+  const parts: Uint8Array[] = [];
   let produced = 0; // bytes of decompressed output seen, including the innerOffset prefix
   let filled = 0;
   let pos = 0;
-  while (filled < chunk.size) {
+  // An exact range is decoded as the zstd stream it is, to its end (skippable frames skipped, as
+  // upstream's stream decoder does): it must hold the chunk and nothing more. An inexact one is
+  // decoded only until the chunk is complete.
+  while (filled < chunk.size || (chunk.exact && pos < compressed.length)) {
+    if (pos < compressed.length && isSkippableAt(compressed, pos)) {
+      pos += core.zstd.frameSizeAt(compressed, pos);
+      continue;
+    }
     if (pos >= compressed.length) {
       throw new LayerkitError("SIZE_MISMATCH", `${name}: chunk at ${chunk.offset} decompressed to ${filled} bytes, the TOC says ${chunk.size}`, {
         path: name, offset: chunk.offset, expected: chunk.size, actual: filled,
@@ -39,18 +49,24 @@ export function decodeChunk(core: Core, compressed: Uint8Array, chunk: ChunkRang
     pos += frameSize;
     const skip = Math.max(0, chunk.innerOffset - produced);
     produced += data.length;
+    if (chunk.exact && produced > chunk.innerOffset + chunk.size) {
+      throw new LayerkitError("SIZE_MISMATCH", `${name}: the frames of the chunk at ${chunk.offset} decompress to more than the TOC's ${chunk.size} bytes`, {
+        path: name, offset: chunk.offset, expected: chunk.size,
+      });
+    }
     if (skip < data.length) {
       const take = Math.min(data.length - skip, chunk.size - filled);
-      out.set(data.subarray(skip, skip + take), filled);
+      parts.push(data.subarray(skip, skip + take));
       filled += take;
     }
   }
-  if (chunk.exact && pos !== compressed.length) {
-    throw new LayerkitError("SIZE_MISMATCH", `${name}: chunk at ${chunk.offset} has ${compressed.length - pos} compressed bytes past its end`, {
-      path: name, offset: chunk.offset,
-    });
-  }
-  return out;
+  return parts.length === 1 && parts[0]!.length === chunk.size ? parts[0]! : concatBytes(parts);
+}
+
+function isSkippableAt(b: Uint8Array, pos: number): boolean {
+  if (pos + 4 > b.length) return false;
+  const magic = (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0;
+  return (magic & 0xfffffff0) >>> 0 === 0x184d2a50;
 }
 
 function checkDigest(core: Core, data: Uint8Array, expected: string, what: string, details: Record<string, unknown>): void {
@@ -67,7 +83,15 @@ function checkDigest(core: Core, data: Uint8Array, expected: string, what: strin
  */
 export async function* fileChunks(core: Core, source: BlobSource, file: TocFile): AsyncGenerator<Uint8Array, void, void> {
   if (file.type !== "reg") throw new LayerkitError("BAD_ARGUMENT", `${file.name} is not a regular file`, { path: file.name, type: file.type });
-  if (file.size === 0) return;
+  if (file.size === 0) {
+    // Nothing to fetch, but the authenticated TOC still commits to a digest: it must be the empty one.
+    if (file.digest !== undefined && file.digest !== EMPTY_DIGEST) {
+      throw new LayerkitError("DIGEST_MISMATCH", `${file.name}: empty file, but the TOC gives it the digest ${file.digest}`, {
+        path: file.name, expected: file.digest, actual: EMPTY_DIGEST,
+      });
+    }
+    return;
+  }
   const perChunk = file.chunks.length > 1 && file.chunks.every((c) => c.digest !== undefined);
   const whole = file.digest !== undefined ? core.sha256() : undefined;
   const buffered: Uint8Array[] = [];

@@ -27,6 +27,7 @@ import { fileMetadataFromHeader } from "../../layer/file-metadata.js";
 import { serializeTocEntry } from "./toc-json.js";
 import { goJsonString } from "../../go/json-string.js";
 import { TarSplitWriter } from "./tar-split.js";
+import { LinkRules, WRITER_LINK_CODES } from "../../layer/link-rules.js";
 
 export interface ZstdChunkedOptions {
   /** zstd level for payload, TOC and tar-split (default 3; upstream's own default is 10). */
@@ -76,6 +77,8 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
     // Every input byte is hashed as it arrives: the diffID covers trailing bytes too. A byte
     // stream is read into one reused buffer (everything below uses each piece before the next read).
     const tar = new TarReader(input, { strictTypes: true, reuseBuffer: INPUT_BUFFER, onPiece: (bytes) => tarDigest.update(bytes) });
+    const links = new LinkRules(WRITER_LINK_CODES);
+    let entryIndex = 0;
     try {
       for await (const entry of tar) {
         const name = entry.header.name;
@@ -84,6 +87,7 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
           throw new LayerkitError("TAR_UNSUPPORTED", `tar entry name ${JSON.stringify(name)} is not valid UTF-8, which zstd:chunked cannot represent consistently`, { name });
         }
         const meta = fileMetadataFromHeader(entry.header);
+        links.add(meta.type, name, meta.linkName, entryIndex++); // readers refuse ambiguous hardlinks: never write one
         // Header bytes (with the previous entry's padding) go into the current header frame.
         zstd.writeTo(entry.raw, blob.put);
         tarSplit.addSegment(entry.raw);

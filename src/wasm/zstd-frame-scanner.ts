@@ -1,7 +1,9 @@
 /**
  * Finds where zstd frames start in a compressed stream as it passes, from the frame and block
  * headers alone (RFC 8878 §3.1), without decompressing. verifyLayer uses it to check that every
- * TOC chunk offset is a frame start, which a lazy reader relies on.
+ * TOC chunk offset is a frame start, which a lazy reader relies on, and where skippable frames
+ * are; the decompressor uses it to tell a skippable frame's length from an error code (both
+ * come back from libzstd as a size_t).
  *
  * @module
  */
@@ -13,6 +15,11 @@ type State = "magic" | "skippable-size" | "descriptor" | "block" | "broken";
 export class ZstdFrameScanner {
   /** Offsets (of those asked about) where a zstd frame starts. */
   readonly starts = new Set<number>();
+  /** Offsets (of those asked about) where a skippable frame starts. */
+  readonly skippableStarts = new Set<number>();
+  /** Called with `[start, end)` of every skippable frame whose header was read. */
+  onSkippable: ((start: number, end: number) => void) | undefined;
+  #inSkippable = false;
   readonly #wanted: ReadonlySet<number>;
   #pos = 0;
   #skip = 0;
@@ -30,6 +37,16 @@ export class ZstdFrameScanner {
   /** False once the stream stopped looking like zstd (the decompressor reports why). */
   get healthy(): boolean {
     return this.#state !== "broken";
+  }
+
+  /** True from a skippable frame's magic until the next frame's magic is read. */
+  get inSkippable(): boolean {
+    return this.#inSkippable;
+  }
+
+  /** Bytes pushed so far. */
+  get position(): number {
+    return this.#pos;
   }
 
   push(data: Uint8Array): void {
@@ -71,10 +88,13 @@ export class ZstdFrameScanner {
     switch (this.#state) {
       case "magic": {
         const magic = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+        this.#inSkippable = false;
         if (magic === ZSTD_MAGIC) {
           if (this.#wanted.has(this.#structStart)) this.starts.add(this.#structStart);
           this.#state = "descriptor";
-        } else if ((magic & 0xfffffff0) === 0x184d2a50) {
+        } else if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) {
+          if (this.#wanted.has(this.#structStart)) this.skippableStarts.add(this.#structStart);
+          this.#inSkippable = true;
           this.#state = "skippable-size";
         } else {
           this.#state = "broken";
@@ -83,6 +103,7 @@ export class ZstdFrameScanner {
       }
       case "skippable-size":
         this.#skip = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+        this.onSkippable?.(this.#structStart - 4, this.#pos + this.#skip);
         this.#state = "magic";
         return;
       case "descriptor": {
