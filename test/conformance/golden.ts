@@ -65,6 +65,7 @@ export const GOLDEN: Readonly<Record<string, string>> = {
   "create/kitchen-sink/zstd/tar": "sha256:04870ac443ebf08ebd2e447c68b99b3951f89985dbcf4018df006c2244801d53",
   "create/kitchen-sink/zstd:chunked/default": "sha256:dcc787a3815bd3cf787f48d2e1a21144ae54562d1d109e91eb077d2b5f6f1e4d",
   "create/kitchen-sink/zstd:chunked/tar": "sha256:04870ac443ebf08ebd2e447c68b99b3951f89985dbcf4018df006c2244801d53",
+  "create/mixed/estargz/chunk64k-prioritized": "sha256:0e120208551cf054e22d7cecabbd9c8c2fa456c1366b03f2f80ed9609797acfc",
   "create/mixed/estargz/default": "sha256:cd261fa0809b0832fa05667d4bb6db31344b8bab522dc33d6445596149208c63",
   "create/mixed/estargz/tar": "sha256:fa4cbd36cbfadb2b6b7b03a5ed13caf62fcf5260f4907fd1077ffd09ec25c02d",
   "create/mixed/gzip/default": "sha256:4086f16bd9d1924a22792c221f12f91cf3d43de21b1f164fa4efd4ce1af8d1ff",
