@@ -55,6 +55,13 @@ const table = [
     `| ${r.group} | ${r.name} | ${r.mbPerSec !== undefined ? r.mbPerSec.toFixed(1) + " MB/s" : `${r.value} ${r.unit ?? ""}`} | ${r.ratio !== undefined ? `${r.ratio.toFixed(2)}× ${r.baseline ?? ""}` : ""} |`),
 ].join("\n");
 
-const md = `# Benchmark results\n\nWritten by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Ratios compare numbers measured in the same run.\n\n## Machine\n${machine()}\n\n## Results\n${table}\n`;
+// Everything from "## Notes" on is written by people (choices made from these numbers) and kept.
+let notes = "";
+try {
+  const old = await readFile(new URL("./RESULTS.md", import.meta.url), "utf8");
+  const at = old.indexOf("\n## Notes");
+  if (at >= 0) notes = old.slice(at);
+} catch { /* first run */ }
+const md = `# Benchmark results\n\nWritten by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Ratios compare numbers measured in the same run.\n\n## Machine\n${machine()}\n\n## Results\n${table}\n${notes}`;
 if (!only.length) await writeFile(new URL("./RESULTS.md", import.meta.url), md);
 console.log(only.length ? "\n(partial run: bench/RESULTS.md not written)" : "\nwrote bench/RESULTS.md");

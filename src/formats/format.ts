@@ -30,7 +30,7 @@ export type SeekableFormatName = "zstd:chunked" | "estargz-zstd" | "estargz";
 
 /** Options every writer understands; each format ignores what it has no use for. */
 export interface FormatWriteOptions {
-  /** Compression level (zstd: default 3; gzip: default 6; eStargz: default 9). */
+  /** Compression level (zstd: default 3; gzip: default 6; eStargz: default 6, libdeflate 0–12). */
   level?: number;
   /** eStargz: files to put first and prefetch (in this order). */
   prioritizedFiles?: string[];

@@ -19,7 +19,7 @@ export function parseFormat(value: unknown, flag: string): LayerFormat {
 export function parseLevel(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < -7 || n > 22) throw new UsageError(`--level must be an integer (zstd -7..22, gzip 0..9)`);
+  if (!Number.isInteger(n) || n < -7 || n > 22) throw new UsageError(`--level must be an integer (zstd -7..22, gzip 0..9, estargz 0..12)`);
   return n;
 }
 
@@ -41,7 +41,7 @@ export const create: Command = {
   help: [
     ["-o, --output OUT", "the layer blob to write (appears only when complete; - for stdout)"],
     ["--format FORMAT", "zstd:chunked, estargz, zstd or gzip"],
-    ["--level N", "compression level (default: zstd 3, gzip 6, estargz 9)"],
+    ["--level N", "compression level (default: zstd 3, gzip 6, estargz 6 with libdeflate, 0–12)"],
     ["--prioritize FILE", "eStargz: put FILE first and mark it for prefetch (repeatable)"],
     ANNOTATION_KEYS_HELP,
     ["--allow-unsafe-paths", "write entries named with '..', '/' or NUL and hardlinks leaving the root (refused by default)"],
