@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCore } from "../../src/runtime/node.js";
@@ -304,7 +305,9 @@ describe("convertLayer: bad input", () => {
 
   it("a corrupt tar inside valid compression: kept as is for gzip/zstd, TAR_CORRUPT where the tar is parsed", async () => {
     const bad = tars.badChecksumTar();
-    const gz = (await make(bad, "gzip")).blob;
+    // createLayer refuses such a tar now (it validates what it compresses), so gzip it directly:
+    // the layer a tool that does not look inside would produce.
+    const gz = new Uint8Array(gzipSync(bad));
     const kept = convertLayer(new MemorySource(gz), { to: "zstd", core });
     expect(sha(native("zstd", await bytesOf(kept.stream)))).toBe(sha(bad));
     const code = await codeOf(convertLayer(new MemorySource(gz), { to: "zstd:chunked", core }));

@@ -294,7 +294,14 @@ describe("annotations", () => {
     expect(parseManifestPosition("290607:812:2236:1")).toEqual({ offset: 290607, length: 812, uncompressedLength: 2236, type: 1 });
     expect(parseTarSplitPosition("291427:747:11789")).toEqual({ offset: 291427, length: 747, uncompressedLength: 11789 });
     expect(formatManifestPosition({ offset: 1, length: 2, uncompressedLength: 3 })).toBe("1:2:3:1");
+    // Default "both" (issue 16.1): the current keys and, for c/storage <= 1.43, the old ones.
     expect(formatZstdChunkedAnnotations({ tocDigest: digest, manifestPosition: { offset: 8, length: 2, uncompressedLength: 3 } })).toEqual({
+      [ANNOTATION_MANIFEST_CHECKSUM]: digest,
+      [ANNOTATION_MANIFEST_POSITION]: "8:2:3:1",
+      [OLD_ANNOTATION_MANIFEST_CHECKSUM]: digest,
+      [OLD_ANNOTATION_MANIFEST_POSITION]: "8:2:3:1",
+    });
+    expect(formatZstdChunkedAnnotations({ tocDigest: digest, manifestPosition: { offset: 8, length: 2, uncompressedLength: 3 } }, "current")).toEqual({
       [ANNOTATION_MANIFEST_CHECKSUM]: digest,
       [ANNOTATION_MANIFEST_POSITION]: "8:2:3:1",
     });
