@@ -103,7 +103,7 @@ describe("convert", () => {
     expect(readdirSync(work).filter((n) => n.includes("junk.out"))).toEqual([]);
     const u = runCli(["convert", gz, "-o", join(work, "x"), "--to", "bzip2"]);
     expect(u.status).toBe(2);
-    expect(u.stderr).toContain("usage: layerkit convert");
+    expect(u.stderr).toContain("Run 'layerkit convert --help'");
   });
 });
 

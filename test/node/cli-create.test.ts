@@ -199,10 +199,11 @@ describe("bad input", () => {
     const r = runCli(["create", tree, "-o", join(work, "x"), "--format", "lz4"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("--format must be one of");
-    expect(r.stderr).toContain("usage: layerkit create");
+    // Short usage errors (issue 17.10): the message, then one line pointing at --help.
+    expect(r.stderr).toContain("Run 'layerkit create --help'");
     const j = runCli(["create", tree, "--format", "zstd", "--json"]);
     expect(j.status).toBe(2);
-    expect(JSON.parse(j.stdout)).toEqual({ error: { code: "USAGE", message: "-o OUT is required" } });
+    expect(JSON.parse(j.stdout)).toEqual({ error: { code: "USAGE", message: "-o OUT is required (- for stdout)" } });
     const m = runCli(["create", tree, "-o", join(work, "x"), "--format", "zstd", "--mtime", "yesterday"]);
     expect(m.status).toBe(2);
     expect(m.stderr).toContain("--mtime takes Unix seconds or an RFC 3339 time");

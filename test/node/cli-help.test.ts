@@ -19,7 +19,7 @@ beforeAll(() => {
 
 describe("help", () => {
   it("lists every subcommand the issue asks for, and the exit codes", () => {
-    expect(commands.sort()).toEqual(["cat", "convert", "create", "extract", "image", "inspect", "ls", "pull", "push", "verify"]);
+    expect(commands.sort()).toEqual(["cat", "convert", "create", "demo", "extract", "image", "inspect", "ls", "pull", "push", "verify"]);
     const top = runCli(["--help"]);
     expect(top.stdout).toContain("exit codes (every command):\n  0  ok\n  1  the layer or image is bad");
   });
@@ -30,7 +30,7 @@ describe("help", () => {
         const r = runCli(args);
         expect(r.status).toBe(0);
         expect(r.stderr).toBe("");
-        expect(r.stdout).toMatch(new RegExp(`^usage: layerkit ${c} `));
+        expect(r.stdout).toMatch(new RegExp(`^usage: layerkit ${c}( |\n)`));
         expect(r.stdout).toContain("\noptions:\n");
         expect(r.stdout).toMatch(new RegExp(`\nexample:\n  layerkit ${c} \\S`));
         expect(r.stdout).toContain("--json");

@@ -99,7 +99,7 @@ describe("image build", () => {
     expect(counts.status).toBe(2);
     const sub = runCli(["image", "push", "--layer", tree, "-o", join(work, "bad3")]);
     expect(sub.status).toBe(2);
-    expect(sub.stderr).toContain("usage: layerkit image build");
+    expect(sub.stderr).toContain("Run 'layerkit image --help'");
 
     const junk = join(work, "junk.bin");
     writeFileSync(junk, Buffer.from("this is not a layer, nor a tar, just text.\n".repeat(20)));

@@ -194,8 +194,11 @@ describe("unsafe names", () => {
         try {
           blob = await create(tar, format, true);
         } catch (e) {
-          // The seekable TOC readers refuse `..` themselves; a writer may refuse as well.
-          expect((e as LayerkitError).code, format).toBe("UNSAFE_PATH");
+          // The seekable TOC readers refuse `..` themselves; a writer may refuse as well. A hardlink
+          // whose target is no earlier entry is refused by the seekable writers whatever its name
+          // (src/layer/link-rules.ts: TAR_UNSUPPORTED, as upstream refuses missing link targets).
+          const allowed = what.startsWith("hardlink") && (format === "zstd:chunked" || format === "estargz") ? ["UNSAFE_PATH", "TAR_UNSUPPORTED"] : ["UNSAFE_PATH"];
+          expect(allowed, format).toContain((e as LayerkitError).code);
           continue;
         }
         const r = await verify(blob, format);

@@ -41,14 +41,15 @@ export interface MadeLayer {
 }
 
 /** Compresses `tar` into a layer of `format` with layerkit's own writer. */
-export async function makeLayer(tar: Uint8Array, format: LayerFormat): Promise<MadeLayer> {
+/** `allowUnsafePaths`: write a malicious layer as it is (for tests of the readers and the extractor). */
+export async function makeLayer(tar: Uint8Array, format: LayerFormat, options: { allowUnsafePaths?: boolean } = {}): Promise<MadeLayer> {
   const input = new ReadableStream<Uint8Array>({
     start(c) {
       c.enqueue(tar);
       c.close();
     },
   });
-  const { stream, result } = createLayer(input, { format });
+  const { stream, result } = createLayer(input, { format, ...(options.allowUnsafePaths ? { allowUnsafePaths: true } : {}) });
   const parts: Uint8Array[] = [];
   for await (const p of stream as unknown as AsyncIterable<Uint8Array>) parts.push(p);
   return { blob: concatBytes(parts), result: await result };

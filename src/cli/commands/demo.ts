@@ -67,7 +67,7 @@ export const demo: Command = {
   summary: "Build a layer from files the package ships, verify it, serve it on 127.0.0.1 and read one file lazily",
   usage: "demo",
   help: [],
-  example: "layerkit demo",
+  example: "layerkit demo --json",
   options: {},
   positionals: [0, 0],
   async run(_values, _args, ctx) {
