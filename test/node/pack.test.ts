@@ -98,7 +98,7 @@ describe("Deno", () => {
     const missing = spawnSync(deno, ["run", "-A", join(ROOT, "src/cli/bin.ts"), "cat", layer, "no/such/file"], { cwd: ROOT, encoding: "utf8", env });
     expect(missing.stderr.trim().split("\n")).toHaveLength(1);
     expect(missing.stderr).toContain("no such entry in the layer [NOT_FOUND]");
-    expect(missing.status).toBe(3);
+    expect(missing.status).toBe(4); // NOT_FOUND (the one exit-code table, src/cli/errors.ts)
   });
 
   it("`deno publish --dry-run` accepts the package (library and ./cli exports)", () => {
