@@ -173,7 +173,7 @@ describe("image append (CLI, OCI layout)", () => {
 
 describe("appendImage (registry)", () => {
   it("Docker schema 2 base + a zstd:chunked layer → an OCI image skopeo and verifyImage accept; same digest twice", async () => {
-    const tar = () => new Blob([readFileSync(tarPath)]).stream();
+    const tar = async () => new Blob([readFileSync(tarPath)]).stream();
     const run = (tag: string) =>
       appendImage(new RegistryImage(client, "base/docker", "v1"), new RegistryImage(client, "out/app", tag), [{ kind: "tar", tar, format: "zstd:chunked", createdBy: "test" }], {
         env: ["EXTRA=1"],
@@ -197,7 +197,7 @@ describe("appendImage (registry)", () => {
   }, TIMEOUT);
 
   it("an index base needs a platform; with one, the result is that platform's single manifest", async () => {
-    const tar = () => new Blob([readFileSync(tarPath)]).stream();
+    const tar = async () => new Blob([readFileSync(tarPath)]).stream();
     const err = await expectCode(
       appendImage(new RegistryImage(client, "base/multi", "v1"), new RegistryImage(client, "out/multi", "v1"), [{ kind: "tar", tar, format: "gzip" }]),
       "NOT_FOUND",
