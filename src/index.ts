@@ -124,6 +124,8 @@ export { formatImageRef, looksLikeImageRef, parseImageRef, type ImageRef } from 
 export { OciLayoutImage, RegistryImage, type ImageSource, type ImageTarget, type ManifestDocument } from "./image/image-source.js";
 export type { ImagePlace } from "./image/image-error.js";
 export { convertImage, type ConvertImageOptions, type ConvertImageResult, type ConvertProgress, type ConvertedImage, type ConvertedLayer, type SourceLayerFormat } from "./image/convert-image.js";
+export { type AppendBlobLayer, appendImage, type AppendedLayer, type AppendImageOptions, type AppendImageResult, type AppendLayer, type AppendTarLayer } from "./image/append-image.js";
+export { applyConfigChanges, type ConfigChanges } from "./image/config-changes.js";
 export { verifyImage, type ImageCheckName, type ImageFailure, type LayerVerifyResult, type VerifiedImage, type VerifyImageOptions, type VerifyImageReport } from "./image/verify-image.js";
 export { MAX_SYMLINK_HOPS, MergedTree, type EntryType, type LayerEntry, type MergedEntry } from "./image/merged-fs.js";
 export { ImageFs, openImageFs, type EntryRef, type ImageFsLayer, type OpenImageFsOptions } from "./image/image-fs.js";

@@ -25,5 +25,15 @@ export {
   type ConvertProgress,
   type SourceLayerFormat,
 } from "./convert-image.js";
+export {
+  type AppendBlobLayer,
+  type AppendedLayer,
+  appendImage,
+  type AppendImageOptions,
+  type AppendImageResult,
+  type AppendLayer,
+  type AppendTarLayer,
+} from "./append-image.js";
+export { applyConfigChanges, type ConfigChanges } from "./config-changes.js";
 export { type EntryType, type LayerEntry, MAX_SYMLINK_HOPS, type MergedEntry, MergedTree, pathComponents } from "./merged-fs.js";
 export { type EntryRef, ImageFs, type ImageFsLayer, openImageFs, type OpenImageFsOptions } from "./image-fs.js";

@@ -1,4 +1,6 @@
+import { stat } from "node:fs/promises";
 import { basename } from "node:path";
+import { LayerkitError } from "../../errors.js";
 import { createLayer } from "../../create-layer.js";
 import type { LayerFormat, LayerResult } from "../../layer/result.js";
 import { buildImage, parsePlatform, type BuildLayer } from "../../oci/index.js";
@@ -14,6 +16,9 @@ import { ANNOTATION_KEYS_HELP, parseAnnotationKeysArg, parseFormat, parseLevel }
 import { diffSizeCli } from "./image-diff-size.js";
 import { buildFromContentCli, CONTENT_BUILD_HELP, CONTENT_BUILD_OPTIONS } from "./image-content.js";
 import { IMAGE_OPTIONS, runImageConvert, runImageVerify } from "../image-commands.js";
+import { CONFIG_HELP, CONFIG_OPTIONS, configChangesFrom, manifestAnnotationsFrom } from "../image-config-flags.js";
+import { applyConfigChanges } from "../../image/config-changes.js";
+import { createdBy, runImageAppend } from "./image-append.js";
 
 /** `--format` given once applies to every layer; given per layer, in the order of `--layer`. */
 function formatsFor(layers: string[], formats: string[] | undefined): Array<LayerFormat | undefined> {
@@ -50,6 +55,7 @@ export const image: Command = {
   usage:
     "image build --layer DIR|TAR|BLOB... -o LAYOUT [--format FORMAT]... [--tag REF] [--platform OS/ARCH[/VARIANT]]\n" +
     "       layerkit image build --rootfs DIR|TAR --contentmeta FILE [--strict] --format FORMAT -o LAYOUT [--tag REF]\n" +
+    "       layerkit image append BASE --layer DIR|TAR|BLOB... -t DST [--format FORMAT] [--platform P] [config flags]\n" +
     "       layerkit image convert SRC DST --format FORMAT [--platform P]... [--force] [--manifest-type oci|docker]\n" +
     "       layerkit image verify SRC [--platform P]...\n" +
     "       layerkit image diff-size [oci:]OLD[:TAG] [oci:]NEW[:TAG] [--json]",
@@ -58,10 +64,12 @@ export const image: Command = {
     ["-o, --output LAYOUT", "the OCI image layout directory (created; or added to when it exists)"],
     ["--format FORMAT", "zstd:chunked, estargz, zstd or gzip: once for all layers, or once per --layer"],
     ["--level N", "compression level for layers made here"],
-    ["--tag REF", "the image's name in index.json (org.opencontainers.image.ref.name; default latest)"],
+    ["-t, --tag REF", "build: the image's name in index.json (org.opencontainers.image.ref.name; default latest); append: DST"],
+    ["BASE, DST", "append: docker://HOST/REPO:TAG, HOST/REPO:TAG or oci:DIR[:TAG]; the result is always an OCI manifest of one platform (--platform picks it from an index)"],
     ["--platform P", "os/architecture[/variant] (default linux/amd64)"],
     ANNOTATION_KEYS_HELP,
-    ["--created T", "RFC 3339 creation time for the config (default: none, so digests are reproducible)"],
+    ["--created T", "RFC 3339 creation time for the config and new history entries (default: none, so digests are reproducible)"],
+    ...CONFIG_HELP,
     ["SRC, DST", "convert/verify: docker://HOST/REPO:TAG, HOST/REPO:TAG or oci:DIR[:TAG]"],
     ["--force", "convert: convert layers already in the target format too"],
     ["--concurrency N", "convert: layers converted at once (default 2)"],
@@ -77,20 +85,22 @@ export const image: Command = {
     output: { type: "string", short: "o" },
     format: { type: "string", multiple: true },
     level: { type: "string" },
-    tag: { type: "string" },
+    tag: { type: "string", short: "t" },
     platform: { type: "string", multiple: true },
     created: { type: "string" },
     "annotation-keys": { type: "string" },
     ...TAR_INPUT_OPTIONS,
     ...CONTENT_BUILD_OPTIONS,
     ...IMAGE_OPTIONS,
+    ...CONFIG_OPTIONS,
   },
   positionals: [1, 3],
   async run(values, [sub, ...rest], ctx) {
     if (sub === "convert") return runImageConvert(values, rest, ctx);
+    if (sub === "append") return runImageAppend(values, rest, ctx);
     if (sub === "verify") return runImageVerify(values, rest, ctx);
     if (sub === "diff-size") return diffSizeCli(rest[0], rest[1], ctx);
-    if (sub !== "build") throw new UsageError(`unknown image subcommand ${JSON.stringify(sub)} (expected build, convert, verify or diff-size)`);
+    if (sub !== "build") throw new UsageError(`unknown image subcommand ${JSON.stringify(sub)} (expected build, append, convert, verify or diff-size)`);
     if (rest.length > 0) throw new UsageError("image build takes no positional arguments");
     const layers = (values.layer as string[] | undefined) ?? [];
     const fromContent = values.rootfs !== undefined || values.contentmeta !== undefined;
@@ -108,15 +118,29 @@ export const image: Command = {
     const formats = formatsFor(layers, values.format as string[] | undefined);
     parseLevel(values.level);
     parseAnnotationKeysArg(values["annotation-keys"]);
+    const changes = configChangesFrom(values);
+    const annotations = manifestAnnotationsFrom(values);
+    for (const path of layers) {
+      if ((await stat(path).catch(() => undefined)) === undefined) throw new LayerkitError("NOT_FOUND", `--layer ${path} does not exist`, { path });
+    }
 
     const out = values.output;
     const { built, results, manifest } = await withLayoutOutput(out, async (layout) => {
       const results: LayerResult[] = [];
       for (const [i, path] of layers.entries()) results.push(await addLayer(layout, path, formats[i], values, ctx));
+      const created = typeof values.created === "string" ? values.created : undefined;
+      const config = applyConfigChanges({ architecture: platform.architecture, os: platform.os, rootfs: { type: "layers", diff_ids: [] } }, changes);
+      const { rootfs: _r, ...base } = config;
       const built = await buildImage({
-        layers: results.map((r): BuildLayer => ({ descriptor: r.descriptor, diffID: r.diffID })),
+        layers: results.map((r, i): BuildLayer => ({
+          descriptor: r.descriptor,
+          diffID: r.diffID,
+          history: { ...(created ? { created } : {}), created_by: createdBy("image build", layers[i]!, r.format) },
+        })),
         platform,
-        ...(typeof values.created === "string" ? { created: values.created } : {}),
+        config: base,
+        ...(annotations ? { annotations } : {}),
+        ...(created ? { created } : {}),
       });
       return { built, results, manifest: await layout.writeImage(built, tag) };
     });
