@@ -147,15 +147,14 @@ async function exportLayer(core: Core, image: ImageSource, d: Descriptor, diffID
     } catch (e) {
       // Another export renamed the same layer into place first: theirs is as good as ours.
       if ((e as NodeJS.ErrnoException).code === "ENOTEMPTY" || (e as NodeJS.ErrnoException).code === "EEXIST") {
-        await fsp.rm(staging, { recursive: true, force: true });
         return { digest: d.digest, path: target, status: "present", format };
       }
       throw e;
     }
     return { digest: d.digest, path: target, status: "written", format, info };
-  } catch (e) {
+  } finally {
+    // Gone after the rename; otherwise (failure, or the layer was there already) dropped.
     await fsp.rm(staging, { recursive: true, force: true });
-    throw e;
   }
 }
 
