@@ -1,4 +1,5 @@
 import type { Command } from "../command.js";
+import { als } from "./als.js";
 import { cat } from "./cat.js";
 import { extract } from "./extract.js";
 import { convert } from "./convert.js";
@@ -11,4 +12,4 @@ import { pull, push } from "./registry.js";
 import { verify } from "./verify.js";
 
 /** Every subcommand, in the order `layerkit --help` lists them. */
-export const COMMANDS: Command[] = [create, convert, verify, inspect, ls, cat, pull, push, image, extract, demo];
+export const COMMANDS: Command[] = [create, convert, verify, inspect, ls, cat, pull, push, image, extract, als, demo];
