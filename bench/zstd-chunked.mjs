@@ -125,6 +125,10 @@ export default async function bench({ tarPath, data }) {
     const lib = { ...JSON.parse(libRun.stdout), maxRssMiB: libRun.maxRssMiB };
     const cli = run([fileURLToPath(new URL("../dist/cli/bin.js", import.meta.url)), "create", bigTar, "-o", out, "--format", "zstd:chunked", "--quiet"]);
     const gib = (lib.tarBytes / 2 ** 30).toFixed(2);
+    // Verify of the layer the CLI just wrote, as a user runs it (issue 13 item 4: target ≤ 150 MiB).
+    const v0 = performance.now();
+    const verify = run([fileURLToPath(new URL("../dist/cli/bin.js", import.meta.url)), "verify", out, "--quiet"]);
+    rows.push({ group: "zstd:chunked", name: `peak RSS verifying the ${gib} GiB tar's zstd:chunked layer (layerkit verify; target ≤ 150 MiB), ${((performance.now() - v0) / 1000).toFixed(1)} s`, value: verify.maxRssMiB.toFixed(0), unit: "MiB" });
     rows.push({ group: "zstd:chunked", name: `peak RSS converting a ${gib} GiB tar file, library (target ≤ 150 MiB)`, value: lib.maxRssMiB.toFixed(0), unit: "MiB" });
     rows.push({ group: "zstd:chunked", name: `peak RSS, same with the CLI (layerkit create)`, value: cli.maxRssMiB.toFixed(0), unit: "MiB" });
     rows.push({ group: "zstd:chunked", name: "peak RSS, baseline: Node streaming the same file unconverted", value: base.maxRssMiB.toFixed(0), unit: "MiB" });

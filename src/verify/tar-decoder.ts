@@ -17,8 +17,9 @@ export type Compression = "zstd" | "gzip";
 
 /** One decompression engine behind {@link TarDecoder}. */
 interface Engine {
-  push(data: Uint8Array): Uint8Array[];
-  end(): Uint8Array[];
+  /** Decodes `data`, handing the output to `out` (views valid only during the call). */
+  push(data: Uint8Array, out: (view: Uint8Array) => void): void;
+  end(out: (view: Uint8Array) => void): void;
   /** True when a frame/member starts at compressed offset `mark` (asked once the stream is done). */
   startsAt(mark: number): boolean;
   /** True when any frame starts at `mark`, skippable ones included (zstd; gzip: a member). */
@@ -34,16 +35,15 @@ function zstdEngine(core: Core, marks: ReadonlySet<number>, maxOutput: number | 
   let d: ZstdDecompressor | undefined = core.zstd.createDecompressor(maxOutput === undefined ? {} : { maxOutput });
   const scanner = new ZstdFrameScanner(marks);
   return {
-    push(data) {
+    push(data, out) {
       scanner.push(data);
-      const out = d!.write(data);
-      return out.length ? [out] : [];
+      // Views into WASM memory: no buffer is allocated per piece of a gigabyte stream.
+      d!.writeTo(data, out);
     },
     end() {
       // As decompressLayer: an empty blob holds no zstd frame.
       if (scanner.position === 0) throw new LayerkitError("TRUNCATED", "empty input: no zstd frame", { size: 0 });
       d!.end();
-      return [];
     },
     startsAt: (mark) => scanner.starts.has(mark),
     boundaryAt: (mark) => scanner.starts.has(mark) || scanner.skippableStarts.has(mark),
@@ -89,21 +89,21 @@ function gzipEngine(marks: ReadonlySet<number>, maxOutput: number | undefined): 
     }
   };
   return {
-    push(data) {
+    push(data, out) {
       const result: Uint8Array[] = [];
       take(g.push(data), result);
       pushed += data.length;
       advance(result);
-      return result;
+      for (const o of result) out(o);
     },
-    end() {
+    end(out) {
       const result: Uint8Array[] = [];
       // A member may still wait for input it will never get; end it, then the members after it.
       while (!(pushed === 0 && members > 0)) {
         take(g.end(), result);
         advance(result);
       }
-      return result;
+      for (const o of result) out(o);
     },
     startsAt: (mark) => positions.has(mark),
     boundaryAt: (mark) => positions.has(mark),
@@ -117,8 +117,12 @@ function gzipEngine(marks: ReadonlySet<number>, maxOutput: number | undefined): 
 function gunzipEngine(maxOutput: number | undefined): Engine {
   const g = new Gunzip(maxOutput === undefined ? {} : { maxOutput });
   return {
-    push: (data) => g.push(data),
-    end: () => g.end(),
+    push: (data, out) => {
+      for (const o of g.push(data)) out(o);
+    },
+    end: (out) => {
+      for (const o of g.end()) out(o);
+    },
     startsAt: (mark) => g.memberOffsets.includes(mark),
     boundaryAt: (mark) => g.memberOffsets.includes(mark),
     free() {},
@@ -168,9 +172,11 @@ export class TarDecoder {
     return this.#out;
   }
 
-  /** Feeds the next piece of the blob; returns the tar bytes it completed. */
-  push(piece: Uint8Array): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  /**
+   * Feeds the next piece of the blob; hands the tar bytes it completed to `out`, as views valid
+   * only during the call (copy what you keep).
+   */
+  push(piece: Uint8Array, out: (view: Uint8Array) => void): void {
     const base = this.#in;
     let at = 0;
     // zstd output keeps up with its input: split at marks so the output count at each is exact.
@@ -183,23 +189,26 @@ export class TarDecoder {
       this.#positions.set(mark, this.#out);
     }
     if (at < piece.length) this.#feed(piece.subarray(at), out);
-    return out;
   }
 
-  #feed(data: Uint8Array, out: Uint8Array[]): void {
+  #feed(data: Uint8Array, out: (view: Uint8Array) => void): void {
     this.#lastFeed = this.#in;
     this.#in += data.length;
-    for (const o of this.#engine.push(data)) {
+    this.#engine.push(data, (o) => {
       this.#out += o.length;
-      out.push(o);
-    }
+      out(o);
+    });
   }
 
-  /** Declares the end of the blob: throws TRUNCATED / ZSTD_TRUNCATED when it stopped inside a frame or member. */
-  end(): Uint8Array[] {
-    const out = this.#engine.end();
-    for (const o of out) this.#out += o.length;
-    return out;
+  /**
+   * Declares the end of the blob, handing the last tar bytes to `out` as in {@link push}: throws
+   * TRUNCATED / ZSTD_TRUNCATED when it stopped inside a frame or member.
+   */
+  end(out: (view: Uint8Array) => void): void {
+    this.#engine.end((o) => {
+      this.#out += o.length;
+      out(o);
+    });
   }
 
   /** Tar bytes produced before compressed offset `mark` (undefined when the blob did not reach it). */

@@ -24,15 +24,13 @@ import type { TocPlan } from "../formats/format.js";
 import type { TarHeader } from "../tar/types.js";
 import { describePathProblem, pathProblems, tarReadOptions, type LayerTarKind } from "../tar/layer-rules.js";
 import { TarDecoder } from "./tar-decoder.js";
+import { tarByteStream } from "./tar-stream.js";
 import { TarSplitMatcher } from "./tar-split-matcher.js";
 import type { VerifyDescriptor, VerifyOptions, VerifyReport } from "./types.js";
 
 const DEFAULT_READ = 4 << 20;
-/**
- * Compressed bytes handed to the decompressor at a time: what one push can expand to is bounded
- * by this times the format's worst ratio (gzip ≈ 1032:1).
- */
-const FEED = 64 << 10;
+/** The tar reader's one reused input buffer (see ./tar-stream.ts). */
+const TAR_BUFFER = 256 << 10;
 
 function checkArguments(descriptor: VerifyDescriptor, options: VerifyOptions): void {
   const bad = (message: string, details: Record<string, unknown>): never => {
@@ -128,7 +126,7 @@ export async function verifyLayer(source: BlobSource, descriptor: VerifyDescript
   const diff = new DigestCounter(core);
   let tarComplete = false;
   try {
-    await walk.run(tarBytes(reader, decoder, diff));
+    await walk.run(tarByteStream(reader, decoder, diff));
     tarComplete = true;
   } catch (e) {
     if (reader.readError !== undefined) findings.error("blob-digest", e, { offset: reader.offset });
@@ -190,22 +188,6 @@ function report(findings: Findings, format: LayerFormat, rest: Omit<VerifyReport
   return { ok: findings.ok, format, checks: findings.checks, failures: findings.failures, failuresOmitted: findings.omitted, warnings: findings.warnings, ...rest };
 }
 
-/** The blob's tar bytes, hashed for the diffID, pulled by the tar reader. */
-async function* tarBytes(reader: BlobReader, decoder: TarDecoder, diff: DigestCounter): AsyncGenerator<Uint8Array, void, void> {
-  for (let piece = await reader.next(); piece !== null; piece = await reader.next()) {
-    for (let at = 0; at < piece.length; at += FEED) {
-      for (const o of decoder.push(piece.subarray(at, at + FEED))) {
-        diff.update(o);
-        yield o;
-      }
-    }
-  }
-  for (const o of decoder.end()) {
-    diff.update(o);
-    yield o;
-  }
-}
-
 /** The tar walk with the TOC checks of a seekable layer. */
 class LayerWalk {
   readonly #core: Core;
@@ -254,10 +236,11 @@ class LayerWalk {
     return this.#plan.rawEntries?.[f.index]?.endOffset;
   }
 
-  async run(tar: AsyncGenerator<Uint8Array, void, void>): Promise<void> {
+  /** Every array the tar reader returns is valid only until its next call: nothing here keeps one. */
+  async run(tar: ReadableStream<Uint8Array>): Promise<void> {
     const plan = this.#plan;
     // The tar rules of the layer's kind (src/tar/layer-rules.ts): plain layers carry what Go reads.
-    const tr = new TarReader(tar, tarReadOptions(this.#kind));
+    const tr = new TarReader(tar, { ...tarReadOptions(this.#kind), reuseBuffer: TAR_BUFFER });
     for (let e = await tr.next(); e; e = await tr.next()) {
       this.entries++;
       this.#checkPaths(e.header, e.offset);

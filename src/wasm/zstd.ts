@@ -99,6 +99,12 @@ export interface ZstdCompressor {
 export interface ZstdDecompressor {
   /** Feed compressed bytes; returns the decompressed output produced now (may be empty). */
   write(data: Uint8Array): Uint8Array;
+  /**
+   * Like {@link write}, but hands the output to `out` piece by piece as views into WASM memory,
+   * valid only during the call (copy what you keep; do not call into zstd from `out`). Nothing is
+   * allocated per call: a long stream then leaves no garbage buffers behind.
+   */
+  writeTo(data: Uint8Array, out: (view: Uint8Array) => void): void;
   /** Declare end of input. Throws ZSTD_TRUNCATED unless input ended on a frame boundary. */
   end(): void;
   free(): void;
@@ -545,7 +551,7 @@ class ZstdEngine implements Zstd {
    * Returns libzstd's last result: 0 when the input stopped on a frame boundary.
    * On error the context is reset and the error thrown.
    */
-  decompressInto(dctx: number, data: Uint8Array, sink: Sink, state: DecodeState): void {
+  decompressInto(dctx: number, data: Uint8Array, sink: { push(view: Uint8Array): void }, state: DecodeState): void {
     try {
       const x = this.x;
       const inPtr = this.ensureIn(IN_CHUNK);
@@ -788,6 +794,12 @@ class Decompressor implements ZstdDecompressor {
     const sink = new Sink();
     this.engine.decompressInto(ctx, data, sink, this.state);
     return sink.result();
+  }
+
+  writeTo(data: Uint8Array, out: (view: Uint8Array) => void): void {
+    const ctx = this.live("write");
+    if (data.length === 0) return;
+    this.engine.decompressInto(ctx, data, { push: out }, this.state);
   }
 
   end(): void {

@@ -229,6 +229,13 @@ describe("frames ended by the caller, skippable frames", () => {
       d.end();
       d.free();
       expect(equal(concat(...parts), all)).toBe(true);
+      // writeTo hands out the same bytes as views (copied here, as a caller must)
+      const v = zstd.createDecompressor();
+      const viewed: Uint8Array[] = [];
+      for (let i = 0; i < blob.length; i += 4099) v.writeTo(blob.subarray(i, i + 4099), (view) => viewed.push(view.slice()));
+      v.end();
+      v.free();
+      expect(equal(concat(...viewed), all)).toBe(true);
       expect(equal(nativeDecompress(blob), all)).toBe(true);
     });
   }
