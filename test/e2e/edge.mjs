@@ -89,10 +89,11 @@ const cases = [
       const l = ctx.layers.chunked;
       const from = ctx.server.log.length;
       const r = await expectFile(ctx, await viaUrl(ctx, l, "etc/os-release"), "etc/os-release");
-      // Cold read, no annotations: size (HEAD), footer probe, TOC, the file.
+      // Cold read, no annotations: one suffix read of the tail (64 KiB speculative, so a small TOC
+      // comes with the footer), the TOC if it did not fit, the file.
       const cold = ctx.server.log.slice(from);
       const coldBytes = cold.reduce((n, x) => n + x.bytes, 0);
-      assert(cold.length <= 4 && coldBytes < l.bytes.length / 50, `cold read of a ${l.bytes.length}-byte layer: ${cold.length} requests, ${coldBytes} bytes`);
+      assert(cold.length <= 3 && coldBytes < 65536 + l.bytes.length / 50, `cold read of a ${l.bytes.length}-byte layer: ${cold.length} requests, ${coldBytes} bytes`);
       console.log(`    cold read of etc/os-release from the ${l.bytes.length}-byte ${l.name}: ${cold.length} request(s) (${cold.map((x) => x.method).join(", ")}), ${coldBytes} bytes`);
       assert(r.headers.get("x-layer-format") === "zstd:chunked" && r.headers.get("x-toc-authenticated") === "false", `headers ${[...r.headers]}`);
       await expectFile(ctx, await viaUrl(ctx, l, "usr/lib/big.bin"), "usr/lib/big.bin");
@@ -145,8 +146,9 @@ const cases = [
       const l = ctx.layers.chunked;
       const good = await expectFile(ctx, await viaUrl(ctx, l, "etc/motd", `?annotations=${encodeURIComponent(JSON.stringify(l.result.annotations))}`), "etc/motd");
       assert(good.headers.get("x-toc-authenticated") === "true", "TOC not reported authenticated");
-      const key = "io.github.containers.zstd-chunked.manifest-checksum";
-      const bad = { ...l.result.annotations, [key]: `sha256:${"1".repeat(64)}` };
+      // Both key sets (current and c/storage 1.43's): a descriptor whose sets disagree is BAD_ANNOTATION.
+      const wrong = `sha256:${"1".repeat(64)}`;
+      const bad = { ...l.result.annotations, "io.github.containers.zstd-chunked.manifest-checksum": wrong, "io.containers.zstd-chunked.manifest-checksum": wrong };
       await expectError(await viaUrl(ctx, l, "etc/motd", `?annotations=${encodeURIComponent(JSON.stringify(bad))}`), 502, ["DIGEST_MISMATCH"], "wrong TOC digest");
       const est = ctx.layers.estargz;
       const estBad = { "containerd.io/snapshot/stargz/toc.digest": `sha256:${"2".repeat(64)}` };

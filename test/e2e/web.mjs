@@ -308,8 +308,9 @@ const cases = [
     "annotations naming another TOC: the toc check fails with DIGEST_MISMATCH and no tree is shown",
     async (ctx) => {
       const l = ctx.layers.chunked;
-      const key = "io.github.containers.zstd-chunked.manifest-checksum";
-      const annotations = { ...l.result.annotations, [key]: `sha256:${"0".repeat(64)}` };
+      // Both key sets (current and c/storage 1.43's): a descriptor whose sets disagree is BAD_ANNOTATION.
+      const wrong = `sha256:${"0".repeat(64)}`;
+      const annotations = { ...l.result.annotations, "io.github.containers.zstd-chunked.manifest-checksum": wrong, "io.containers.zstd-chunked.manifest-checksum": wrong };
       const s = await enterUrl(ctx.page, `${ctx.server.origin}/layers/${l.name}`, { annotations });
       assert(s.ok === "false" && s.checks.toc?.state === "fail" && s.checks.toc.text.includes("DIGEST_MISMATCH"), `toc: ${JSON.stringify(s.checks.toc)}`);
       assert(s.files.length === 0, `tree shown for an unauthenticated TOC: ${s.files}`);
