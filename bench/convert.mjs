@@ -54,7 +54,12 @@ export default async function bench(ctx) {
   const mb = data.length / 1e6;
   const rows = [];
   const row = (name, seconds, baselineSeconds, baseline) =>
-    rows.push({ group: "convert", name, mbPerSec: mb / seconds, ...(baselineSeconds ? { ratio: baselineSeconds / seconds, baseline } : {}) });
+    rows.push({
+      group: "convert",
+      name,
+      mbPerSec: mb / seconds,
+      ...(baselineSeconds ? { ratio: baselineSeconds / seconds, baseline } : {}),
+    });
 
   const gz = join(tmpdir(), `layerkit-bench-${process.pid}.tar.gz`);
   const zs = join(tmpdir(), `layerkit-bench-${process.pid}.tar.zst`);
@@ -68,7 +73,12 @@ export default async function bench(ctx) {
     const tNativeGzip = shell(`gzip -6 -c '${tarPath}' > /dev/null`);
     row("gzip layer create, level 6 (pako)", tCreate, tNativeGzip, "of gzip -6 speed");
     const nativeSize = Number(spawnSync("stat", ["-c", "%s", gz], { encoding: "utf8" }).stdout);
-    rows.push({ group: "convert", name: "gzip layer size vs gzip -6", value: `${(ourGzipSize / 2 ** 20).toFixed(1)} MiB vs ${(nativeSize / 2 ** 20).toFixed(1)} MiB`, unit: "" });
+    rows.push({
+      group: "convert",
+      name: "gzip layer size vs gzip -6",
+      value: `${(ourGzipSize / 2 ** 20).toFixed(1)} MiB vs ${(nativeSize / 2 ** 20).toFixed(1)} MiB`,
+      unit: "",
+    });
 
     const tGunzip = await best(() => drain(decompressLayer(fileStream(gz), "gzip", { core })));
     row("decompressLayer gzip", tGunzip, shell(`gzip -dc '${gz}' > /dev/null`), "of gzip -d speed");
@@ -76,7 +86,12 @@ export default async function bench(ctx) {
     row("decompressLayer zstd", tUnzstd, shell(`zstd -dcq '${zs}' > /dev/null`), "of zstd -d speed");
 
     const nativeGzToZstd = shell(`gzip -dc '${gz}' | zstd -3 -q -T1 -c > /dev/null`);
-    row("convert gzip → zstd (level 3)", await best(() => drain(convertLayer(fileStream(gz), { to: "zstd", from: "gzip", core }).stream)), nativeGzToZstd, "of gzip -dc | zstd -3");
+    row(
+      "convert gzip → zstd (level 3)",
+      await best(() => drain(convertLayer(fileStream(gz), { to: "zstd", from: "gzip", core }).stream)),
+      nativeGzToZstd,
+      "of gzip -dc | zstd -3",
+    );
     row(
       "convert gzip → zstd:chunked (level 3)",
       await best(() => drain(convertLayer(fileStream(gz), { to: "zstd:chunked", from: "gzip", core }).stream)),

@@ -118,7 +118,7 @@ export async function bigCorpus() {
   let total = 0;
   try {
     for (let round = 0; total < 2 ** 30; round++) {
-      for (let at = 0; at + 512 <= src.length; ) {
+      for (let at = 0; at + 512 <= src.length;) {
         const h = src.subarray(at, at + 512);
         if (h.every((b) => b === 0)) break; // end-of-archive
         const size = parseInt(new TextDecoder().decode(h.subarray(124, 136)).replace(/\0.*$/, "").trim(), 8);

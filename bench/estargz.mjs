@@ -11,7 +11,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { join, dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEstargzLayer, readEstargzToc } from "../dist/formats/estargz/index.js";
 import { MemorySource } from "../dist/source/memory.js";
@@ -45,7 +45,10 @@ async function drain(stream) {
 
 function buildHarness(dir) {
   try {
-    return execFileSync("bash", [join(here, "../test/go/build-estargz.sh"), join(dir, "bin")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+    return execFileSync("bash", [join(here, "../test/go/build-estargz.sh"), join(dir, "bin")], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    })
       .trim()
       .split("\n")
       .pop();
@@ -101,9 +104,23 @@ export default async function bench(ctx) {
         name: `create, Go estargz.Build (level 9, GOMAXPROCS=${cpus().length})`,
         mbPerSec: mb / goSecs,
       });
-      rows.push({ group: "estargz", name: "layerkit (default) create speed vs Go Build", value: +(goSecs / ours).toFixed(3), unit: "×", baseline: "Go Build", ratio: goSecs / ours });
+      rows.push({
+        group: "estargz",
+        name: "layerkit (default) create speed vs Go Build",
+        value: +(goSecs / ours).toFixed(3),
+        unit: "×",
+        baseline: "Go Build",
+        ratio: goSecs / ours,
+      });
       rows.push({ group: "estargz", name: "compressed size, Go Build", value: goSize, unit: "bytes" });
-      rows.push({ group: "estargz", name: "layerkit (default) size vs Go Build", value: +(size / goSize).toFixed(4), unit: "×", baseline: "Go Build size", ratio: size / goSize });
+      rows.push({
+        group: "estargz",
+        name: "layerkit (default) size vs Go Build",
+        value: +(size / goSize).toFixed(4),
+        unit: "×",
+        baseline: "Go Build size",
+        ratio: size / goSize,
+      });
       // Our blob must verify upstream (a sanity check, not timed).
       const blobPath = join(dir, "ours.esgz");
       writeFileSync(blobPath, bytes);

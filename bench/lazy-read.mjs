@@ -35,7 +35,7 @@ function tarStream(bytes) {
   return new ReadableStream({
     pull(c) {
       if (at >= bytes.length) return c.close();
-      c.enqueue(bytes.subarray(at, (at += 1 << 20)));
+      c.enqueue(bytes.subarray(at, at += 1 << 20));
     },
   });
 }
@@ -49,7 +49,9 @@ async function startServer(blobs) {
     if (!m) return res.writeHead(200, { "content-length": String(blob.length) }).end(blob);
     const start = Number(m[1]);
     const end = Math.min(Number(m[2]), blob.length - 1);
-    res.writeHead(206, { "content-range": `bytes ${start}-${end}/${blob.length}`, "content-length": String(end - start + 1) }).end(blob.subarray(start, end + 1));
+    res.writeHead(206, { "content-range": `bytes ${start}-${end}/${blob.length}`, "content-length": String(end - start + 1) }).end(
+      blob.subarray(start, end + 1),
+    );
   });
   server.keepAliveTimeout = 120_000;
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
@@ -68,26 +70,42 @@ export default async function lazyReadBench({ data }) {
   layers.push({ label: "zstd:chunked, no annotations", path: "/zc", blob: zcBlob, annotations: undefined });
   const gz = createLayer(tarStream(data), { format: "estargz", level: 6, core });
   const gzBlob = await drain(gz.stream);
-  layers.push({ label: "eStargz + toc.digest", path: "/gz", blob: gzBlob, annotations: { [ESTARGZ_TOC_DIGEST]: (await gz.result).tocDigest } });
+  layers.push({
+    label: "eStargz + toc.digest",
+    path: "/gz",
+    blob: gzBlob,
+    annotations: { [ESTARGZ_TOC_DIGEST]: (await gz.result).tocDigest },
+  });
 
   const { server, base } = await startServer(new Map([["/zc", zcBlob], ["/gz", gzBlob]]));
   const rows = [];
   try {
     for (const layer of layers) {
-      const index = await openLayerIndex(new MemorySource(layer.blob), { core, ...(layer.annotations ? { annotations: layer.annotations } : {}) });
-      const regs = index.entries.filter((e) => e.type === "reg" && e.size > 0).sort((a, b) => a.size - b.size || (a.name < b.name ? -1 : 1));
-      const picks = [["small", regs[Math.floor(regs.length * 0.1)]], ["median", regs[regs.length >> 1]], ["largest", regs[regs.length - 1]]];
+      const index = await openLayerIndex(new MemorySource(layer.blob), {
+        core,
+        ...(layer.annotations ? { annotations: layer.annotations } : {}),
+      });
+      const regs = index.entries.filter((e) => e.type === "reg" && e.size > 0).sort((a, b) =>
+        a.size - b.size || (a.name < b.name ? -1 : 1)
+      );
+      const picks = [["small", regs[Math.floor(regs.length * 0.1)]], ["median", regs[regs.length >> 1]], [
+        "largest",
+        regs[regs.length - 1],
+      ]];
       for (const [which, entry] of picks) {
         const source = new HttpSource(base + layer.path, { size: layer.blob.length });
         const t0 = performance.now();
         const bytes = await readFile(source, entry.name, { core, ...(layer.annotations ? { annotations: layer.annotations } : {}) });
         const ms = performance.now() - t0;
         if (bytes.length !== entry.size) throw new Error(`read ${bytes.length} bytes of ${entry.name}, expected ${entry.size}`);
-        const compressed = Math.max(...entry.chunks.filter((c) => !c.zeros).map((c) => c.end)) - Math.min(...entry.chunks.filter((c) => !c.zeros).map((c) => c.offset));
+        const compressed = Math.max(...entry.chunks.filter((c) => !c.zeros).map((c) => c.end)) -
+          Math.min(...entry.chunks.filter((c) => !c.zeros).map((c) => c.offset));
         rows.push({
           group: "lazy-read",
           name: `${layer.label}: ${which} file (${fmtBytes(entry.size)})`,
-          value: `${source.stats.requests} requests, ${fmtBytes(source.stats.bytes)} fetched (file ${fmtBytes(compressed)} + ${fmtBytes(source.stats.bytes - compressed)} TOC/footer) of a ${fmtBytes(layer.blob.length)} layer, ${ms.toFixed(0)} ms`,
+          value: `${source.stats.requests} requests, ${fmtBytes(source.stats.bytes)} fetched (file ${fmtBytes(compressed)} + ${
+            fmtBytes(source.stats.bytes - compressed)
+          } TOC/footer) of a ${fmtBytes(layer.blob.length)} layer, ${ms.toFixed(0)} ms`,
           unit: "",
         });
       }
@@ -112,11 +130,13 @@ async function startRegistry() {
   const config = join(dir, "config.yml");
   writeFileSync(
     config,
-    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "storage")}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${
+      join(dir, "storage")
+    }\nhttp:\n  addr: 127.0.0.1:${port}\n`,
   );
   const proc = spawn("setpriv", ["--pdeathsig", "KILL", "/usr/bin/docker-registry", "serve", config], { stdio: "ignore" });
   const host = `127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 15_000; ; ) {
+  for (const deadline = Date.now() + 15_000;;) {
     if (proc.exitCode !== null) throw new Error(`docker-registry exited with ${proc.exitCode}`);
     const ok = await fetch(`http://${host}/v2/`).then((r) => r.status === 200, () => false);
     if (ok) break;
@@ -152,7 +172,9 @@ async function registryRows(core, layer) {
       {
         group: "lazy-read",
         name: `local docker-registry, zstd:chunked + annotations: median file (${fmtBytes(entry.size)})`,
-        value: `${source.stats.requests} requests, ${fmtBytes(source.stats.bytes)} fetched of a ${fmtBytes(layer.blob.length)} blob, ${ms.toFixed(0)} ms`,
+        value: `${source.stats.requests} requests, ${fmtBytes(source.stats.bytes)} fetched of a ${fmtBytes(layer.blob.length)} blob, ${
+          ms.toFixed(0)
+        } ms`,
         unit: "",
       },
     ];

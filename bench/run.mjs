@@ -2,7 +2,7 @@
 // `npm run bench`: every benchmark in one run, so ratios compare numbers measured on the same
 // machine under the same load. Writes bench/RESULTS.md. Not a test: nothing here fails on speed.
 import { readFile, writeFile } from "node:fs/promises";
-import { cpus, totalmem, release } from "node:os";
+import { cpus, release, totalmem } from "node:os";
 import { execFileSync } from "node:child_process";
 import { corpus } from "./corpus.mjs";
 
@@ -39,7 +39,11 @@ function formatRow(r) {
 function machine() {
   const cpu = cpus();
   let zstdVersion = "";
-  try { zstdVersion = execFileSync("zstd", ["--version"]).toString().trim(); } catch { zstdVersion = "zstd CLI not found"; }
+  try {
+    zstdVersion = execFileSync("zstd", ["--version"]).toString().trim();
+  } catch {
+    zstdVersion = "zstd CLI not found";
+  }
   return [
     `- CPU: ${cpu[0]?.model ?? "unknown"} × ${cpu.length}`,
     `- Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB; kernel ${release()}`,
@@ -52,7 +56,10 @@ const table = [
   "| group | measurement | value | ratio |",
   "| --- | --- | ---: | --- |",
   ...rows.map((r) =>
-    `| ${r.group} | ${r.name} | ${r.mbPerSec !== undefined ? r.mbPerSec.toFixed(1) + " MB/s" : `${r.value} ${r.unit ?? ""}`} | ${r.ratio !== undefined ? `${r.ratio.toFixed(2)}× ${r.baseline ?? ""}` : ""} |`),
+    `| ${r.group} | ${r.name} | ${r.mbPerSec !== undefined ? r.mbPerSec.toFixed(1) + " MB/s" : `${r.value} ${r.unit ?? ""}`} | ${
+      r.ratio !== undefined ? `${r.ratio.toFixed(2)}× ${r.baseline ?? ""}` : ""
+    } |`
+  ),
 ].join("\n");
 
 // Everything from "## Notes" on is written by people (choices made from these numbers) and kept.
@@ -62,6 +69,8 @@ try {
   const at = old.indexOf("\n## Notes");
   if (at >= 0) notes = old.slice(at);
 } catch { /* first run */ }
-const md = `# Benchmark results\n\nWritten by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Ratios compare numbers measured in the same run.\n\n## Machine\n${machine()}\n\n## Results\n${table}\n${notes}`;
+const md = `# Benchmark results\n\nWritten by \`npm run bench\` on ${
+  new Date().toISOString().slice(0, 10)
+}. Ratios compare numbers measured in the same run.\n\n## Machine\n${machine()}\n\n## Results\n${table}\n${notes}`;
 if (!only.length) await writeFile(new URL("./RESULTS.md", import.meta.url), md);
 console.log(only.length ? "\n(partial run: bench/RESULTS.md not written)" : "\nwrote bench/RESULTS.md");

@@ -71,11 +71,29 @@ export default async function bench(ctx) {
   const oursSmall = bestSmall.get("layerkit WASM");
   const piece = `${PIECE / 1024} KiB pieces`;
   return [
-    { group: "sha256", name: `layerkit WASM (stream, ${piece})`, mbPerSec: ours, baseline: "vs hash-wasm", ratio: ours / best.get("hash-wasm") },
+    {
+      group: "sha256",
+      name: `layerkit WASM (stream, ${piece})`,
+      mbPerSec: ours,
+      baseline: "vs hash-wasm",
+      ratio: ours / best.get("hash-wasm"),
+    },
     { group: "sha256", name: `hash-wasm (stream, ${piece})`, mbPerSec: best.get("hash-wasm") },
     { group: "sha256", name: `node:crypto (stream, ${piece})`, mbPerSec: best.get("node:crypto") },
-    { group: "sha256", name: "layerkit WASM vs node:crypto (stream)", mbPerSec: ours, baseline: "vs node:crypto", ratio: ours / best.get("node:crypto") },
-    { group: "sha256", name: "layerkit WASM (4 KiB messages)", mbPerSec: oursSmall, baseline: "vs hash-wasm", ratio: oursSmall / bestSmall.get("hash-wasm") },
+    {
+      group: "sha256",
+      name: "layerkit WASM vs node:crypto (stream)",
+      mbPerSec: ours,
+      baseline: "vs node:crypto",
+      ratio: ours / best.get("node:crypto"),
+    },
+    {
+      group: "sha256",
+      name: "layerkit WASM (4 KiB messages)",
+      mbPerSec: oursSmall,
+      baseline: "vs hash-wasm",
+      ratio: oursSmall / bestSmall.get("hash-wasm"),
+    },
     { group: "sha256", name: "hash-wasm (4 KiB messages)", mbPerSec: bestSmall.get("hash-wasm") },
     { group: "sha256", name: "node:crypto (4 KiB messages)", mbPerSec: bestSmall.get("node:crypto") },
   ];
@@ -105,7 +123,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const words = new Uint32Array(data.buffer);
   let x = 0x9e3779b9;
   for (let i = 0; i < words.length; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     words[i] = x;
   }
   const wasmDir = fileURLToPath(new URL("../wasm/", import.meta.url));

@@ -76,7 +76,11 @@ export default async function bench({ tarPath, data }) {
     layers.push({
       format: "gzip",
       blob: gz,
-      descriptor: { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: "sha256:" + createHash("sha256").update(gz).digest("hex"), size: gz.length },
+      descriptor: {
+        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+        digest: "sha256:" + createHash("sha256").update(gz).digest("hex"),
+        size: gz.length,
+      },
       diffID,
       native: "gzip -d",
     });
@@ -101,8 +105,22 @@ export default async function bench({ tarPath, data }) {
       );
       rows.push({ group: "verify", name: `${l.format}: verifyLayer (all checks)`, mbPerSec: mb / ours });
       rows.push({ group: "verify", name: `${l.format}: sha256sum + ${l.native} | sha256sum`, mbPerSec: mb / native });
-      rows.push({ group: "verify", name: `${l.format}: ours / native`, value: (native / ours).toFixed(2), unit: "×", ratio: native / ours, baseline: "native" });
-      if (report.filesChecked) rows.push({ group: "verify", name: `${l.format}: files / chunks checked`, value: `${report.filesChecked} / ${report.chunksChecked}`, unit: "" });
+      rows.push({
+        group: "verify",
+        name: `${l.format}: ours / native`,
+        value: (native / ours).toFixed(2),
+        unit: "×",
+        ratio: native / ours,
+        baseline: "native",
+      });
+      if (report.filesChecked) {
+        rows.push({
+          group: "verify",
+          name: `${l.format}: files / chunks checked`,
+          value: `${report.filesChecked} / ${report.chunksChecked}`,
+          unit: "",
+        });
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

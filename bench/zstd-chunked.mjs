@@ -44,9 +44,16 @@ function syntheticToc(n) {
   for (let i = 0; i < n; i++) {
     const size = 100 + (i % 5000);
     entries.push({
-      type: "reg", name: `usr/share/pkg${i % 300}/file-${i}.txt`, mode: 0o644, size, uid: 0, gid: 0,
-      modtime: "2024-05-01T10:20:30.123456789Z", digest: "sha256:" + (i.toString(16).padStart(8, "0")).repeat(8),
-      offset: off, endOffset: off + 60,
+      type: "reg",
+      name: `usr/share/pkg${i % 300}/file-${i}.txt`,
+      mode: 0o644,
+      size,
+      uid: 0,
+      gid: 0,
+      modtime: "2024-05-01T10:20:30.123456789Z",
+      digest: "sha256:" + (i.toString(16).padStart(8, "0")).repeat(8),
+      offset: off,
+      endOffset: off + 60,
     });
     off += 600;
   }
@@ -81,7 +88,12 @@ export default async function bench({ tarPath, data }) {
   rows.push({ group: "zstd:chunked", name: "native zstd -3 -T1 (plain zstd, same tar)", mbPerSec: mb / native });
   rows.push({ group: "zstd:chunked", name: "native zstd -3 -T1, seconds", value: native.toFixed(2), unit: "s" });
   rows.push({ group: "zstd:chunked", name: "create: ours / native plain zstd", value: (native / best).toFixed(2), unit: "×" });
-  rows.push({ group: "zstd:chunked", name: "compressed size: ours zstd:chunked / native zstd -3", value: (size / Number(execFileSync("sh", ["-c", `zstd -3 -T1 -q -c "${tarPath}" | wc -c`]).toString())).toFixed(3), unit: "×" });
+  rows.push({
+    group: "zstd:chunked",
+    name: "compressed size: ours zstd:chunked / native zstd -3",
+    value: (size / Number(execFileSync("sh", ["-c", `zstd -3 -T1 -q -c "${tarPath}" | wc -c`]).toString())).toFixed(3),
+    unit: "×",
+  });
 
   // TOC parse, 100,000 entries.
   const { toc, payloadEnd } = syntheticToc(100_000);
@@ -102,7 +114,12 @@ export default async function bench({ tarPath, data }) {
     }
     return b;
   })();
-  rows.push({ group: "zstd:chunked", name: `TOC parse+validate, 100,000 entries (${(json.length / 1e6).toFixed(1)} MB)`, value: parseBest.toFixed(0), unit: "ms" });
+  rows.push({
+    group: "zstd:chunked",
+    name: `TOC parse+validate, 100,000 entries (${(json.length / 1e6).toFixed(1)} MB)`,
+    value: parseBest.toFixed(0),
+    unit: "ms",
+  });
   rows.push({ group: "zstd:chunked", name: "TOC parse: ours / bare JSON.parse time", value: (parseBest / jsonBest).toFixed(1), unit: "×" });
 
   // Peak RSS converting a 1 GiB tar file to a layer file, each in its own process: the library,
@@ -114,7 +131,11 @@ export default async function bench({ tarPath, data }) {
   const peakRss = fileURLToPath(new URL("./peak-rss.cjs", import.meta.url));
   /** Runs node with `args` (peak-rss.cjs preloaded); its stdout and its peak RSS in MiB. */
   const run = (args) => {
-    const child = spawnSync(process.execPath, ["-r", peakRss, ...args], { encoding: "utf8", maxBuffer: 1 << 20, env: { ...process.env, LAYERKIT_PEAK_RSS_FILE: peakFile } });
+    const child = spawnSync(process.execPath, ["-r", peakRss, ...args], {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+      env: { ...process.env, LAYERKIT_PEAK_RSS_FILE: peakFile },
+    });
     if (child.status !== 0) throw new Error(`${args.join(" ")}: ${child.stderr.slice(0, 300)}`);
     return { stdout: child.stdout, maxRssMiB: Number(readFileSync(peakFile, "utf8")) };
   };
@@ -123,17 +144,57 @@ export default async function bench({ tarPath, data }) {
     const base = run([rssScript, "baseline", bigTar, out]);
     const libRun = run([rssScript, "library", bigTar, out]);
     const lib = { ...JSON.parse(libRun.stdout), maxRssMiB: libRun.maxRssMiB };
-    const cli = run([fileURLToPath(new URL("../dist/cli/bin.js", import.meta.url)), "create", bigTar, "-o", out, "--format", "zstd:chunked", "--quiet"]);
+    const cli = run([
+      fileURLToPath(new URL("../dist/cli/bin.js", import.meta.url)),
+      "create",
+      bigTar,
+      "-o",
+      out,
+      "--format",
+      "zstd:chunked",
+      "--quiet",
+    ]);
     const gib = (lib.tarBytes / 2 ** 30).toFixed(2);
     // Verify of the layer the CLI just wrote, as a user runs it (issue 13 item 4: target ≤ 150 MiB).
     const v0 = performance.now();
     const verify = run([fileURLToPath(new URL("../dist/cli/bin.js", import.meta.url)), "verify", out, "--quiet"]);
-    rows.push({ group: "zstd:chunked", name: `peak RSS verifying the ${gib} GiB tar's zstd:chunked layer (layerkit verify; target ≤ 150 MiB), ${((performance.now() - v0) / 1000).toFixed(1)} s`, value: verify.maxRssMiB.toFixed(0), unit: "MiB" });
-    rows.push({ group: "zstd:chunked", name: `peak RSS converting a ${gib} GiB tar file, library (target ≤ 150 MiB)`, value: lib.maxRssMiB.toFixed(0), unit: "MiB" });
-    rows.push({ group: "zstd:chunked", name: `peak RSS, same with the CLI (layerkit create)`, value: cli.maxRssMiB.toFixed(0), unit: "MiB" });
-    rows.push({ group: "zstd:chunked", name: "peak RSS, baseline: Node streaming the same file unconverted", value: base.maxRssMiB.toFixed(0), unit: "MiB" });
-    rows.push({ group: "zstd:chunked", name: "peak RSS over the baseline (library)", value: (lib.maxRssMiB - base.maxRssMiB).toFixed(0), unit: "MiB" });
-    rows.push({ group: "zstd:chunked", name: `${gib} GiB file conversion throughput (library)`, mbPerSec: lib.tarBytes / 1e6 / lib.seconds });
+    rows.push({
+      group: "zstd:chunked",
+      name: `peak RSS verifying the ${gib} GiB tar's zstd:chunked layer (layerkit verify; target ≤ 150 MiB), ${
+        ((performance.now() - v0) / 1000).toFixed(1)
+      } s`,
+      value: verify.maxRssMiB.toFixed(0),
+      unit: "MiB",
+    });
+    rows.push({
+      group: "zstd:chunked",
+      name: `peak RSS converting a ${gib} GiB tar file, library (target ≤ 150 MiB)`,
+      value: lib.maxRssMiB.toFixed(0),
+      unit: "MiB",
+    });
+    rows.push({
+      group: "zstd:chunked",
+      name: `peak RSS, same with the CLI (layerkit create)`,
+      value: cli.maxRssMiB.toFixed(0),
+      unit: "MiB",
+    });
+    rows.push({
+      group: "zstd:chunked",
+      name: "peak RSS, baseline: Node streaming the same file unconverted",
+      value: base.maxRssMiB.toFixed(0),
+      unit: "MiB",
+    });
+    rows.push({
+      group: "zstd:chunked",
+      name: "peak RSS over the baseline (library)",
+      value: (lib.maxRssMiB - base.maxRssMiB).toFixed(0),
+      unit: "MiB",
+    });
+    rows.push({
+      group: "zstd:chunked",
+      name: `${gib} GiB file conversion throughput (library)`,
+      mbPerSec: lib.tarBytes / 1e6 / lib.seconds,
+    });
   } catch (e) {
     rows.push({ group: "zstd:chunked", name: "peak RSS converting 1 GiB", value: `failed: ${String(e).slice(0, 300)}`, unit: "" });
   } finally {

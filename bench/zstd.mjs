@@ -4,7 +4,7 @@
 // streaming API). Best of REPEAT runs each; MB/s are of uncompressed bytes (1 MB = 10^6 bytes).
 // Needs `npm run build` (imports ../dist/wasm/zstd.js). Runnable alone: `node bench/zstd.mjs`.
 import { spawnSync } from "node:child_process";
-import { openSync, closeSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -102,12 +102,36 @@ export default async function bench(ctx) {
   if (Number.isFinite(tNatD)) rows.push(row(`decompress: native zstd -d`, tNatD));
   if (Number.isFinite(tBokD)) rows.push(row(`decompress: @bokuweb/zstd-wasm, one-shot`, tBokD, "native zstd -d", tNatD));
   if (Number.isFinite(tBokD)) rows.push(row(`decompress: layerkit vs @bokuweb/zstd-wasm`, tOursD, "@bokuweb/zstd-wasm", tBokD));
-  rows.push({ group: "zstd", name: `compressed size L${LEVEL}: layerkit`, value: ((100 * ours.length) / data.length).toFixed(2), unit: "% of input" });
-  if (native) rows.push({ group: "zstd", name: `compressed size L${LEVEL}: native`, value: ((100 * native.length) / data.length).toFixed(2), unit: "% of input" });
-  if (Number.isFinite(bokSize)) rows.push({ group: "zstd", name: `compressed size L${LEVEL}: @bokuweb`, value: ((100 * bokSize) / data.length).toFixed(2), unit: "% of input" });
+  rows.push({
+    group: "zstd",
+    name: `compressed size L${LEVEL}: layerkit`,
+    value: ((100 * ours.length) / data.length).toFixed(2),
+    unit: "% of input",
+  });
+  if (native) {
+    rows.push({
+      group: "zstd",
+      name: `compressed size L${LEVEL}: native`,
+      value: ((100 * native.length) / data.length).toFixed(2),
+      unit: "% of input",
+    });
+  }
+  if (Number.isFinite(bokSize)) {
+    rows.push({
+      group: "zstd",
+      name: `compressed size L${LEVEL}: @bokuweb`,
+      value: ((100 * bokSize) / data.length).toFixed(2),
+      unit: "% of input",
+    });
+  }
   const wasm = readFileSync(join(wasmDir, "zstd.wasm"));
   const { gzipSync } = await import("node:zlib");
-  rows.push({ group: "zstd", name: "zstd.wasm size (raw / gzip -9)", value: `${(wasm.length / 1024).toFixed(1)} / ${(gzipSync(wasm, { level: 9 }).length / 1024).toFixed(1)}`, unit: "KiB" });
+  rows.push({
+    group: "zstd",
+    name: "zstd.wasm size (raw / gzip -9)",
+    value: `${(wasm.length / 1024).toFixed(1)} / ${(gzipSync(wasm, { level: 9 }).length / 1024).toFixed(1)}`,
+    unit: "KiB",
+  });
   return rows;
 }
 

@@ -3,14 +3,14 @@
  *
  * @module
  */
-import { getCore, type Core } from "./core.js";
+import { type Core, getCore } from "./core.js";
 import { LayerkitError } from "./errors.js";
 import { deferredWriter } from "./util/deferred-writer.js";
 import type { LayerFormat, LayerWriter } from "./layer/result.js";
 import type { FormatWriteOptions } from "./formats/format.js";
 import { formatOf } from "./formats/registry.js";
 import { checkedTarStream } from "./tar/checker.js";
-import { checkSafePaths, checkSeekableEntry, tarReadOptions, type LayerTarKind } from "./tar/layer-rules.js";
+import { checkSafePaths, checkSeekableEntry, type LayerTarKind, tarReadOptions } from "./tar/layer-rules.js";
 
 export interface CreateLayerOptions extends FormatWriteOptions {
   format: LayerFormat;
@@ -39,7 +39,9 @@ export function createLayer(input: ReadableStream<Uint8Array>, options: CreateLa
   // The core loads asynchronously; defer the writer until it is ready without making the caller await.
   return deferredWriter(async () => {
     const format = formatOf(options.format);
-    if (!format.create) throw new LayerkitError("UNSUPPORTED_FORMAT", `cannot create ${JSON.stringify(options.format)} layers`, { format: options.format });
+    if (!format.create) {
+      throw new LayerkitError("UNSUPPORTED_FORMAT", `cannot create ${JSON.stringify(options.format)} layers`, { format: options.format });
+    }
     const kind: LayerTarKind = options.format === "zstd" || options.format === "gzip" ? "plain" : options.format;
     const allowUnsafe = options.allowUnsafePaths === true;
     const checked = checkedTarStream(input, tarReadOptions(kind), (header, offset) => {

@@ -134,7 +134,9 @@ const summary = [];
 for (const [i, r] of runners.entries()) {
   const out = join(tmp, `${r.key}.json`);
   const args = r.args(out);
-  console.log(`\n${"=".repeat(100)}\n[${i + 1}/${runners.length}] ${r.title}: ${[r.bin.replace(ROOT, ""), ...args].join(" ")}\n${"=".repeat(100)}`);
+  console.log(
+    `\n${"=".repeat(100)}\n[${i + 1}/${runners.length}] ${r.title}: ${[r.bin.replace(ROOT, ""), ...args].join(" ")}\n${"=".repeat(100)}`,
+  );
   const t0 = Date.now();
   let res;
   if (!existsSync(r.bin)) res = { code: null, error: `${r.bin} is missing (run npm ci)` };
@@ -163,7 +165,11 @@ rmSync(tmp, { recursive: true, force: true });
 console.log(`\n${"=".repeat(100)}\nSummary\n${"=".repeat(100)}`);
 for (const s of summary) {
   const skipped = s.skipped ? `, ${s.skipped} skipped` : "";
-  console.log(`  ${s.title.padEnd(40)} ${String(s.passed).padStart(4)} passed, ${String(s.failed).padStart(3)} failed${skipped}  (${s.seconds.toFixed(0)} s)`);
+  console.log(
+    `  ${s.title.padEnd(40)} ${String(s.passed).padStart(4)} passed, ${String(s.failed).padStart(3)} failed${skipped}  (${
+      s.seconds.toFixed(0)
+    } s)`,
+  );
   for (const n of s.notes) console.log(`      ${n}`);
   for (const p of s.problems) console.log(`      runner: ${p}`);
 }

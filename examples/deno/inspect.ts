@@ -14,10 +14,11 @@
  */
 import { parseArgs } from "node:util";
 // In an application: `from "jsr:@layerkit/layerkit"` (this repository's deno.json export).
-import { FileSource, HttpSource, isLayerkitError, LayerkitError, loadCore, type BlobSource } from "../../src/runtime/deno.ts";
-import { checkLayer, describe, type Check } from "../shared/checks.ts";
+import { type BlobSource, FileSource, HttpSource, isLayerkitError, LayerkitError, loadCore } from "../../src/runtime/deno.ts";
+import { type Check, checkLayer, describe } from "../shared/checks.ts";
 
-const USAGE = "usage: deno run -A examples/deno/inspect.ts SOURCE [--digest sha256:…] [--size N] [--diff-id sha256:…] [--annotations JSON|FILE] [--json]";
+const USAGE =
+  "usage: deno run -A examples/deno/inspect.ts SOURCE [--digest sha256:…] [--size N] [--diff-id sha256:…] [--annotations JSON|FILE] [--json]";
 const EXIT = { ok: 0, failed: 1, usage: 2, io: 3 } as const;
 
 async function openSource(arg: string): Promise<BlobSource> {
@@ -38,7 +39,9 @@ async function readAnnotations(value: string | undefined): Promise<Record<string
 
 function parseSize(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new LayerkitError("BAD_ARGUMENT", `--size must be a byte count, got ${JSON.stringify(value)}`, { size: value });
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new LayerkitError("BAD_ARGUMENT", `--size must be a byte count, got ${JSON.stringify(value)}`, { size: value });
+  }
   return n;
 }
 
@@ -53,7 +56,14 @@ async function main(args: string[]): Promise<number> {
     ({ values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { digest: { type: "string" }, size: { type: "string" }, "diff-id": { type: "string" }, annotations: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: {
+        digest: { type: "string" },
+        size: { type: "string" },
+        "diff-id": { type: "string" },
+        annotations: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
     }));
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
@@ -79,7 +89,10 @@ async function main(args: string[]): Promise<number> {
       ...(values.size !== undefined ? { size: parseSize(values.size) } : {}),
       ...(values["diff-id"] ? { diffID: values["diff-id"] } : {}),
       ...(annotations ? { annotations } : {}),
-      onProgress: progress ? (phase, done, total) => Deno.stderr.writeSync(new TextEncoder().encode(`\r${phase}: ${formatBytes(done)} / ${formatBytes(total)}   `)) : undefined,
+      onProgress: progress
+        ? (phase, done, total) =>
+          Deno.stderr.writeSync(new TextEncoder().encode(`\r${phase}: ${formatBytes(done)} / ${formatBytes(total)}   `))
+        : undefined,
     });
     if (progress) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
     const ok = checks.every((c) => c.state !== "fail");
@@ -87,7 +100,11 @@ async function main(args: string[]): Promise<number> {
     const counts: Record<string, number> = {};
     for (const e of entries) counts[e.type] = (counts[e.type] ?? 0) + 1;
     const files = entries.filter((e) => e.type === "reg");
-    const largest = [...files].sort((a, b) => b.size - a.size || (a.name < b.name ? -1 : 1)).slice(0, 5).map((f) => ({ name: f.name, size: f.size, chunks: f.chunks.length }));
+    const largest = [...files].sort((a, b) => b.size - a.size || (a.name < b.name ? -1 : 1)).slice(0, 5).map((f) => ({
+      name: f.name,
+      size: f.size,
+      chunks: f.chunks.length,
+    }));
     const summary = {
       source: positionals[0],
       size: await source.size(),
@@ -104,19 +121,41 @@ async function main(args: string[]): Promise<number> {
     else printText(summary, checks);
     return ok ? EXIT.ok : EXIT.failed;
   } catch (e) {
-    const code = isLayerkitError(e) && (e.code === "IO" || e.code === "HTTP") ? EXIT.io : isLayerkitError(e, "BAD_ARGUMENT") || e instanceof SyntaxError ? EXIT.usage : EXIT.failed;
-    if (json) console.log(JSON.stringify({ ok: false, error: isLayerkitError(e) ? e.toJSON() : { code: "INTERNAL", message: describe(e) } }));
-    else console.error(`inspect: ${describe(e)}`);
+    const code = isLayerkitError(e) && (e.code === "IO" || e.code === "HTTP")
+      ? EXIT.io
+      : isLayerkitError(e, "BAD_ARGUMENT") || e instanceof SyntaxError
+      ? EXIT.usage
+      : EXIT.failed;
+    if (json) {
+      console.log(JSON.stringify({ ok: false, error: isLayerkitError(e) ? e.toJSON() : { code: "INTERNAL", message: describe(e) } }));
+    } else console.error(`inspect: ${describe(e)}`);
     return code;
   } finally {
     await source?.close?.();
   }
 }
 
-function printText(s: { source?: string; size: number; format?: string; tocDigest?: string; tocAuthenticated?: boolean; entries: Record<string, number>; fileBytes: number; largest: { name: string; size: number; chunks: number }[]; ok: boolean }, checks: Check[]): void {
+function printText(
+  s: {
+    source?: string;
+    size: number;
+    format?: string;
+    tocDigest?: string;
+    tocAuthenticated?: boolean;
+    entries: Record<string, number>;
+    fileBytes: number;
+    largest: { name: string; size: number; chunks: number }[];
+    ok: boolean;
+  },
+  checks: Check[],
+): void {
   console.log(`layer    ${s.source} (${formatBytes(s.size)})`);
   if (s.format) console.log(`format   ${s.format}`);
-  if (s.tocDigest) console.log(`TOC      ${s.tocDigest} (${s.tocAuthenticated ? "authenticated by the annotations" : "not authenticated: no annotations given"})`);
+  if (s.tocDigest) {
+    console.log(
+      `TOC      ${s.tocDigest} (${s.tocAuthenticated ? "authenticated by the annotations" : "not authenticated: no annotations given"})`,
+    );
+  }
   const kinds = Object.entries(s.entries).map(([k, v]) => `${v} ${k}`).join(", ");
   if (kinds) console.log(`entries  ${kinds}; ${formatBytes(s.fileBytes)} of file content`);
   for (const f of s.largest) console.log(`  ${formatBytes(f.size).padStart(10)}  ${String(f.chunks).padStart(3)} chunk(s)  ${f.name}`);

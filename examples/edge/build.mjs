@@ -77,7 +77,9 @@ export function workerdConfig(services, options = {}) {
     )),`;
     })
     .join("\n");
-  const sockets = services.map((s) => `    (name = ${JSON.stringify(s.name)}, address = "127.0.0.1:${s.port}", http = (), service = ${JSON.stringify(s.name)}),`).join("\n");
+  const sockets = services.map((s) =>
+    `    (name = ${JSON.stringify(s.name)}, address = "127.0.0.1:${s.port}", http = (), service = ${JSON.stringify(s.name)}),`
+  ).join("\n");
   return `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -93,11 +95,19 @@ ${sockets}
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const { values } = parseArgs({
-    options: { out: { type: "string" }, port: { type: "string", default: "8787" }, origin: { type: "string" }, "allow-private": { type: "boolean", default: false } },
+    options: {
+      out: { type: "string" },
+      port: { type: "string", default: "8787" },
+      origin: { type: "string" },
+      "allow-private": { type: "boolean", default: false },
+    },
   });
   const out = resolve(values.out ?? join(HERE, "dist"));
   await buildEdgeWorker(out);
   const vars = values.origin ? { LAYER_ORIGIN: values.origin } : {};
-  writeFileSync(join(out, "config.capnp"), workerdConfig([{ name: "layers", port: Number(values.port), vars }], { allowPrivate: values["allow-private"] }));
+  writeFileSync(
+    join(out, "config.capnp"),
+    workerdConfig([{ name: "layers", port: Number(values.port), vars }], { allowPrivate: values["allow-private"] }),
+  );
   console.log(`built the edge worker into ${out}; run: npx workerd serve ${join(out, "config.capnp")}`);
 }

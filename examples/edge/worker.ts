@@ -28,7 +28,7 @@ import sha256 from "../../wasm/sha256.wasm";
 // In an application: `from "layerkit"` (the "workerd" condition picks this entry) and
 // "layerkit/wasm/zstd.wasm" / "layerkit/wasm/sha256.wasm" for the modules above.
 import { HttpSource, init, isLayerkitError, LayerkitError, normalizeLayerPath } from "../../src/runtime/workerd.js";
-import { openLayer, type LayerView } from "../shared/layer.js";
+import { type LayerView, openLayer } from "../shared/layer.js";
 
 init({ zstd, sha256 });
 
@@ -68,10 +68,14 @@ export function parseRequest(url: URL, env: Env): { layer: string; path: string;
   const path = m[2]!.split("/").map(decodeURIComponent).join("/");
   let layer: string;
   if (env.LAYER_ORIGIN) {
-    if (first.includes("/") || first === "." || first === "..") throw new LayerkitError("BAD_ARGUMENT", "expected a layer name under the configured origin", { layer: first });
+    if (first.includes("/") || first === "." || first === "..") {
+      throw new LayerkitError("BAD_ARGUMENT", "expected a layer name under the configured origin", { layer: first });
+    }
     layer = `${env.LAYER_ORIGIN.replace(/\/+$/, "")}/${encodeURIComponent(first)}`;
   } else {
-    if (!/^https?:\/\//i.test(first)) throw new LayerkitError("BAD_ARGUMENT", "the first path segment must be an url-encoded http(s) layer URL", { layer: first });
+    if (!/^https?:\/\//i.test(first)) {
+      throw new LayerkitError("BAD_ARGUMENT", "the first path segment must be an url-encoded http(s) layer URL", { layer: first });
+    }
     layer = first;
   }
   const host = new URL(layer).hostname;
@@ -90,7 +94,10 @@ export function parseRequest(url: URL, env: Env): { layer: string; path: string;
   } catch {
     throw new LayerkitError("BAD_ARGUMENT", "annotations is not JSON", {});
   }
-  if (typeof annotations !== "object" || annotations === null || Array.isArray(annotations) || !Object.values(annotations).every((v) => typeof v === "string")) {
+  if (
+    typeof annotations !== "object" || annotations === null || Array.isArray(annotations) ||
+    !Object.values(annotations).every((v) => typeof v === "string")
+  ) {
     throw new LayerkitError("BAD_ARGUMENT", "annotations must be a JSON object of strings", {});
   }
   return { layer, path, annotations: annotations as Record<string, string> };
@@ -127,7 +134,10 @@ function errorResponse(e: unknown): Response {
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return Response.json({ error: { code: "BAD_ARGUMENT", message: "only GET and HEAD", details: {} } }, { status: 405, headers: { allow: "GET, HEAD" } });
+      return Response.json({ error: { code: "BAD_ARGUMENT", message: "only GET and HEAD", details: {} } }, {
+        status: 405,
+        headers: { allow: "GET, HEAD" },
+      });
     }
     const url = new URL(request.url);
     if (url.pathname === "/") return new Response(USAGE(env), { headers: { "content-type": "text/plain; charset=utf-8" } });
@@ -138,7 +148,11 @@ export default {
       const want = normalizeLayerPath(path);
       const entry = v.entries.find((e) => normalizeLayerPath(e.name) === want);
       if (entry && entry.type === "reg" && entry.size > max) {
-        throw new LayerkitError("LIMIT_EXCEEDED", `${path} is ${entry.size} bytes, over this worker's ${max}-byte limit`, { path, size: entry.size, max });
+        throw new LayerkitError("LIMIT_EXCEEDED", `${path} is ${entry.size} bytes, over this worker's ${max}-byte limit`, {
+          path,
+          size: entry.size,
+          max,
+        });
       }
       const bytes = await v.readFile(path); // every chunk and the file digest checked first
       const digest = entry?.digest;

@@ -9,8 +9,16 @@
  * @module
  */
 // In an application: `from "layerkit"` (this repository's runtime-neutral surface, src/index.ts).
-import { isLayerkitError, verifyLayer, type BlobSource, type Core, type VerifyCheck, type VerifyFailure, type VerifyReport } from "../../src/index.js";
-import { openLayer, type LayerView } from "./layer.js";
+import {
+  type BlobSource,
+  type Core,
+  isLayerkitError,
+  type VerifyCheck,
+  type VerifyFailure,
+  verifyLayer,
+  type VerifyReport,
+} from "../../src/index.js";
+import { type LayerView, openLayer } from "./layer.js";
 
 export type CheckState = "pass" | "fail" | "info";
 
@@ -49,12 +57,20 @@ const SHOWN = 5;
  * the layer view (absent when the TOC could not be read). Throws only when the source itself
  * cannot be read at all (e.g. HTTP 404), with the source's LayerkitError.
  */
-export async function checkLayer(core: Core, source: BlobSource, options: CheckOptions = {}): Promise<{ checks: Check[]; view?: LayerView; report: VerifyReport }> {
+export async function checkLayer(
+  core: Core,
+  source: BlobSource,
+  options: CheckOptions = {},
+): Promise<{ checks: Check[]; view?: LayerView; report: VerifyReport }> {
   const size = options.size ?? (await source.size());
   const report = await verifyLayer(
     source,
     { digest: options.digest ?? UNKNOWN_DIGEST, size, ...(options.annotations ? { annotations: options.annotations } : {}) },
-    { core, ...(options.diffID ? { diffID: options.diffID } : {}), onProgress: (done, total) => options.onProgress?.("verifying", done, total) },
+    {
+      core,
+      ...(options.diffID ? { diffID: options.diffID } : {}),
+      onProgress: (done, total) => options.onProgress?.("verifying", done, total),
+    },
   );
   const checks: Check[] = [];
   for (const c of [...report.checks].sort((a, b) => rank(a.name) - rank(b.name))) {
@@ -72,7 +88,19 @@ export async function checkLayer(core: Core, source: BlobSource, options: CheckO
 }
 
 /** Display order: the descriptor, the stream, then the TOC against what the stream holds. */
-const ORDER = ["blob-size", "blob-digest", "decompress", "diff-id", "toc", "toc-vs-tar", "file-digests", "chunk-digests", "chunk-layout", "toc-vs-tar-split", "tar-split-vs-tar"];
+const ORDER = [
+  "blob-size",
+  "blob-digest",
+  "decompress",
+  "diff-id",
+  "toc",
+  "toc-vs-tar",
+  "file-digests",
+  "chunk-digests",
+  "chunk-layout",
+  "toc-vs-tar-split",
+  "tar-split-vs-tar",
+];
 
 function rank(name: string): number {
   const i = ORDER.indexOf(name);
@@ -81,7 +109,9 @@ function rank(name: string): number {
 
 function toCheck(c: VerifyCheck, report: VerifyReport, given: { digest: boolean; size: boolean }): Check {
   const failures = [...new Set(report.failures.filter((f) => f.check === c.name).map(describeFailure))];
-  if (!given.size && c.name === "blob-size") return { name: c.name, state: "info", detail: `${report.size} bytes (no expected size given)` };
+  if (!given.size && c.name === "blob-size") {
+    return { name: c.name, state: "info", detail: `${report.size} bytes (no expected size given)` };
+  }
   if (!given.digest && c.name === "blob-digest" && report.failures.every((f) => f.check !== c.name || f.code === "DIGEST_MISMATCH")) {
     return { name: c.name, state: "info", detail: `${report.digest} (no expected digest given)` };
   }
@@ -104,7 +134,9 @@ function passDetail(c: VerifyCheck, r: VerifyReport): string {
     case "decompress":
       return `${r.diffID ?? ""} (${r.uncompressedSize ?? 0} bytes of tar, ${r.entries} entries)`;
     case "toc":
-      return `${r.format}, TOC digest ${r.tocDigest ?? "?"}${r.tocAuthenticated ? " (authenticated by the annotations)" : " (not authenticated: no annotations given)"}`;
+      return `${r.format}, TOC digest ${r.tocDigest ?? "?"}${
+        r.tocAuthenticated ? " (authenticated by the annotations)" : " (not authenticated: no annotations given)"
+      }`;
     default:
       return c.note ?? "ok";
   }

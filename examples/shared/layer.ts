@@ -8,7 +8,17 @@
  * @module
  */
 // In an application: `from "layerkit"` (this repository's runtime-neutral surface, src/index.ts).
-import { detectLayerFormat, getCore, isLayerkitError, LayerkitError, openLayerIndex, readFile, type BlobSource, type SeekableFormat, type TocFile } from "../../src/index.js";
+import {
+  type BlobSource,
+  detectLayerFormat,
+  getCore,
+  isLayerkitError,
+  LayerkitError,
+  openLayerIndex,
+  readFile,
+  type SeekableFormat,
+  type TocFile,
+} from "../../src/index.js";
 
 export interface LayerView {
   format: SeekableFormat | "zstd" | "gzip";
@@ -44,7 +54,9 @@ export async function openLayer(source: BlobSource, annotations?: Record<string,
       authenticated: false,
       entries: [],
       readFile: () =>
-        Promise.reject(new LayerkitError("UNSUPPORTED_FORMAT", `a plain ${format} layer has no TOC: its files cannot be read lazily`, { format })),
+        Promise.reject(
+          new LayerkitError("UNSUPPORTED_FORMAT", `a plain ${format} layer has no TOC: its files cannot be read lazily`, { format }),
+        ),
     };
   }
 }

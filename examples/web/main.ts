@@ -7,8 +7,8 @@
  * @module
  */
 // In an application: `from "layerkit"` (bundlers pick the browser entry by the "browser" condition).
-import { BlobFileSource, HttpSource, init, loadCore, type BlobSource, type Core } from "../../src/runtime/browser.js";
-import { checkLayer, describe, type Check } from "../shared/checks.js";
+import { BlobFileSource, type BlobSource, type Core, HttpSource, init, loadCore } from "../../src/runtime/browser.js";
+import { type Check, checkLayer, describe } from "../shared/checks.js";
 import type { LayerView } from "../shared/layer.js";
 import { buildTree, isDir, sortedChildren, type TreeNode } from "./tree.js";
 
@@ -16,7 +16,11 @@ import { buildTree, isDir, sortedChildren, type TreeNode } from "./tree.js";
 init({ zstd: new URL("./zstd.wasm", import.meta.url), sha256: new URL("./sha256.wasm", import.meta.url) });
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] => {
+const el = <K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] => {
   const e = Object.assign(document.createElement(tag), props);
   e.append(...children);
   return e;
@@ -128,12 +132,22 @@ async function showFile(core: Core, source: BlobSource, view: LayerView, path: s
   try {
     const bytes = await view.readFile(path);
     if (viewer.dataset.path !== path) return;
-    const cost = el("p", { id: "fetch-stats" }, `verified against the TOC; fetched ${source.stats.bytes - before.bytes} bytes in ${source.stats.requests - before.requests} request(s)`);
+    const cost = el(
+      "p",
+      { id: "fetch-stats" },
+      `verified against the TOC; fetched ${source.stats.bytes - before.bytes} bytes in ${
+        source.stats.requests - before.requests
+      } request(s)`,
+    );
     const text = asText(bytes);
-    const body =
-      text !== undefined
-        ? el("pre", { id: "file-text" }, text)
-        : el("dl", {}, el("dt", {}, "size"), el("dd", { id: "file-size" }, `${bytes.length} bytes`), el("dt", {}, "sha256"), el("dd", { id: "file-digest" }, `sha256:${core.sha256().update(bytes).hex()}`));
+    const body = text !== undefined ? el("pre", { id: "file-text" }, text) : el(
+      "dl",
+      {},
+      el("dt", {}, "size"),
+      el("dd", { id: "file-size" }, `${bytes.length} bytes`),
+      el("dt", {}, "sha256"),
+      el("dd", { id: "file-digest" }, `sha256:${core.sha256().update(bytes).hex()}`),
+    );
     viewer.replaceChildren(el("h2", {}, path), cost, body);
     viewer.dataset.state = "done";
   } catch (e) {

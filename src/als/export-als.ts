@@ -23,8 +23,8 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, promises as fsp } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Writable } from "node:stream";
-import { getCore, type Core } from "../core.js";
-import { LayerkitError, isLayerkitError } from "../errors.js";
+import { type Core, getCore } from "../core.js";
+import { isLayerkitError, LayerkitError } from "../errors.js";
 import { streamSource } from "../convert/source-stream.js";
 import { extractLayer } from "../extract/extract-node.js";
 import { decompressLayer } from "../formats/decompress.js";
@@ -33,11 +33,11 @@ import type { OpenImageOptions } from "../image/open-image.js";
 import { openImage } from "../image/open-image.js";
 import type { ImageSource } from "../image/image-source.js";
 import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_CHECKSUM } from "../layer/annotations.js";
-import { selectPlatform, DEFAULT_PLATFORM } from "../oci/platform.js";
+import { DEFAULT_PLATFORM, selectPlatform } from "../oci/platform.js";
 import type { Descriptor, Platform } from "../oci/types.js";
 import { FileSource } from "../source/node-file.js";
 import { DigestCounter } from "../util/digest-counter.js";
-import { ALS_COMPRESSION, type AlsInfo, type AlsKey, alsInfoBytes, alsLayerPath } from "./layout.js";
+import { ALS_COMPRESSION, type AlsInfo, alsInfoBytes, type AlsKey, alsLayerPath } from "./layout.js";
 
 export interface ExportAlsOptions {
   /** What names each layer directory (default `layer-digest`, as c/storage 1.43 looks it up). */
@@ -95,15 +95,28 @@ async function imageLayers(image: ImageSource, platform: Platform): Promise<{ la
   if (doc.parsed.kind === "index") doc = await image.manifest(selectPlatform(doc.parsed.manifest, platform));
   if (doc.parsed.kind !== "manifest") throw new LayerkitError("BAD_MANIFEST", `${image.name}: expected an image manifest`, {});
   const manifest = doc.parsed.manifest;
-  const config = JSON.parse(new TextDecoder().decode(await image.readBlob(manifest.config, 16 << 20))) as { rootfs?: { diff_ids?: unknown } };
+  const config = JSON.parse(new TextDecoder().decode(await image.readBlob(manifest.config, 16 << 20))) as {
+    rootfs?: { diff_ids?: unknown };
+  };
   const diffIDs = config.rootfs?.diff_ids;
   if (!Array.isArray(diffIDs) || diffIDs.length !== manifest.layers.length || !diffIDs.every((x) => typeof x === "string")) {
-    throw new LayerkitError("BAD_MANIFEST", `${image.name}: the config's diff_ids do not match the manifest's ${manifest.layers.length} layers`, {});
+    throw new LayerkitError(
+      "BAD_MANIFEST",
+      `${image.name}: the config's diff_ids do not match the manifest's ${manifest.layers.length} layers`,
+      {},
+    );
   }
   return { layers: manifest.layers, diffIDs: diffIDs as string[] };
 }
 
-async function exportLayer(core: Core, image: ImageSource, d: Descriptor, diffID: string, root: string, options: ExportAlsOptions): Promise<ExportedAlsLayer> {
+async function exportLayer(
+  core: Core,
+  image: ImageSource,
+  d: Descriptor,
+  diffID: string,
+  root: string,
+  options: ExportAlsOptions,
+): Promise<ExportedAlsLayer> {
   const staging = join(root, `.layerkit-partial-${randomBytes(8).toString("hex")}`);
   await fsp.mkdir(staging, { mode: 0o755 });
   try {
@@ -111,12 +124,18 @@ async function exportLayer(core: Core, image: ImageSource, d: Descriptor, diffID
     await (await image.openBlob(d)).pipeTo(Writable.toWeb(createWriteStream(blobFile, { mode: 0o644 })) as WritableStream<Uint8Array>);
     const { format, compression, diff } = await describeBlob(core, blobFile, d);
     if (diff.digest !== diffID) {
-      throw new LayerkitError("DIGEST_MISMATCH", `layer ${d.digest}: diffID ${diff.digest}, the config says ${diffID}`, { diffID: diff.digest, expected: diffID });
+      throw new LayerkitError("DIGEST_MISMATCH", `layer ${d.digest}: diffID ${diff.digest}, the config says ${diffID}`, {
+        diffID: diff.digest,
+        expected: diffID,
+      });
     }
     const tocDigest = tocDigestOf(d, format);
     const keyName = options.key ?? "layer-digest";
     if (keyName === "toc-digest" && tocDigest === undefined) {
-      throw new LayerkitError("BAD_ARGUMENT", `layer ${d.digest} (${format}) has no TOC digest to key it by: use --key layer-digest`, { digest: d.digest, format });
+      throw new LayerkitError("BAD_ARGUMENT", `layer ${d.digest} (${format}) has no TOC digest to key it by: use --key layer-digest`, {
+        digest: d.digest,
+        format,
+      });
     }
     const target = join(root, ...alsLayerPath(keyName === "toc-digest" ? tocDigest! : d.digest, options.ref).split("/"));
     if (await fsp.lstat(target).catch(() => undefined)) return { digest: d.digest, path: target, status: "present", format };
@@ -128,7 +147,11 @@ async function exportLayer(core: Core, image: ImageSource, d: Descriptor, diffID
     if (report.layers.some((l) => l.whiteouts > 0)) {
       // The extractor applies whiteouts to the tree it builds; an overlay lower directory must
       // keep them as overlay whiteouts (0:0 character devices, opaque xattrs) instead.
-      throw new LayerkitError("UNSUPPORTED_FORMAT", `layer ${d.digest} has whiteouts: exporting them as overlay whiteouts is not supported yet`, { digest: d.digest });
+      throw new LayerkitError(
+        "UNSUPPORTED_FORMAT",
+        `layer ${d.digest} has whiteouts: exporting them as overlay whiteouts is not supported yet`,
+        { digest: d.digest },
+      );
     }
     const info: AlsInfo = {
       "compressed-diff-digest": d.digest,
@@ -159,7 +182,11 @@ async function exportLayer(core: Core, image: ImageSource, d: Descriptor, diffID
 }
 
 /** The blob's format and compression, and the digest and size of the tar it decompresses to. */
-async function describeBlob(core: Core, blobFile: string, d: Descriptor): Promise<{ format: string; compression: "none" | "gzip" | "zstd"; diff: { digest: string; size: number } }> {
+async function describeBlob(
+  core: Core,
+  blobFile: string,
+  d: Descriptor,
+): Promise<{ format: string; compression: "none" | "gzip" | "zstd"; diff: { digest: string; size: number } }> {
   const source = await FileSource.open(blobFile);
   try {
     let format: string;

@@ -54,7 +54,9 @@ export function alsRefElement(ref: string): string {
  * `key` must be a `sha256:` digest (it becomes a path element).
  */
 export function alsLayerPath(key: string, ref?: string): string {
-  if (!/^sha256:[0-9a-f]{64}$/.test(key)) throw new LayerkitError("BAD_ARGUMENT", `ALS key ${JSON.stringify(key)} is not a sha256 digest`, { key });
+  if (!/^sha256:[0-9a-f]{64}$/.test(key)) {
+    throw new LayerkitError("BAD_ARGUMENT", `ALS key ${JSON.stringify(key)} is not a sha256 digest`, { key });
+  }
   if (ref === undefined) return key;
   if (ref.length === 0) throw new LayerkitError("BAD_ARGUMENT", "the ALS image reference is empty", {});
   return `${alsRefElement(ref)}/${key}`;

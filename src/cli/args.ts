@@ -95,7 +95,9 @@ export function parseArgs(args: readonly string[], spec: OptionSpec): ParsedArgs
     if (inline === undefined) {
       const next = args[i + 1];
       // A value may start with "-" only when it is "-" (stdin/stdout) or a number (--level -5).
-      if (next === undefined || (next.startsWith("-") && next !== "-" && !/^-\d/.test(next))) throw new UsageError(`option ${flag} needs a value`);
+      if (next === undefined || (next.startsWith("-") && next !== "-" && !/^-\d/.test(next))) {
+        throw new UsageError(`option ${flag} needs a value`);
+      }
       inline = next;
       i++;
     }

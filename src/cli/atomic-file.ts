@@ -4,7 +4,7 @@
  * is removed.
  */
 import { rmSync } from "node:fs";
-import { open, rename, rm, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { LayerkitError } from "../errors.js";
@@ -103,7 +103,13 @@ export class AtomicFile {
 export function outputError(finalPath: string, e: unknown): LayerkitError {
   const code = (e as { code?: string }).code;
   const dir = dirname(finalPath);
-  const why = code === "ENOENT" ? `directory ${dir} does not exist` : code === "EACCES" || code === "EPERM" ? `no permission to write in ${dir}` : code === "ENOTDIR" ? `${dir} is not a directory` : ((e as Error).message ?? String(e));
+  const why = code === "ENOENT"
+    ? `directory ${dir} does not exist`
+    : code === "EACCES" || code === "EPERM"
+    ? `no permission to write in ${dir}`
+    : code === "ENOTDIR"
+    ? `${dir} is not a directory`
+    : ((e as Error).message ?? String(e));
   return new LayerkitError("IO", `cannot write ${finalPath}: ${why}`, { path: finalPath, ...(code ? { errno: code } : {}) }, { cause: e });
 }
 

@@ -3,7 +3,7 @@
  * the README (the doc test checks the copy). `EXIT_FOR_CODE` is a `Record<ErrorCode, …>`, so a new
  * library error code does not compile until it has an exit code here.
  */
-import { LayerkitError, type ErrorCode } from "../errors.js";
+import { type ErrorCode, LayerkitError } from "../errors.js";
 
 export const EXIT_OK = 0;
 /** The layer or image is bad: corrupt, truncated, inconsistent, a digest that does not match. */

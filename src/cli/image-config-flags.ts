@@ -2,7 +2,7 @@
  * The config flags `image build` and `image append` share (`--entrypoint`, `--cmd`, `--env`,
  * `--workdir`, `--user`, `--label`, `--annotation`, `--created`), mapped to {@link ConfigChanges}.
  */
-import { type ConfigChanges, checkConfigChanges, parseKeyValue } from "../image/config-changes.js";
+import { checkConfigChanges, type ConfigChanges, parseKeyValue } from "../image/config-changes.js";
 import { isLayerkitError } from "../errors.js";
 import type { OptionSpec } from "./command.js";
 import { UsageError } from "./errors.js";
@@ -18,7 +18,10 @@ export const CONFIG_OPTIONS = {
 } as const satisfies OptionSpec;
 
 export const CONFIG_HELP: Array<[string, string]> = [
-  ["--entrypoint E", "the config's Entrypoint: a JSON array ('[\"/bin/app\",\"-v\"]') or one word (clears a base Cmd unless --cmd is given)"],
+  [
+    "--entrypoint E",
+    'the config\'s Entrypoint: a JSON array (\'["/bin/app","-v"]\') or one word (clears a base Cmd unless --cmd is given)',
+  ],
   ["--cmd C", "the config's Cmd: a JSON array or one word"],
   ["--env K=V", "set an environment variable (repeatable; replaces the base's value of K)"],
   ["--workdir DIR", "the config's WorkingDir"],
@@ -35,7 +38,9 @@ function argv(value: string, flag: string): string[] {
   } catch {
     throw new UsageError(`${flag} ${value} is not a JSON array of strings`);
   }
-  if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === "string")) throw new UsageError(`${flag} ${value} is not a JSON array of strings`);
+  if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === "string")) {
+    throw new UsageError(`${flag} ${value} is not a JSON array of strings`);
+  }
   return parsed as string[];
 }
 

@@ -7,7 +7,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parseReference, type ImageReference } from "../registry/reference.js";
+import { type ImageReference, parseReference } from "../registry/reference.js";
 import { UsageError } from "./errors.js";
 
 export type ImageArg =

@@ -3,11 +3,11 @@
  * annotations, and diffID (the blob is decompressed once, streaming, to hash the tar).
  */
 import { getCore } from "../core.js";
-import { LayerkitError, isLayerkitError } from "../errors.js";
+import { isLayerkitError, LayerkitError } from "../errors.js";
 import { decompressLayer } from "../formats/decompress.js";
 import { compressionOfMagic, detectLayerFormat } from "../formats/detect.js";
 import { readEstargzToc } from "../formats/estargz/index.js";
-import { mediaTypeOf, type LayerFormat, type LayerResult } from "../layer/result.js";
+import { type LayerFormat, type LayerResult, mediaTypeOf } from "../layer/result.js";
 import { formatZstdChunkedAnnotations, type ZstdChunkedAnnotationKeys } from "../formats/zstd-chunked/annotations.js";
 import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_ESTARGZ_UNCOMPRESSED_SIZE } from "../layer/annotations.js";
 import { readToc } from "../formats/zstd-chunked/read-toc.js";
@@ -35,7 +35,11 @@ export async function isCompressedBlob(path: string): Promise<boolean> {
 }
 
 /** Describes the layer blob at `path` (read twice: the footer/TOC, then the whole blob for the digests). */
-export async function describeLayerBlob(path: string, progress: Progress, annotationKeys?: ZstdChunkedAnnotationKeys): Promise<LayerResult> {
+export async function describeLayerBlob(
+  path: string,
+  progress: Progress,
+  annotationKeys?: ZstdChunkedAnnotationKeys,
+): Promise<LayerResult> {
   const source = await FileSource.open(path);
   let format: LayerFormat;
   let compression: "gzip" | "zstd";
@@ -46,7 +50,11 @@ export async function describeLayerBlob(path: string, progress: Progress, annota
     if (format === "zstd:chunked") {
       const index = await readToc(source);
       if (index.format !== "zstd:chunked") {
-        throw new LayerkitError("UNSUPPORTED_FORMAT", `${path} is ${index.format}; only zstd:chunked, estargz, zstd and gzip layers can be added`, { path });
+        throw new LayerkitError(
+          "UNSUPPORTED_FORMAT",
+          `${path} is ${index.format}; only zstd:chunked, estargz, zstd and gzip layers can be added`,
+          { path },
+        );
       }
       tocDigest = index.tocDigest;
       annotations = formatZstdChunkedAnnotations({

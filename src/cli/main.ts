@@ -7,11 +7,11 @@ import { Writable } from "node:stream";
 import { parseArgs } from "./args.js";
 import { COMMANDS } from "./commands/index.js";
 import type { CliContext, Command } from "./command.js";
-import { EXIT_OK, EXIT_USAGE, UsageError, describeError, errorJson, exitCodeFor, exitCodeHelp } from "./errors.js";
+import { describeError, errorJson, EXIT_OK, EXIT_USAGE, exitCodeFor, exitCodeHelp, UsageError } from "./errors.js";
 import { isLayerkitError } from "../errors.js";
 
 const GLOBAL_HELP = [
-  ["--json", "print one JSON document (results or {\"error\": …}) instead of text"],
+  ["--json", 'print one JSON document (results or {"error": …}) instead of text'],
   ["--quiet", "print nothing but errors"],
   ["-h, --help", "show help for the command"],
 ] as const;
@@ -76,7 +76,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const [min, max] = command.positionals;
   if (positionals.length < min || positionals.length > max) {
-    return fail(new UsageError(`takes ${min === max ? min : `${min} to ${max}`} argument(s), got ${positionals.length}: ${command.usage}`), json, command);
+    return fail(
+      new UsageError(`takes ${min === max ? min : `${min} to ${max}`} argument(s), got ${positionals.length}: ${command.usage}`),
+      json,
+      command,
+    );
   }
   const ctx = makeContext(Boolean(values.json), Boolean(values.quiet));
   try {
@@ -86,10 +90,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const GLOBAL_OPTIONS = { json: { type: "boolean" }, quiet: { type: "boolean", short: "q" }, help: { type: "boolean", short: "h" } } as const;
+const GLOBAL_OPTIONS = {
+  json: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 /** How to give registry credentials, appended to an UNAUTHORIZED message. */
-const CREDENTIALS_HINT = "give credentials with --creds USER[:PASS], --authfile FILE, LAYERKIT_REGISTRY_USER/LAYERKIT_REGISTRY_PASSWORD, or `docker login`/`podman login`";
+const CREDENTIALS_HINT =
+  "give credentials with --creds USER[:PASS], --authfile FILE, LAYERKIT_REGISTRY_USER/LAYERKIT_REGISTRY_PASSWORD, or `docker login`/`podman login`";
 
 /**
  * Reports an error: one line on stderr (a usage error adds one line pointing at --help), or one

@@ -1,5 +1,5 @@
 /** Small Node file-system helpers the CLI commands share. */
-import { open, stat, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import { LayerkitError } from "../errors.js";
 import { fileHandleStream } from "../source/node-file-stream.js";
 import type { Progress } from "./progress.js";

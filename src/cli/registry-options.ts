@@ -25,7 +25,10 @@ export const REGISTRY_OPTIONS = {
 
 export const REGISTRY_HELP: Array<[string, string]> = [
   ["--creds USER[:PASS]", "registry credentials (PASS from $LAYERKIT_REGISTRY_PASSWORD when left out)"],
-  ["--authfile FILE", "docker/podman auth file (default: $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json, …)"],
+  [
+    "--authfile FILE",
+    "docker/podman auth file (default: $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json, …)",
+  ],
   ["--tls-verify=false, --insecure", "https without certificate verification"],
   ["--plain-http", "talk plain http (default only for localhost and 127.0.0.0/8)"],
   ["env LAYERKIT_REGISTRY_USER/_PASSWORD", "credentials when --creds is not given"],
@@ -53,7 +56,12 @@ function readIfExists(path: string, required: boolean): string | undefined {
   }
 }
 
-function credentialsFor(values: Record<string, unknown>, registry: string, repository: string, ctx?: CliContext): RegistryCredentials | undefined {
+function credentialsFor(
+  values: Record<string, unknown>,
+  registry: string,
+  repository: string,
+  ctx?: CliContext,
+): RegistryCredentials | undefined {
   const env = process.env;
   if (typeof values.creds === "string") {
     const colon = values.creds.indexOf(":");
@@ -74,14 +82,23 @@ function credentialsFor(values: Record<string, unknown>, registry: string, repos
     const match = findAuth(text, registry, repository, file);
     if (match.credentials) return match.credentials;
     if (match.helper !== undefined && !ctx?.quiet) {
-      process.stderr.write(`layerkit: ${file} names credential helper ${JSON.stringify(match.helper)} for ${registry}; credential helpers are not supported yet (use --creds)\n`);
+      process.stderr.write(
+        `layerkit: ${file} names credential helper ${
+          JSON.stringify(match.helper)
+        } for ${registry}; credential helpers are not supported yet (use --creds)\n`,
+      );
     }
   }
   return undefined;
 }
 
 /** Registry client options for `registry`/`repository` from the flags, the environment and the auth files. */
-export function registryOptions(values: Record<string, unknown>, registry: string, repository: string, ctx?: CliContext): RegistryClientOptions {
+export function registryOptions(
+  values: Record<string, unknown>,
+  registry: string,
+  repository: string,
+  ctx?: CliContext,
+): RegistryClientOptions {
   const out: RegistryClientOptions = {};
   const credentials = credentialsFor(values, registry, repository, ctx);
   if (credentials) out.credentials = credentials;

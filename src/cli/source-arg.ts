@@ -9,11 +9,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { LayerkitError, isLayerkitError } from "../errors.js";
+import { isLayerkitError, LayerkitError } from "../errors.js";
 import { blobPath } from "../oci/layout.js";
 import { openLayout } from "../oci/layout-node.js";
 import type { Descriptor, ImageConfig, ImageManifest } from "../oci/types.js";
-import { RegistryClient, formatReference, type ImageReference } from "../registry/index.js";
+import { formatReference, type ImageReference, RegistryClient } from "../registry/index.js";
 import type { BlobSource } from "../source/blob-source.js";
 import { HttpSource } from "../source/http.js";
 import { FileSource } from "../source/node-file.js";
@@ -38,7 +38,9 @@ function parseLayerArg(value: unknown): number | string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === "string" && /^sha256:[0-9a-f]{64}$/.test(value)) return value;
   const n = Number(value);
-  if (typeof value !== "string" || value === "" || !Number.isSafeInteger(n) || n < 0) throw new UsageError("--layer takes a layer index (0 = the bottom layer) or a layer digest sha256:…");
+  if (typeof value !== "string" || value === "" || !Number.isSafeInteger(n) || n < 0) {
+    throw new UsageError("--layer takes a layer index (0 = the bottom layer) or a layer digest sha256:…");
+  }
   return n;
 }
 
@@ -53,7 +55,9 @@ interface ImageLayers {
 async function pickLayer(image: ImageLayers, layer: number | string | undefined, name: string): Promise<SourceArg> {
   const layers = image.manifest.layers;
   if (layer === undefined) {
-    throw new UsageError(`${name} is an image with ${layers.length} layer(s): pick one with --layer N (0 = bottom) or --layer sha256:…, or name a layer blob with --blob REPO@sha256:…`);
+    throw new UsageError(
+      `${name} is an image with ${layers.length} layer(s): pick one with --layer N (0 = bottom) or --layer sha256:…, or name a layer blob with --blob REPO@sha256:…`,
+    );
   }
   const i = typeof layer === "number" ? layer : layers.findIndex((d) => d.digest === layer);
   const d = layers[i];
@@ -62,25 +66,41 @@ async function pickLayer(image: ImageLayers, layer: number | string | undefined,
     throw new UsageError(`--layer ${layer}: ${name} has ${layers.length} layer(s)`);
   }
   const diffID = image.config.rootfs.diff_ids[i];
-  return { source: await image.open(d), descriptor: d, ...(d.annotations ? { annotations: d.annotations } : {}), ...(diffID ? { diffID } : {}) };
+  return {
+    source: await image.open(d),
+    descriptor: d,
+    ...(d.annotations ? { annotations: d.annotations } : {}),
+    ...(diffID ? { diffID } : {}),
+  };
 }
 
-async function openRegistrySource(ref: ImageReference & { reference: string }, values: Record<string, unknown>, layer: number | string | undefined): Promise<SourceArg> {
+async function openRegistrySource(
+  ref: ImageReference & { reference: string },
+  values: Record<string, unknown>,
+  layer: number | string | undefined,
+): Promise<SourceArg> {
   const client = new RegistryClient(ref.registry, registryOptions(values, ref.registry, ref.repository));
   const name = formatReference(ref);
   if (values.blob === true) {
     if (layer !== undefined) throw new UsageError("--blob names the layer itself: leave out --layer");
     if (ref.digest === undefined) throw new UsageError("--blob needs REPO@sha256:<blob digest>");
     const size = await client.hasBlob(ref.repository, ref.digest);
-    if (size === undefined) throw new LayerkitError("NOT_FOUND", `${ref.registry}/${ref.repository} has no blob ${ref.digest}`, { digest: ref.digest });
-    return { source: client.blobSource(ref.repository, { digest: ref.digest, size }, { onWarning: onSourceWarning }), descriptor: { digest: ref.digest, size } };
+    if (size === undefined) {
+      throw new LayerkitError("NOT_FOUND", `${ref.registry}/${ref.repository} has no blob ${ref.digest}`, { digest: ref.digest });
+    }
+    return {
+      source: client.blobSource(ref.repository, { digest: ref.digest, size }, { onWarning: onSourceWarning }),
+      descriptor: { digest: ref.digest, size },
+    };
   }
   let image;
   try {
     image = await client.pullImage(ref.repository, ref.reference);
   } catch (e) {
     if ((isLayerkitError(e, "NOT_FOUND") || isLayerkitError(e, "HTTP") || isLayerkitError(e, "BAD_MANIFEST")) && ref.digest !== undefined) {
-      throw new LayerkitError(e.code, `${e.message} (@digest names a manifest or index; for a layer blob add --blob)`, e.details, { cause: e });
+      throw new LayerkitError(e.code, `${e.message} (@digest names a manifest or index; for a layer blob add --blob)`, e.details, {
+        cause: e,
+      });
     }
     throw e;
   }
@@ -99,7 +119,12 @@ async function openFile(path: string): Promise<BlobSource> {
   } catch (e) {
     if (e instanceof LayerkitError) throw e;
     const code = (e as { code?: string }).code;
-    throw new LayerkitError(code === "ENOENT" ? "NOT_FOUND" : "IO", `cannot open ${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`, { path }, { cause: e });
+    throw new LayerkitError(
+      code === "ENOENT" ? "NOT_FOUND" : "IO",
+      `cannot open ${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`,
+      { path },
+      { cause: e },
+    );
   }
 }
 
@@ -133,8 +158,12 @@ export async function openSource(arg: string, values: Record<string, unknown> = 
   const layer = parseLayerArg(values.layer);
   const given = await readAnnotationsArg(values.annotations);
   const parsed = parseImageArg(arg);
-  if (values.blob === true && parsed.kind !== "registry") throw new UsageError("--blob applies to a registry SOURCE (REGISTRY/REPO@sha256:<blob>)");
-  if (layer !== undefined && parsed.kind !== "registry" && parsed.kind !== "layout") throw new UsageError("--layer applies to an image SOURCE (REGISTRY/REPO[:TAG|@DIGEST], oci:DIR[:TAG])");
+  if (values.blob === true && parsed.kind !== "registry") {
+    throw new UsageError("--blob applies to a registry SOURCE (REGISTRY/REPO@sha256:<blob>)");
+  }
+  if (layer !== undefined && parsed.kind !== "registry" && parsed.kind !== "layout") {
+    throw new UsageError("--layer applies to an image SOURCE (REGISTRY/REPO[:TAG|@DIGEST], oci:DIR[:TAG])");
+  }
   let out: SourceArg;
   switch (parsed.kind) {
     case "registry":
@@ -184,8 +213,14 @@ export const SOURCE_OPTIONS = {
 } as const;
 
 export const SOURCE_HELP: Array<[string, string]> = [
-  ["SOURCE", "a layer file, - (stdin), an http(s):// URL, or an image: [docker://]HOST/REPO[:TAG|@DIGEST] (default tag latest), oci:DIR[:TAG] or a layout DIR, with --layer"],
-  ["--layer N|DIGEST", "the image's layer: index (0 = bottom) or digest; its annotations authenticate the TOC, the config gives its diffID"],
+  [
+    "SOURCE",
+    "a layer file, - (stdin), an http(s):// URL, or an image: [docker://]HOST/REPO[:TAG|@DIGEST] (default tag latest), oci:DIR[:TAG] or a layout DIR, with --layer",
+  ],
+  [
+    "--layer N|DIGEST",
+    "the image's layer: index (0 = bottom) or digest; its annotations authenticate the TOC, the config gives its diffID",
+  ],
   ["--blob", "SOURCE is HOST/REPO@sha256:<layer blob digest>, not a manifest"],
   ["--annotations JSON|FILE", "the layer descriptor's annotations (authenticate the TOC, locate it without probing)"],
   ...REGISTRY_HELP,

@@ -20,7 +20,10 @@ export const TAR_INPUT_OPTIONS = {
 } as const satisfies OptionSpec;
 
 export const TAR_INPUT_HELP: Array<[string, string]> = [
-  ["--mtime T", "from a directory: pin every mtime to T (Unix seconds or RFC 3339; default $SOURCE_DATE_EPOCH, else each file's whole seconds)"],
+  [
+    "--mtime T",
+    "from a directory: pin every mtime to T (Unix seconds or RFC 3339; default $SOURCE_DATE_EPOCH, else each file's whole seconds)",
+  ],
   ["--keep-owners", "from a directory: keep numeric uid/gid (default 0/0)"],
   ["--devices", "from a directory: include character/block devices (default: skipped, with a note)"],
 ];
@@ -54,7 +57,13 @@ export interface TarInput {
  * `strict`, directory-only flags on a tar input are a usage error (with several inputs they
  * apply to the directories among them).
  */
-export async function openTarInput(path: string, values: Record<string, unknown>, ctx: CliContext, progress: Progress, strict = true): Promise<TarInput> {
+export async function openTarInput(
+  path: string,
+  values: Record<string, unknown>,
+  ctx: CliContext,
+  progress: Progress,
+  strict = true,
+): Promise<TarInput> {
   const skipped: string[] = [];
   if (isStdin(path)) {
     if (strict && (values.mtime !== undefined || values["keep-owners"] || values.devices)) {

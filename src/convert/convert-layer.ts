@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { getCore, type Core } from "../core.js";
+import { type Core, getCore } from "../core.js";
 import { createLayer, type CreateLayerOptions } from "../create-layer.js";
 import { decompressLayer } from "../formats/decompress.js";
 import { compressionOfMagic, detectLayerFormat } from "../formats/detect.js";
@@ -122,12 +122,16 @@ async function start(input: BlobSource | ReadableStream<Uint8Array>, options: Co
     core,
     ...(options.maxUncompressedSize === undefined ? {} : { maxOutput: options.maxUncompressedSize }),
   }).pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        sourceTar.update(chunk);
-        controller.enqueue(chunk);
+    new TransformStream<Uint8Array, Uint8Array>(
+      {
+        transform(chunk, controller) {
+          sourceTar.update(chunk);
+          controller.enqueue(chunk);
+        },
       },
-    }, undefined, { highWaterMark: 0 }),
+      undefined,
+      { highWaterMark: 0 },
+    ),
   );
   if (options.stripEstargz ?? options.to === "zstd:chunked") tar = stripEstargzEntries(tar, (name) => stripped.push(name));
 

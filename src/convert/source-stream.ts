@@ -14,7 +14,7 @@ export const SOURCE_PIECE = 1 << 20;
 export function streamSource(source: BlobSource, piece = SOURCE_PIECE): ReadableStream<Uint8Array> {
   async function* run(): AsyncGenerator<Uint8Array, void, void> {
     const size = await source.size();
-    for (let at = 0; at < size; ) {
+    for (let at = 0; at < size;) {
       const bytes = await source.read(at, Math.min(piece, size - at));
       at += bytes.length;
       yield bytes;
@@ -27,7 +27,10 @@ export function streamSource(source: BlobSource, piece = SOURCE_PIECE): Readable
  * Reads the first `n` bytes of `stream` (fewer when it is shorter) and returns them with a
  * stream that still yields every byte from the start.
  */
-export async function peekStream(stream: ReadableStream<Uint8Array>, n: number): Promise<{ head: Uint8Array; stream: ReadableStream<Uint8Array> }> {
+export async function peekStream(
+  stream: ReadableStream<Uint8Array>,
+  n: number,
+): Promise<{ head: Uint8Array; stream: ReadableStream<Uint8Array> }> {
   const reader = stream.getReader();
   const held: Uint8Array[] = [];
   let have = 0;

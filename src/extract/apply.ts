@@ -120,16 +120,31 @@ async function writeRegular(fs: ExtractFs, path: string[], entry: ExtractEntry, 
   async function* hashed(): AsyncGenerator<Uint8Array, void, void> {
     for await (const piece of source) {
       size += piece.length;
-      if (size > entry.size) throw new LayerkitError("SIZE_MISMATCH", `${entry.name}: more than its ${entry.size} bytes`, { name: entry.name, size: entry.size });
+      if (size > entry.size) {
+        throw new LayerkitError("SIZE_MISMATCH", `${entry.name}: more than its ${entry.size} bytes`, {
+          name: entry.name,
+          size: entry.size,
+        });
+      }
       hash.update(piece);
       yield piece;
     }
   }
   await fs.writeFile(path, hashed(), () => {
-    if (size !== entry.size) throw new LayerkitError("SIZE_MISMATCH", `${entry.name}: ${size} bytes, expected ${entry.size}`, { name: entry.name, size, expected: entry.size });
+    if (size !== entry.size) {
+      throw new LayerkitError("SIZE_MISMATCH", `${entry.name}: ${size} bytes, expected ${entry.size}`, {
+        name: entry.name,
+        size,
+        expected: entry.size,
+      });
+    }
     const digest = `sha256:${hash.hex()}`;
     if (entry.digest !== undefined && digest !== entry.digest) {
-      throw new LayerkitError("DIGEST_MISMATCH", `${entry.name}: content digest ${digest}, the TOC says ${entry.digest}`, { name: entry.name, digest, expected: entry.digest });
+      throw new LayerkitError("DIGEST_MISMATCH", `${entry.name}: content digest ${digest}, the TOC says ${entry.digest}`, {
+        name: entry.name,
+        digest,
+        expected: entry.digest,
+      });
     }
   });
 }

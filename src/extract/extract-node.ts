@@ -17,8 +17,8 @@
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { getCore, type Core } from "../core.js";
-import { LayerkitError, isLayerkitError } from "../errors.js";
+import { type Core, getCore } from "../core.js";
+import { isLayerkitError, LayerkitError } from "../errors.js";
 import { isEstargzEntryName } from "../convert/strip-estargz.js";
 import { streamSource } from "../convert/source-stream.js";
 import { decompressLayer } from "../formats/decompress.js";
@@ -119,21 +119,36 @@ async function applyBlob(
   const blobHash = new DigestCounter(core);
   const tarHash = new DigestCounter(core);
   const blob = streamSource(source).pipeThrough(tap((b) => blobHash.update(b)));
-  const tar = (format === "tar" ? blob : decompressLayer(blob, format === "gzip" ? "gzip" : "zstd", { core })).pipeThrough(tap((b) => tarHash.update(b)));
+  const tar = (format === "tar" ? blob : decompressLayer(blob, format === "gzip" ? "gzip" : "zstd", { core })).pipeThrough(
+    tap((b) => tarHash.update(b)),
+  );
   const result = await applyLayer(entriesFromTar(tar), fs, () => core.sha256());
   if (expect) {
     if (blobHash.digest() !== expect.descriptor.digest) {
-      throw new LayerkitError("DIGEST_MISMATCH", `layer blob digest is ${blobHash.digest()}, the manifest says ${expect.descriptor.digest}`, { digest: blobHash.digest(), expected: expect.descriptor.digest });
+      throw new LayerkitError(
+        "DIGEST_MISMATCH",
+        `layer blob digest is ${blobHash.digest()}, the manifest says ${expect.descriptor.digest}`,
+        { digest: blobHash.digest(), expected: expect.descriptor.digest },
+      );
     }
     if (tarHash.digest() !== expect.diffID) {
-      throw new LayerkitError("DIGEST_MISMATCH", `layer ${expect.descriptor.digest}: diffID ${tarHash.digest()}, the config says ${expect.diffID}`, { diffID: tarHash.digest(), expected: expect.diffID });
+      throw new LayerkitError(
+        "DIGEST_MISMATCH",
+        `layer ${expect.descriptor.digest}: diffID ${tarHash.digest()}, the config says ${expect.diffID}`,
+        { diffID: tarHash.digest(), expected: expect.diffID },
+      );
     }
   }
   return { ...result, format, by: "stream", ...(digest ? { digest } : {}) };
 }
 
 /** A seekable layer's entries; zstd:chunked's TOC is checked against its tar-split first. */
-async function seekableEntries(core: Core, source: BlobSource, annotations: Record<string, string> | undefined, format: string): Promise<AsyncIterable<ExtractEntry>> {
+async function seekableEntries(
+  core: Core,
+  source: BlobSource,
+  annotations: Record<string, string> | undefined,
+  format: string,
+): Promise<AsyncIterable<ExtractEntry>> {
   if (format === "zstd:chunked") {
     const toc = await readToc(source, { core, tarSplit: true, ...(annotations ? { annotations } : {}) });
     if (toc.tarSplit) await checkTarSplit(toc.toc.entries, toc.tarSplit);
@@ -154,7 +169,11 @@ function tap(f: (b: Uint8Array) => void): TransformStream<Uint8Array, Uint8Array
   });
 }
 
-async function withStaging(dir: string, options: ExtractOptions, work: (fs: NodeExtractFs) => Promise<ExtractReport["layers"]>): Promise<ExtractReport> {
+async function withStaging(
+  dir: string,
+  options: ExtractOptions,
+  work: (fs: NodeExtractFs) => Promise<ExtractReport["layers"]>,
+): Promise<ExtractReport> {
   const target = resolve(dir);
   const existing = await fsp.lstat(target).catch(() => undefined);
   if (existing && (!existing.isDirectory() || (await fsp.readdir(target)).length > 0)) {

@@ -73,12 +73,18 @@ export class NodeExtractFs implements ExtractFs {
       }
       if (st.isDirectory()) stack.push(c);
       else if (st.isSymbolicLink()) {
-        if (++links > MAX_SYMLINKS) throw new LayerkitError("UNSAFE_PATH", `${path.join("/")}: more than ${MAX_SYMLINKS} symlinks on the way`, { name: path.join("/") });
+        if (++links > MAX_SYMLINKS) {
+          throw new LayerkitError("UNSAFE_PATH", `${path.join("/")}: more than ${MAX_SYMLINKS} symlinks on the way`, {
+            name: path.join("/"),
+          });
+        }
         const target = await fsp.readlink(p);
         if (target.startsWith("/")) stack = [];
         queue.unshift(...target.split("/"));
       } else {
-        throw new LayerkitError("UNSAFE_PATH", `${path.join("/")}: ${[...stack, c].join("/")} is not a directory`, { name: path.join("/") });
+        throw new LayerkitError("UNSAFE_PATH", `${path.join("/")}: ${[...stack, c].join("/")} is not a directory`, {
+          name: path.join("/"),
+        });
       }
     }
     return join(this.rootDir, ...stack);
@@ -87,7 +93,9 @@ export class NodeExtractFs implements ExtractFs {
   private async final(path: readonly string[], create = true): Promise<string> {
     if (path.length === 0) return this.rootDir;
     const dir = await this.parent(path, create);
-    if (dir === undefined) throw new LayerkitError("UNSAFE_PATH", `${path.join("/")}: its directory does not exist`, { name: path.join("/") });
+    if (dir === undefined) {
+      throw new LayerkitError("UNSAFE_PATH", `${path.join("/")}: its directory does not exist`, { name: path.join("/") });
+    }
     return join(dir, path[path.length - 1]!);
   }
 
@@ -162,10 +170,16 @@ export class NodeExtractFs implements ExtractFs {
     const t = dir === undefined ? undefined : join(dir, target[target.length - 1]!);
     const st = t === undefined ? undefined : await fsp.lstat(t).catch(() => undefined);
     if (!t || !st || st.isDirectory()) {
-      throw new LayerkitError("UNSAFE_PATH", `hardlink ${JSON.stringify(name)} → ${JSON.stringify(target.join("/"))}: the target is ${st ? "a directory" : "not in the tree (yet)"}`, {
-        name,
-        target: target.join("/"),
-      });
+      throw new LayerkitError(
+        "UNSAFE_PATH",
+        `hardlink ${JSON.stringify(name)} → ${JSON.stringify(target.join("/"))}: the target is ${
+          st ? "a directory" : "not in the tree (yet)"
+        }`,
+        {
+          name,
+          target: target.join("/"),
+        },
+      );
     }
     const p = await this.final(path);
     const tmp = this.tempNear(p);

@@ -27,7 +27,10 @@ export async function* entriesFromTar(tar: ReadableStream<Uint8Array>): AsyncGen
     const h = e.header;
     const type = tocTypeOf(h.typeflag);
     if (type === undefined || type === "chunk") {
-      throw new LayerkitError("TAR_UNSUPPORTED", `${JSON.stringify(h.name)}: tar type ${JSON.stringify(h.typeflag)} cannot be extracted`, { name: h.name, typeflag: h.typeflag });
+      throw new LayerkitError("TAR_UNSUPPORTED", `${JSON.stringify(h.name)}: tar type ${JSON.stringify(h.typeflag)} cannot be extracted`, {
+        name: h.name,
+        typeflag: h.typeflag,
+      });
     }
     const xattrs = xattrsOf(h);
     const entry: ExtractEntry = {
@@ -55,7 +58,10 @@ export async function* entriesFromTar(tar: ReadableStream<Uint8Array>): AsyncGen
 }
 
 /** The entries of a seekable layer's TOC, in TOC order; `skip` drops the format's own entries. */
-export async function* entriesFromIndex(index: LayerIndex, skip: (name: string) => boolean = () => false): AsyncGenerator<ExtractEntry, void, void> {
+export async function* entriesFromIndex(
+  index: LayerIndex,
+  skip: (name: string) => boolean = () => false,
+): AsyncGenerator<ExtractEntry, void, void> {
   for (const f of index.entries) {
     if (skip(f.name)) continue;
     yield entryOfTocFile(index, f);
@@ -64,7 +70,16 @@ export async function* entriesFromIndex(index: LayerIndex, skip: (name: string) 
 
 function entryOfTocFile(index: LayerIndex, f: TocFile): ExtractEntry {
   const type = entryType(f.type, f.name);
-  const entry: ExtractEntry = { name: f.name, type, mode: f.mode, uid: f.uid, gid: f.gid, devMajor: f.devMajor, devMinor: f.devMinor, size: type === "reg" ? f.size : 0 };
+  const entry: ExtractEntry = {
+    name: f.name,
+    type,
+    mode: f.mode,
+    uid: f.uid,
+    gid: f.gid,
+    devMajor: f.devMajor,
+    devMinor: f.devMinor,
+    size: type === "reg" ? f.size : 0,
+  };
   if (f.modtime !== undefined) entry.mtime = parseRfc3339(f.modtime, "BAD_TOC");
   if (f.linkName !== undefined && (type === "symlink" || type === "hardlink")) entry.linkName = f.linkName;
   if (f.xattrs) {
@@ -74,7 +89,9 @@ function entryOfTocFile(index: LayerIndex, f: TocFile): ExtractEntry {
   }
   if (type === "reg") {
     if (f.digest !== undefined) entry.digest = f.digest;
-    else if (f.size > 0) throw new LayerkitError("BAD_TOC", `${f.name}: a regular file without a digest cannot be verified`, { name: f.name });
+    else if (f.size > 0) {
+      throw new LayerkitError("BAD_TOC", `${f.name}: a regular file without a digest cannot be verified`, { name: f.name });
+    }
     entry.content = () => (f.size > 0 ? index.fileChunks(f) : (async function* () {})());
   }
   return entry;

@@ -23,8 +23,8 @@
  *
  * @module
  */
-import { getCore, type Core } from "../core.js";
-import { LayerkitError, isLayerkitError } from "../errors.js";
+import { type Core, getCore } from "../core.js";
+import { isLayerkitError, LayerkitError } from "../errors.js";
 import { Gunzip } from "../gzip/gzip.js";
 import type { LayerCompression } from "./format.js";
 
@@ -80,7 +80,9 @@ function zstdDecoder(core: Core, maxOutput: number): Decoder {
     } catch (e) {
       // One limit code for both compressions.
       if (isLayerkitError(e, "ZSTD_FRAME_TOO_LARGE")) {
-        throw new LayerkitError("LIMIT_EXCEEDED", `zstd data decompresses to more than ${maxOutput} bytes`, { limit: maxOutput }, { cause: e });
+        throw new LayerkitError("LIMIT_EXCEEDED", `zstd data decompresses to more than ${maxOutput} bytes`, { limit: maxOutput }, {
+          cause: e,
+        });
       }
       throw e;
     }
@@ -104,7 +106,9 @@ function zstdDecoder(core: Core, maxOutput: number): Decoder {
 
 function checkOptions(compression: LayerCompression, options: DecompressLayerOptions): number {
   if (compression !== "gzip" && compression !== "zstd") {
-    throw new LayerkitError("BAD_ARGUMENT", `unknown compression ${JSON.stringify(compression)}; expected "gzip" or "zstd"`, { compression });
+    throw new LayerkitError("BAD_ARGUMENT", `unknown compression ${JSON.stringify(compression)}; expected "gzip" or "zstd"`, {
+      compression,
+    });
   }
   const max = options.maxOutput ?? Number.POSITIVE_INFINITY;
   if (max !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(max) || max < 0)) {

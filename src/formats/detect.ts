@@ -70,11 +70,17 @@ export function compressionOfMagic(head: Uint8Array): LayerCompression {
     if (u32 === ZSTD_MAGIC || isSkippableMagic(u32)) return "zstd";
   }
   if (looksLikeTar(head)) {
-    throw new LayerkitError("UNSUPPORTED_FORMAT", "the blob is an uncompressed tar; layer blobs are gzip or zstd compressed: compress it into a layer first", {
-      detected: "tar",
-    });
+    throw new LayerkitError(
+      "UNSUPPORTED_FORMAT",
+      "the blob is an uncompressed tar; layer blobs are gzip or zstd compressed: compress it into a layer first",
+      {
+        detected: "tar",
+      },
+    );
   }
-  if (head.length < 4) throw new LayerkitError("TRUNCATED", `blob of ${head.length} bytes is too short to be a layer`, { size: head.length });
+  if (head.length < 4) {
+    throw new LayerkitError("TRUNCATED", `blob of ${head.length} bytes is too short to be a layer`, { size: head.length });
+  }
   throw new LayerkitError("BAD_MAGIC", "the blob is neither gzip nor zstd", {
     magic: Array.from(head.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" "),
   });
@@ -109,7 +115,9 @@ export async function detectLayerFormat(
 
   for (const other of SEEKABLE_FORMATS) {
     if (other.compression !== compression && other.locatesToc(annotations)) {
-      throw new LayerkitError("INCONSISTENT", `the descriptor has ${other.name} annotations but the blob is ${compression}`, { compression });
+      throw new LayerkitError("INCONSISTENT", `the descriptor has ${other.name} annotations but the blob is ${compression}`, {
+        compression,
+      });
     }
   }
   const probe = { tail, blobSize: size, annotations };

@@ -20,7 +20,10 @@ export const FORMATS: readonly Format[] = [zstdChunked, estargz, zstd, gzip];
  * Every seekable layout, in the order detection asks them: the stargz zstd variant (recognised by
  * its annotations only) before zstd:chunked, whose footer it shares.
  */
-export const SEEKABLE_FORMATS: readonly SeekableFormat[] = [estargzZstdSeekable, ...FORMATS.flatMap((f) => (f.seekable ? [f.seekable] : []))];
+export const SEEKABLE_FORMATS: readonly SeekableFormat[] = [
+  estargzZstdSeekable,
+  ...FORMATS.flatMap((f) => (f.seekable ? [f.seekable] : [])),
+];
 
 /** The names {@link formatOf} accepts. */
 export const FORMAT_NAMES: readonly LayerFormat[] = FORMATS.map((f) => f.name);
@@ -28,7 +31,11 @@ export const FORMAT_NAMES: readonly LayerFormat[] = FORMATS.map((f) => f.name);
 /** The format named `name`; UNSUPPORTED_FORMAT (naming the known ones) otherwise. */
 export function formatOf(name: unknown, what = "layer"): Format {
   const f = FORMATS.find((x) => x.name === name);
-  if (!f) throw new LayerkitError("UNSUPPORTED_FORMAT", `${what} format ${JSON.stringify(name)} is not one of ${FORMAT_NAMES.join(", ")}`, { format: name });
+  if (!f) {
+    throw new LayerkitError("UNSUPPORTED_FORMAT", `${what} format ${JSON.stringify(name)} is not one of ${FORMAT_NAMES.join(", ")}`, {
+      format: name,
+    });
+  }
   return f;
 }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { LayerkitError, type ErrorCode } from "../errors.js";
+import { type ErrorCode, LayerkitError } from "../errors.js";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const DECODE = new Int16Array(256).fill(-1);

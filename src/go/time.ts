@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { LayerkitError, type ErrorCode } from "../errors.js";
+import { type ErrorCode, LayerkitError } from "../errors.js";
 
 /** An exact instant: seconds since the Unix epoch and nanoseconds in [0, 1e9). */
 export interface Instant {

@@ -32,8 +32,7 @@ export function crc32(data: Uint8Array, crc = 0): number {
   const end8 = n - (n & 7);
   for (; i < end8; i += 8) {
     const a = c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
-    c =
-      t[1792 + (a & 0xff)]! ^
+    c = t[1792 + (a & 0xff)]! ^
       t[1536 + ((a >>> 8) & 0xff)]! ^
       t[1280 + ((a >>> 16) & 0xff)]! ^
       t[1024 + (a >>> 24)]! ^

@@ -18,7 +18,7 @@
  * @module
  */
 import { Deflate } from "pako";
-import { LayerkitError, type ErrorCode } from "../errors.js";
+import { type ErrorCode, LayerkitError } from "../errors.js";
 import { concatBytes } from "../util/bytes.js";
 import { crc32 } from "./crc32.js";
 import { InputQueue, RawInflater } from "./inflate.js";
@@ -248,7 +248,9 @@ export function createGzipCompressor(options: GzipCompressOptions = {}): GzipCom
   const engine = options.engine ?? "pako";
   if (engine === "libdeflate") {
     const deflate = options.deflate;
-    if (!deflate) throw new LayerkitError("BAD_ARGUMENT", "gzip engine 'libdeflate' needs the core's DEFLATE engine (options.deflate = core.deflate)");
+    if (!deflate) {
+      throw new LayerkitError("BAD_ARGUMENT", "gzip engine 'libdeflate' needs the core's DEFLATE engine (options.deflate = core.deflate)");
+    }
     const lv = options.level ?? LIBDEFLATE_DEFAULT_LEVEL;
     if (!Number.isInteger(lv) || lv < 0 || lv > 12) {
       throw new LayerkitError("BAD_ARGUMENT", `libdeflate gzip level must be an integer 0–12, got ${lv}`, { level: lv });
@@ -317,10 +319,12 @@ export function parseGzipHeader(b: Uint8Array): GzipHeader | undefined {
     h.extra = b.subarray(p, p + xlen);
     p += xlen;
   }
-  for (const [flag, key] of [
-    [FLG_FNAME, "name"],
-    [FLG_FCOMMENT, "comment"],
-  ] as const) {
+  for (
+    const [flag, key] of [
+      [FLG_FNAME, "name"],
+      [FLG_FCOMMENT, "comment"],
+    ] as const
+  ) {
     if (flags & flag) {
       const z = b.indexOf(0, p);
       if (z < 0) return undefined;
@@ -419,10 +423,14 @@ export class Gunzip {
     const out = this.#process(true);
     if (this.#state === "done") return out;
     if (this.#state === "header" && this.#q.available === 0 && this.#members > 0) return out;
-    throw new LayerkitError("TRUNCATED", this.#members === 0 && this.#q.consumed === 0 && this.#state === "header" ? "empty gzip stream" : "gzip stream ends inside a member", {
-      consumed: this.#q.consumed,
-      members: this.#members,
-    });
+    throw new LayerkitError(
+      "TRUNCATED",
+      this.#members === 0 && this.#q.consumed === 0 && this.#state === "header" ? "empty gzip stream" : "gzip stream ends inside a member",
+      {
+        consumed: this.#q.consumed,
+        members: this.#members,
+      },
+    );
   }
 
   #emit(out: Uint8Array[], chunk: Uint8Array): void {
@@ -460,7 +468,9 @@ export class Gunzip {
             while (inf.run(ended)) this.#emit(out, inf.take());
           } catch (e) {
             if (e instanceof LayerkitError && e.code === this.#limitCode && this.#limitCode !== "GZIP_CORRUPT") {
-              throw new LayerkitError(this.#limitCode, `gzip data decompresses to more than ${this.#maxOutput} bytes`, { limit: this.#maxOutput });
+              throw new LayerkitError(this.#limitCode, `gzip data decompresses to more than ${this.#maxOutput} bytes`, {
+                limit: this.#maxOutput,
+              });
             }
             throw e;
           }
@@ -479,10 +489,18 @@ export class Gunzip {
           const crc = (t[0]! | (t[1]! << 8) | (t[2]! << 16) | (t[3]! << 24)) >>> 0;
           const isize = (t[4]! | (t[5]! << 8) | (t[6]! << 16) | (t[7]! << 24)) >>> 0;
           if (crc !== this.#crc >>> 0) {
-            throw new LayerkitError("GZIP_CORRUPT", "gzip member CRC-32 mismatch", { member: this.#members, want: crc, got: this.#crc >>> 0 });
+            throw new LayerkitError("GZIP_CORRUPT", "gzip member CRC-32 mismatch", {
+              member: this.#members,
+              want: crc,
+              got: this.#crc >>> 0,
+            });
           }
           if (isize !== this.#memberOut % 0x100000000) {
-            throw new LayerkitError("GZIP_CORRUPT", "gzip member ISIZE mismatch", { member: this.#members, want: isize, got: this.#memberOut });
+            throw new LayerkitError("GZIP_CORRUPT", "gzip member ISIZE mismatch", {
+              member: this.#members,
+              want: isize,
+              got: this.#memberOut,
+            });
           }
           q.skip(8);
           this.#members++;
@@ -529,7 +547,6 @@ export function gunzipMember(data: Uint8Array, options: GunzipMemberOptions = {}
   }
   return { data: out, consumed: g.bytesIn };
 }
-
 
 /**
  * Whole gzip members held in memory, decoded with libdeflate: the concatenated output, or

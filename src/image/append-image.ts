@@ -22,7 +22,15 @@ import { LayerkitError } from "../errors.js";
 import { sha256Digest } from "../layer/digest.js";
 import type { LayerFormat } from "../layer/result.js";
 import { canonicalJsonBytes } from "../oci/canonical-json.js";
-import { DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR, layerCompression, OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_MANIFEST } from "../oci/media-types.js";
+import {
+  DOCKER_LAYER_GZIP,
+  DOCKER_LAYER_TAR,
+  layerCompression,
+  OCI_CONFIG,
+  OCI_LAYER_GZIP,
+  OCI_LAYER_TAR,
+  OCI_MANIFEST,
+} from "../oci/media-types.js";
 import { formatPlatform, platformMatches } from "../oci/platform.js";
 import type { Descriptor, History, ImageConfig, ImageManifest, Platform } from "../oci/types.js";
 import { CONFIG_TYPES, MAX_CONFIG_BYTES, parseConfig } from "../oci/validate.js";
@@ -85,7 +93,12 @@ export interface AppendImageResult {
  * base that is not an image, diff_ids count ≠ layers), the layer writers' and the target's
  * errors; each names the image (and layer) in `details`. Nothing is published on error.
  */
-export async function appendImage(base: ImageSource, target: ImageTarget, layers: AppendLayer[], options: AppendImageOptions = {}): Promise<AppendImageResult> {
+export async function appendImage(
+  base: ImageSource,
+  target: ImageTarget,
+  layers: AppendLayer[],
+  options: AppendImageOptions = {},
+): Promise<AppendImageResult> {
   if (layers.length === 0) throw new LayerkitError("BAD_ARGUMENT", "append needs at least one layer", { image: base.name });
   checkConfigChanges(options);
   const core = options.core ?? (await getCore());
@@ -98,14 +111,20 @@ export async function appendImage(base: ImageSource, target: ImageTarget, layers
   let config: ImageConfig;
   try {
     if (!CONFIG_TYPES.includes(manifest.config.mediaType)) {
-      throw new LayerkitError("BAD_MANIFEST", `config media type ${manifest.config.mediaType} is not an image config`, { mediaType: manifest.config.mediaType });
+      throw new LayerkitError("BAD_MANIFEST", `config media type ${manifest.config.mediaType} is not an image config`, {
+        mediaType: manifest.config.mediaType,
+      });
     }
     config = parseConfig(await base.readBlob(manifest.config, MAX_CONFIG_BYTES));
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {
-      throw new LayerkitError("BAD_MANIFEST", `the config lists ${config.rootfs.diff_ids.length} diff_ids for ${manifest.layers.length} layers`, {
-        diffIDs: config.rootfs.diff_ids.length,
-        layers: manifest.layers.length,
-      });
+      throw new LayerkitError(
+        "BAD_MANIFEST",
+        `the config lists ${config.rootfs.diff_ids.length} diff_ids for ${manifest.layers.length} layers`,
+        {
+          diffIDs: config.rootfs.diff_ids.length,
+          layers: manifest.layers.length,
+        },
+      );
     }
   } catch (e) {
     throw placeError(e, { ...place, digest: doc.descriptor.digest });
@@ -116,7 +135,9 @@ export async function appendImage(base: ImageSource, target: ImageTarget, layers
   for (const [i, layer] of manifest.layers.entries()) {
     try {
       if (layerCompression(layer.mediaType) === undefined) {
-        throw new LayerkitError("BAD_MANIFEST", `layer ${i} has media type ${layer.mediaType}, not a layer media type`, { mediaType: layer.mediaType });
+        throw new LayerkitError("BAD_MANIFEST", `layer ${i} has media type ${layer.mediaType}, not a layer media type`, {
+          mediaType: layer.mediaType,
+        });
       }
       if (!(await target.hasBlob(layer))) await target.putBlob(await base.openBlob(layer), { digest: layer.digest, size: layer.size });
     } catch (e) {
@@ -142,9 +163,17 @@ export async function appendImage(base: ImageSource, target: ImageTarget, layers
   const created = options.created;
   const history: History[] = edited.history ? [...edited.history] : manifest.layers.map(() => ({}));
   for (const layer of layers) history.push({ ...(created ? { created } : {}), created_by: layer.createdBy ?? "layerkit append" });
-  const out: ImageConfig = { ...edited, rootfs: { type: "layers", diff_ids: [...config.rootfs.diff_ids, ...added.map((a) => a.diffID)] }, history };
+  const out: ImageConfig = {
+    ...edited,
+    rootfs: { type: "layers", diff_ids: [...config.rootfs.diff_ids, ...added.map((a) => a.diffID)] },
+    history,
+  };
   const configBytes = canonicalJsonBytes(out);
-  const configDescriptor: Descriptor = { mediaType: OCI_CONFIG, digest: sha256Digest(() => core.sha256(), configBytes), size: configBytes.length };
+  const configDescriptor: Descriptor = {
+    mediaType: OCI_CONFIG,
+    digest: sha256Digest(() => core.sha256(), configBytes),
+    size: configBytes.length,
+  };
   await target.putBlob(configBytes, { digest: configDescriptor.digest, size: configDescriptor.size }).catch((e) => {
     throw placeError(e, { image: target.name, digest: configDescriptor.digest });
   });
@@ -159,7 +188,10 @@ export async function appendImage(base: ImageSource, target: ImageTarget, layers
   if (Object.keys(annotations).length > 0) result.annotations = annotations;
   for (const blob of [configDescriptor, ...result.layers]) {
     if (!(await target.hasBlob(blob))) {
-      throw new LayerkitError("NOT_FOUND", `blob ${blob.digest} is not at the target after it was written`, { image: target.name, digest: blob.digest });
+      throw new LayerkitError("NOT_FOUND", `blob ${blob.digest} is not at the target after it was written`, {
+        image: target.name,
+        digest: blob.digest,
+      });
     }
   }
   const bytes = canonicalJsonBytes(result);
@@ -187,22 +219,33 @@ async function writeLayer(target: ImageTarget, layer: AppendLayer, core: Core): 
   const put = await target.putBlob(writer.stream);
   const result = await writer.result;
   if (put.digest !== result.digest || put.size !== result.size) {
-    throw new LayerkitError("INCONSISTENT", `wrote ${put.digest} (${put.size} bytes), the writer reported ${result.digest} (${result.size} bytes)`, {
-      expected: result.digest,
-      got: put.digest,
-    });
+    throw new LayerkitError(
+      "INCONSISTENT",
+      `wrote ${put.digest} (${put.size} bytes), the writer reported ${result.digest} (${result.size} bytes)`,
+      {
+        expected: result.digest,
+        got: put.digest,
+      },
+    );
   }
   return { descriptor: result.descriptor, diffID: result.diffID, format: result.format };
 }
 
 /** The base's image manifest: the top one, or the index entry for `wanted` (or its only image). */
-async function pickManifest(base: ImageSource, top: ManifestDocument, wanted: Platform | undefined): Promise<{ doc: ManifestDocument; platform?: Platform }> {
+async function pickManifest(
+  base: ImageSource,
+  top: ManifestDocument,
+  wanted: Platform | undefined,
+): Promise<{ doc: ManifestDocument; platform?: Platform }> {
   if (top.parsed.kind === "manifest") {
     if (wanted !== undefined) {
       const config = parseConfig(await base.readBlob(top.parsed.manifest.config, MAX_CONFIG_BYTES));
       const own: Platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
       if (!platformMatches(own, wanted)) {
-        throw new LayerkitError("NOT_FOUND", `${base.name} is a ${formatPlatform(own)} image, not ${formatPlatform(wanted)}`, { image: base.name, platform: formatPlatform(own) });
+        throw new LayerkitError("NOT_FOUND", `${base.name} is a ${formatPlatform(own)} image, not ${formatPlatform(wanted)}`, {
+          image: base.name,
+          platform: formatPlatform(own),
+        });
       }
     }
     return { doc: top };
@@ -213,20 +256,33 @@ async function pickManifest(base: ImageSource, top: ManifestDocument, wanted: Pl
   if (wanted !== undefined) entry = images.find((m) => platformMatches(m.platform!, wanted));
   else if (images.length === 1) entry = images[0];
   else {
-    throw new LayerkitError("NOT_FOUND", `${base.name} is an index of ${images.length} images: pick one with a platform (available: ${available.join(", ") || "none"})`, {
-      image: base.name,
-      available,
-    });
+    throw new LayerkitError(
+      "NOT_FOUND",
+      `${base.name} is an index of ${images.length} images: pick one with a platform (available: ${available.join(", ") || "none"})`,
+      {
+        image: base.name,
+        available,
+      },
+    );
   }
   if (entry === undefined) {
-    throw new LayerkitError("NOT_FOUND", `${base.name}: no image for ${formatPlatform(wanted!)} in the index (available: ${available.join(", ") || "none"})`, {
-      image: base.name,
-      available,
-    });
+    throw new LayerkitError(
+      "NOT_FOUND",
+      `${base.name}: no image for ${formatPlatform(wanted!)} in the index (available: ${available.join(", ") || "none"})`,
+      {
+        image: base.name,
+        available,
+      },
+    );
   }
   const doc = await base.manifest(entry).catch((e) => {
     throw placeError(e, { image: base.name, platform: formatPlatform(entry.platform!), digest: entry.digest });
   });
-  if (doc.parsed.kind !== "manifest") throw new LayerkitError("BAD_MANIFEST", "expected an image manifest in the index, got an index", { image: base.name, digest: entry.digest });
+  if (doc.parsed.kind !== "manifest") {
+    throw new LayerkitError("BAD_MANIFEST", "expected an image manifest in the index, got an index", {
+      image: base.name,
+      digest: entry.digest,
+    });
+  }
   return { doc, platform: entry.platform! };
 }

@@ -36,7 +36,9 @@ export function parseKeyValue(entry: string, what: string): [string, string] {
 export function checkConfigChanges(changes: ConfigChanges): void {
   for (const e of changes.env ?? []) parseKeyValue(e, "env");
   if (changes.created !== undefined && !RFC3339.test(changes.created)) {
-    throw new LayerkitError("BAD_ARGUMENT", `created ${JSON.stringify(changes.created)} is not an RFC 3339 time`, { value: changes.created });
+    throw new LayerkitError("BAD_ARGUMENT", `created ${JSON.stringify(changes.created)} is not an RFC 3339 time`, {
+      value: changes.created,
+    });
   }
 }
 

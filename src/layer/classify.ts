@@ -42,10 +42,14 @@ export interface TocShape {
 export function classifyToc(shape: TocShape, jsonText: string): TocFormat {
   const cstorage = shape.cstorageSignals || shape.withEndOffset > 0;
   if (cstorage && shape.estargzSignals) {
-    throw new LayerkitError("BAD_TOC", "TOC mixes c/storage-only keys (endOffset, accesstime, …) with eStargz-only ones (userName, landmarks, innerOffset)", {
-      payloadFiles: shape.payloadFiles,
-      withEndOffset: shape.withEndOffset,
-    });
+    throw new LayerkitError(
+      "BAD_TOC",
+      "TOC mixes c/storage-only keys (endOffset, accesstime, …) with eStargz-only ones (userName, landmarks, innerOffset)",
+      {
+        payloadFiles: shape.payloadFiles,
+        withEndOffset: shape.withEndOffset,
+      },
+    );
   }
   if (cstorage) return "zstd:chunked";
   if (shape.estargzSignals) return "estargz-zstd";

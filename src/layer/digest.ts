@@ -29,7 +29,9 @@ export function parseDigest(s: unknown, what = "digest"): ParsedDigest {
   }
   const shown = typeof s === "string" ? (s.length > 100 ? s.slice(0, 100) + "…" : s) : typeof s;
   let why = "expected sha256: followed by 64 lower-case hex digits";
-  if (typeof s === "string" && /^[a-z0-9]+([+._-][a-z0-9]+)*:/.test(s) && !s.startsWith("sha256:")) why = `unsupported digest algorithm (only sha256 is supported)`;
+  if (typeof s === "string" && /^[a-z0-9]+([+._-][a-z0-9]+)*:/.test(s) && !s.startsWith("sha256:")) {
+    why = `unsupported digest algorithm (only sha256 is supported)`;
+  }
   throw new LayerkitError("BAD_ARGUMENT", `invalid ${what} ${JSON.stringify(shown)}: ${why}`, { digest: shown });
 }
 

@@ -10,7 +10,7 @@
 import { LayerkitError } from "../errors.js";
 import { base64Encode } from "../go/base64.js";
 import { PAX_SCHILY_XATTR, type TarHeader } from "../tar/types.js";
-import { formatGoTime, isGoZero, type Instant } from "../go/time.js";
+import { formatGoTime, type Instant, isGoZero } from "../go/time.js";
 import type { TocEntry, TocEntryType } from "./toc.js";
 
 const TYPES: Record<string, TocEntryType> = {
@@ -33,7 +33,10 @@ function time(t: Instant | undefined, field: string, name: string): string | und
   try {
     return formatGoTime(t.sec, t.nsec);
   } catch (e) {
-    throw new LayerkitError("OUT_OF_RANGE", `${field} of ${JSON.stringify(name)} cannot be written to a TOC (year outside 0000-9999)`, { name, field }, { cause: e });
+    throw new LayerkitError("OUT_OF_RANGE", `${field} of ${JSON.stringify(name)} cannot be written to a TOC (year outside 0000-9999)`, {
+      name,
+      field,
+    }, { cause: e });
   }
 }
 
@@ -45,10 +48,14 @@ function time(t: Instant | undefined, field: string, name: string): string | und
 export function fileMetadataFromHeader(hdr: TarHeader): TocEntry {
   const type = TYPES[hdr.typeflag];
   if (!type) {
-    throw new LayerkitError("TAR_UNSUPPORTED", `tar entry ${JSON.stringify(hdr.name)} has typeflag ${JSON.stringify(hdr.typeflag)}, which zstd:chunked cannot represent`, {
-      name: hdr.name,
-      typeflag: hdr.typeflag,
-    });
+    throw new LayerkitError(
+      "TAR_UNSUPPORTED",
+      `tar entry ${JSON.stringify(hdr.name)} has typeflag ${JSON.stringify(hdr.typeflag)}, which zstd:chunked cannot represent`,
+      {
+        name: hdr.name,
+        typeflag: hdr.typeflag,
+      },
+    );
   }
   const e: TocEntry = { type, name: hdr.name };
   if (hdr.linkname) e.linkName = hdr.linkname;
@@ -69,7 +76,7 @@ export function fileMetadataFromHeader(hdr: TarHeader): TocEntry {
     for (const [k, v] of hdr.pax) {
       if (!k.startsWith(PAX_SCHILY_XATTR)) continue;
       // defineProperty: a key like "__proto__" must stay an ordinary property.
-      Object.defineProperty((xattrs ??= {}), k.slice(PAX_SCHILY_XATTR.length), {
+      Object.defineProperty(xattrs ??= {}, k.slice(PAX_SCHILY_XATTR.length), {
         value: base64Encode(v),
         enumerable: true,
         writable: true,

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { LayerkitError, type ErrorCode } from "../errors.js";
+import { type ErrorCode, LayerkitError } from "../errors.js";
 import { cleanEntryName } from "../go/path.js";
 
 /** What a rule violation is reported as: BAD_TOC for a TOC, the writers' own codes for an input tar. */
@@ -43,7 +43,9 @@ export class LinkRules {
     if (this.#linked.has(key)) {
       throw new LayerkitError(
         this.#codes.redefined,
-        `entry ${index} (${JSON.stringify(name)}) redefines the target of an earlier hardlink: extraction links to the first definition, lazy readers to the last`,
+        `entry ${index} (${
+          JSON.stringify(name)
+        }) redefines the target of an earlier hardlink: extraction links to the first definition, lazy readers to the last`,
         { index, name },
       );
     }
@@ -52,7 +54,9 @@ export class LinkRules {
       if (!this.#defined.has(target)) {
         throw new LayerkitError(
           this.#codes.forward,
-          `entry ${index}: hardlink ${JSON.stringify(name)} points at ${JSON.stringify(linkName ?? "")}, which is not an earlier entry of the layer (tar extraction cannot create it)`,
+          `entry ${index}: hardlink ${JSON.stringify(name)} points at ${
+            JSON.stringify(linkName ?? "")
+          }, which is not an earlier entry of the layer (tar extraction cannot create it)`,
           { index, name, linkName },
         );
       }

@@ -70,19 +70,27 @@ function bad(message: string, details: Record<string, unknown>): LayerkitError {
  * Checks: offsets strictly increase inside a file and never go back across files (BAD_TOC), every
  * range is non-empty and ends by `payloadEnd` (OUT_OF_RANGE).
  */
-export function assignChunkRanges(files: readonly PendingFile[], format: "zstd:chunked" | "estargz-zstd", payloadEnd: number): ChunkRange[][] {
+export function assignChunkRanges(
+  files: readonly PendingFile[],
+  format: "zstd:chunked" | "estargz-zstd",
+  payloadEnd: number,
+): ChunkRange[][] {
   return format === "zstd:chunked" ? zstdChunkedRanges(files, payloadEnd) : estargzRanges(files, payloadEnd);
 }
 
 function checkInside(file: PendingFile, offset: number, end: number, payloadEnd: number): void {
   if (end > payloadEnd || offset >= payloadEnd) {
-    throw new LayerkitError("OUT_OF_RANGE", `payload range ${offset}..${end} of ${JSON.stringify(file.name)} is not before the TOC (${payloadEnd})`, {
-      name: file.name,
-      index: file.index,
-      offset,
-      end,
-      payloadEnd,
-    });
+    throw new LayerkitError(
+      "OUT_OF_RANGE",
+      `payload range ${offset}..${end} of ${JSON.stringify(file.name)} is not before the TOC (${payloadEnd})`,
+      {
+        name: file.name,
+        index: file.index,
+        offset,
+        end,
+        payloadEnd,
+      },
+    );
   }
 }
 
@@ -181,12 +189,15 @@ function estargzRanges(files: readonly PendingFile[], payloadEnd: number): Chunk
     } else if (n.offset === c.offset && n.innerOffset > c.innerOffset) {
       ends[i] = ends[i + 1]!;
     } else {
-      throw bad(`payload offsets do not increase at ${JSON.stringify(file.name)} (${c.offset}+${c.innerOffset} then ${n.offset}+${n.innerOffset})`, {
-        name: file.name,
-        index: file.index,
-        offset: c.offset,
-        nextOffset: n.offset,
-      });
+      throw bad(
+        `payload offsets do not increase at ${JSON.stringify(file.name)} (${c.offset}+${c.innerOffset} then ${n.offset}+${n.innerOffset})`,
+        {
+          name: file.name,
+          index: file.index,
+          offset: c.offset,
+          nextOffset: n.offset,
+        },
+      );
     }
     checkInside(file, c.offset, ends[i]!, payloadEnd);
   }
@@ -197,7 +208,15 @@ function estargzRanges(files: readonly PendingFile[], payloadEnd: number): Chunk
 }
 
 function finish(c: PendingChunk, end: number, exact: boolean): ChunkRange {
-  const r: ChunkRange = { offset: c.offset, end, fileOffset: c.fileOffset, size: c.size, zeros: c.zeros, exact, innerOffset: c.innerOffset };
+  const r: ChunkRange = {
+    offset: c.offset,
+    end,
+    fileOffset: c.fileOffset,
+    size: c.size,
+    zeros: c.zeros,
+    exact,
+    innerOffset: c.innerOffset,
+  };
   if (c.digest !== undefined) r.digest = c.digest;
   return r;
 }

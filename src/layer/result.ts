@@ -11,7 +11,6 @@ import type { Descriptor } from "../oci/types.js";
 /** Layer formats layerkit writes and reads. */
 export type LayerFormat = "zstd:chunked" | "estargz" | "zstd" | "gzip";
 
-
 /** The media type a layer of `format` is published with. */
 export function mediaTypeOf(format: LayerFormat): string {
   return format === "zstd:chunked" || format === "zstd" ? OCI_LAYER_ZSTD : OCI_LAYER_GZIP;
@@ -56,7 +55,11 @@ export interface LayerWriter {
 }
 
 /** The result of a plain (non-seekable) layer: no annotations, no TOC. Finishes both hashes. */
-export function plainLayerResult(format: "zstd" | "gzip", blob: { digest(): string; size: number }, tar: { digest(): string; size: number }): LayerResult {
+export function plainLayerResult(
+  format: "zstd" | "gzip",
+  blob: { digest(): string; size: number },
+  tar: { digest(): string; size: number },
+): LayerResult {
   const digest = blob.digest();
   return {
     format,

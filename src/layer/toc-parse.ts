@@ -153,7 +153,11 @@ export function checkTocPath(path: string, field: string, index: number, allowDo
     throw new LayerkitError("UNSAFE_PATH", `TOC entry ${index}: ${field} contains a NUL byte`, { index, field, value: path });
   }
   if (!allowDotDot && path.includes("..") && (path === ".." || path.startsWith("../") || path.endsWith("/..") || path.includes("/../"))) {
-    throw new LayerkitError("UNSAFE_PATH", `TOC entry ${index}: ${field} ${JSON.stringify(path)} has a ".." component`, { index, field, value: path });
+    throw new LayerkitError("UNSAFE_PATH", `TOC entry ${index}: ${field} ${JSON.stringify(path)} has a ".." component`, {
+      index,
+      field,
+      value: path,
+    });
   }
 }
 
@@ -297,7 +301,11 @@ function readEntry(r: JsonReader, index: number, seen: { estargz: boolean; cstor
   }
   const { type, name, chunkType } = e;
   if (typeof type !== "string" || !TYPES.has(type)) {
-    throw new LayerkitError("BAD_TOC", `TOC entry ${index} has an unknown type ${JSON.stringify(type)}`, { index, field: "type", value: type });
+    throw new LayerkitError("BAD_TOC", `TOC entry ${index} has an unknown type ${JSON.stringify(type)}`, {
+      index,
+      field: "type",
+      value: type,
+    });
   }
   if (typeof name !== "string" || name === "") {
     throw new LayerkitError("BAD_TOC", `TOC entry ${index} has no name`, { index, field: "name", value: name });
@@ -353,12 +361,16 @@ export function parseToc(json: string | Uint8Array, options: ParseTocOptions): P
     if (!current) return;
     const { file, pending: p, remaining } = current;
     if (remaining !== 0) {
-      throw new LayerkitError("BAD_TOC", `chunk sizes of ${JSON.stringify(file.name)} add up to ${file.size - remaining}, file size is ${file.size}`, {
-        index: file.index,
-        name: file.name,
-        size: file.size,
-        chunkTotal: file.size - remaining,
-      });
+      throw new LayerkitError(
+        "BAD_TOC",
+        `chunk sizes of ${JSON.stringify(file.name)} add up to ${file.size - remaining}, file size is ${file.size}`,
+        {
+          index: file.index,
+          name: file.name,
+          size: file.size,
+          chunkTotal: file.size - remaining,
+        },
+      );
     }
     if (p && p.chunks.length === 1 && p.chunks[0]!.digest === undefined) p.chunks[0]!.digest = file.digest;
     current = undefined;
@@ -369,26 +381,37 @@ export function parseToc(json: string | Uint8Array, options: ParseTocOptions): P
     const { file } = cur;
     const p = cur.pending!;
     if (e.offset === undefined || e.offset === 0) {
-      throw new LayerkitError("BAD_TOC", `TOC entry ${index}: a chunk of ${JSON.stringify(file.name)} has no offset`, { index, name: file.name });
+      throw new LayerkitError("BAD_TOC", `TOC entry ${index}: a chunk of ${JSON.stringify(file.name)} has no offset`, {
+        index,
+        name: file.name,
+      });
     }
     const fileOffset = file.size - cur.remaining;
     if ((e.chunkOffset ?? 0) !== fileOffset) {
-      throw new LayerkitError("BAD_TOC", `TOC entry ${index}: chunkOffset ${e.chunkOffset ?? 0} of ${JSON.stringify(file.name)}, expected ${fileOffset}`, {
-        index,
-        name: file.name,
-        chunkOffset: e.chunkOffset ?? 0,
-        expected: fileOffset,
-      });
+      throw new LayerkitError(
+        "BAD_TOC",
+        `TOC entry ${index}: chunkOffset ${e.chunkOffset ?? 0} of ${JSON.stringify(file.name)}, expected ${fileOffset}`,
+        {
+          index,
+          name: file.name,
+          chunkOffset: e.chunkOffset ?? 0,
+          expected: fileOffset,
+        },
+      );
     }
     const size = e.chunkSize !== undefined && e.chunkSize > 0 ? e.chunkSize : cur.remaining;
     if (size === 0 || size > cur.remaining) {
-      throw new LayerkitError("BAD_TOC", `TOC entry ${index}: chunk of ${size} bytes at ${fileOffset} does not fit in ${JSON.stringify(file.name)} (${file.size} bytes)`, {
-        index,
-        name: file.name,
-        chunkSize: e.chunkSize,
-        chunkOffset: fileOffset,
-        size: file.size,
-      });
+      throw new LayerkitError(
+        "BAD_TOC",
+        `TOC entry ${index}: chunk of ${size} bytes at ${fileOffset} does not fit in ${JSON.stringify(file.name)} (${file.size} bytes)`,
+        {
+          index,
+          name: file.name,
+          chunkSize: e.chunkSize,
+          chunkOffset: fileOffset,
+          size: file.size,
+        },
+      );
     }
     cur.remaining -= size;
     const c: PendingChunk = { offset: e.offset, fileOffset, size, zeros: e.chunkType === "zeros", innerOffset: e.innerOffset ?? 0 };
@@ -405,14 +428,21 @@ export function parseToc(json: string | Uint8Array, options: ParseTocOptions): P
 
     if (e.type === "chunk") {
       if (!current?.pending) {
-        throw new LayerkitError("BAD_TOC", `TOC entry ${index}: chunk without a regular file with payload before it`, { index, name: e.name });
-      }
-      if (e.name !== current.file.name) {
-        throw new LayerkitError("BAD_TOC", `TOC entry ${index}: chunk named ${JSON.stringify(e.name)} follows ${JSON.stringify(current.file.name)}`, {
+        throw new LayerkitError("BAD_TOC", `TOC entry ${index}: chunk without a regular file with payload before it`, {
           index,
           name: e.name,
-          expected: current.file.name,
         });
+      }
+      if (e.name !== current.file.name) {
+        throw new LayerkitError(
+          "BAD_TOC",
+          `TOC entry ${index}: chunk named ${JSON.stringify(e.name)} follows ${JSON.stringify(current.file.name)}`,
+          {
+            index,
+            name: e.name,
+            expected: current.file.name,
+          },
+        );
       }
       addChunk(e, index);
       continue;
@@ -435,14 +465,20 @@ export function parseToc(json: string | Uint8Array, options: ParseTocOptions): P
     for (const k of COPIED_FIELDS) {
       if (e[k] !== undefined) (file as unknown as Record<string, unknown>)[k] = e[k];
     }
-    const payloadFields = e.type !== "reg" || e.size === undefined || e.size === 0 ? PAYLOAD_FIELDS.filter((k) => e[k] !== undefined && e[k] !== 0) : [];
+    const payloadFields = e.type !== "reg" || e.size === undefined || e.size === 0
+      ? PAYLOAD_FIELDS.filter((k) => e[k] !== undefined && e[k] !== 0)
+      : [];
     if (e.type !== "reg") {
       if (payloadFields.length > 0) {
-        throw new LayerkitError("BAD_TOC", `TOC entry ${index} (${e.type} ${JSON.stringify(e.name)}) has payload fields ${payloadFields.join(", ")}`, {
-          index,
-          name: e.name,
-          fields: payloadFields,
-        });
+        throw new LayerkitError(
+          "BAD_TOC",
+          `TOC entry ${index} (${e.type} ${JSON.stringify(e.name)}) has payload fields ${payloadFields.join(", ")}`,
+          {
+            index,
+            name: e.name,
+            fields: payloadFields,
+          },
+        );
       }
       files.push(file);
       continue;
@@ -450,11 +486,15 @@ export function parseToc(json: string | Uint8Array, options: ParseTocOptions): P
 
     if (file.size === 0) {
       if (payloadFields.length > 0) {
-        throw new LayerkitError("BAD_TOC", `TOC entry ${index}: empty file ${JSON.stringify(e.name)} has payload fields ${payloadFields.join(", ")}`, {
-          index,
-          name: e.name,
-          fields: payloadFields,
-        });
+        throw new LayerkitError(
+          "BAD_TOC",
+          `TOC entry ${index}: empty file ${JSON.stringify(e.name)} has payload fields ${payloadFields.join(", ")}`,
+          {
+            index,
+            name: e.name,
+            fields: payloadFields,
+          },
+        );
       }
       file.digest = e.digest ?? EMPTY_DIGEST;
       files.push(file);

@@ -4,5 +4,13 @@
  * @module
  */
 export { findEntry, normalizeLayerPath, openFile, readFile, type ReadFileOptions } from "./read-file.js";
-export { FOOTER_PROBE, TAIL_PROBE, layerIndexFromToc, openLayerIndex, type LayerIndex, type OpenLayerIndexOptions, type SeekableFormat } from "./layer-index.js";
+export {
+  FOOTER_PROBE,
+  type LayerIndex,
+  layerIndexFromToc,
+  openLayerIndex,
+  type OpenLayerIndexOptions,
+  type SeekableFormat,
+  TAIL_PROBE,
+} from "./layer-index.js";
 export { PrefetchSource } from "./prefetch-source.js";

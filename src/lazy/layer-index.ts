@@ -18,9 +18,9 @@
  *
  * @module
  */
-import { getCore, type Core } from "../core.js";
+import { type Core, getCore } from "../core.js";
 import { LayerkitError } from "../errors.js";
-import { sizeIsKnown, type BlobSource } from "../source/blob-source.js";
+import { type BlobSource, sizeIsKnown } from "../source/blob-source.js";
 import type { LayerIndex, SeekableFormatName } from "../formats/format.js";
 import { SEEKABLE_FORMATS } from "../formats/registry.js";
 import { zstdChunkedIndex } from "../formats/zstd-chunked/format.js";
@@ -55,7 +55,12 @@ export async function openLayerIndex(source: BlobSource, options: OpenLayerIndex
   const annotations = options.annotations;
   const prefetch = new PrefetchSource(source);
   const probe = Math.max(FOOTER_PROBE, options.probeSize ?? TAIL_PROBE);
-  const open = { core, probeSize: probe, ...(annotations ? { annotations } : {}), ...(options.maxTocSize !== undefined ? { maxTocSize: options.maxTocSize } : {}) };
+  const open = {
+    core,
+    probeSize: probe,
+    ...(annotations ? { annotations } : {}),
+    ...(options.maxTocSize !== undefined ? { maxTocSize: options.maxTocSize } : {}),
+  };
   // Annotations that locate the TOC save the footer probe (unless the size is unknown: the probe learns it).
   const located = SEEKABLE_FORMATS.find((f) => f.locatesToc(annotations));
   if (located && sizeIsKnown(source)) return located.openIndex(prefetch, open);

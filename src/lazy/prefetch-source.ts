@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { checkRangeArgs, readRanges, readTail, type BlobSource, type ByteRange, type SourceStats } from "../source/blob-source.js";
+import { type BlobSource, type ByteRange, checkRangeArgs, readRanges, readTail, type SourceStats } from "../source/blob-source.js";
 
 export class PrefetchSource implements BlobSource {
   readonly inner: BlobSource;

@@ -12,12 +12,12 @@
  *
  * @module
  */
-import { getCore, type Core } from "../core.js";
+import { type Core, getCore } from "../core.js";
 import { LayerkitError } from "../errors.js";
 import type { BlobSource } from "../source/blob-source.js";
 import type { TocFile } from "../layer/toc-parse.js";
 import type { ReadTocResult } from "../formats/zstd-chunked/read-toc.js";
-import { layerIndexFromToc, openLayerIndex, type LayerIndex } from "./layer-index.js";
+import { type LayerIndex, layerIndexFromToc, openLayerIndex } from "./layer-index.js";
 
 export interface ReadFileOptions {
   /** The layer descriptor's annotations: they authenticate the TOC and save a probe request. */
@@ -75,7 +75,11 @@ export async function openFile(
 ): Promise<{ entry: TocFile; index: LayerIndex; stream: ReadableStream<Uint8Array> }> {
   const core = options.core ?? (await getCore());
   const given = options.index;
-  const index = given === undefined ? await openLayerIndex(source, indexOptions(core, options)) : "fileChunks" in given ? given : layerIndexFromToc(core, source, given);
+  const index = given === undefined
+    ? await openLayerIndex(source, indexOptions(core, options))
+    : "fileChunks" in given
+    ? given
+    : layerIndexFromToc(core, source, given);
   const entry = findEntry(index.entries, path);
   if (entry.type !== "reg") {
     throw new LayerkitError("BAD_ARGUMENT", `${path} is a ${entry.type}, not a regular file`, { path, type: entry.type });
@@ -119,14 +123,21 @@ export async function readFile(source: BlobSource, path: string, options: ReadFi
   const max = options.maxSize ?? 1 << 30;
   if (entry.size > max) {
     await stream.cancel();
-    throw new LayerkitError("LIMIT_EXCEEDED", `${path} is ${entry.size} bytes, over the ${max}-byte limit; use openFile to stream it`, { path, size: entry.size, max });
+    throw new LayerkitError("LIMIT_EXCEEDED", `${path} is ${entry.size} bytes, over the ${max}-byte limit; use openFile to stream it`, {
+      path,
+      size: entry.size,
+      max,
+    });
   }
   let out: Uint8Array;
   try {
     out = new Uint8Array(entry.size);
   } catch (e) {
     await stream.cancel();
-    throw new LayerkitError("LIMIT_EXCEEDED", `${path}: cannot allocate ${entry.size} bytes for it; use openFile to stream it`, { path, size: entry.size }, { cause: e });
+    throw new LayerkitError("LIMIT_EXCEEDED", `${path}: cannot allocate ${entry.size} bytes for it; use openFile to stream it`, {
+      path,
+      size: entry.size,
+    }, { cause: e });
   }
   let at = 0;
   const reader = stream.getReader();
@@ -149,5 +160,9 @@ function indexOptions(core: Core, o: ReadFileOptions) {
 }
 
 function sizeMismatch(entry: TocFile, actual: number): LayerkitError {
-  return new LayerkitError("SIZE_MISMATCH", `${entry.name}: content is ${actual}+ bytes, the TOC says ${entry.size}`, { path: entry.name, expected: entry.size, actual });
+  return new LayerkitError("SIZE_MISMATCH", `${entry.name}: content is ${actual}+ bytes, the TOC says ${entry.size}`, {
+    path: entry.name,
+    expected: entry.size,
+    actual,
+  });
 }

@@ -26,7 +26,7 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { RETRYABLE_STATUS, retryPolicy, withRetry, type RetryPolicy } from "./retry.js";
+import { RETRYABLE_STATUS, type RetryPolicy, retryPolicy, withRetry } from "./retry.js";
 
 export interface HttpClientOptions {
   /** `fetch` to use (default: the global one). */
@@ -60,7 +60,10 @@ export class RequestBudget {
   ) {}
   charge(url: string): void {
     if (++this.used > this.limit) {
-      throw new LayerkitError("LIMIT_EXCEEDED", `${this.what}: more than ${this.limit} requests (the bound for this operation)`, { url, limit: this.limit });
+      throw new LayerkitError("LIMIT_EXCEEDED", `${this.what}: more than ${this.limit} requests (the bound for this operation)`, {
+        url,
+        limit: this.limit,
+      });
     }
   }
 }
@@ -165,11 +168,17 @@ export class HttpClient implements HttpExchange {
     let cached = key !== undefined ? this.#redirects.get(key) : undefined;
     let at = cached !== undefined ? new URL(cached) : start;
     let downgraded = false;
-    for (let sent = 0; ; ) {
+    for (let sent = 0;;) {
       const headers = new Headers(options.headers);
-      if (at.origin !== credentialOrigin || downgraded) for (const h of CREDENTIAL_HEADERS) headers.delete(h);
+      if (at.origin !== credentialOrigin || downgraded) { for (const h of CREDENTIAL_HEADERS) headers.delete(h); }
       if (body === undefined) headers.delete("content-type");
-      if (sent >= 1 + this.maxRedirects) throw new LayerkitError("HTTP", `more than ${this.maxRedirects} redirects from ${start.href}`, { url: start.href, status: 302, location: at.href });
+      if (sent >= 1 + this.maxRedirects) {
+        throw new LayerkitError("HTTP", `more than ${this.maxRedirects} redirects from ${start.href}`, {
+          url: start.href,
+          status: 302,
+          location: at.href,
+        });
+      }
       sent++;
       const res = await this.#fetchOnce(at, method, headers, body, "manual", options);
       if (res.type === "opaqueredirect") {
@@ -190,16 +199,35 @@ export class HttpClient implements HttpExchange {
       }
       await discard(res);
       const location = res.headers.get("location");
-      if (!location) throw new LayerkitError("HTTP", `HTTP ${res.status} redirect without a Location from ${at.href}`, { url: at.href, status: res.status });
-      if (sent >= 1 + this.maxRedirects) throw new LayerkitError("HTTP", `more than ${this.maxRedirects} redirects from ${start.href}`, { url: start.href, status: res.status, location });
+      if (!location) {
+        throw new LayerkitError("HTTP", `HTTP ${res.status} redirect without a Location from ${at.href}`, {
+          url: at.href,
+          status: res.status,
+        });
+      }
+      if (sent >= 1 + this.maxRedirects) {
+        throw new LayerkitError("HTTP", `more than ${this.maxRedirects} redirects from ${start.href}`, {
+          url: start.href,
+          status: res.status,
+          location,
+        });
+      }
       let next: URL;
       try {
         next = new URL(location, at);
       } catch {
-        throw new LayerkitError("HTTP", `redirect to an invalid URL ${JSON.stringify(location.slice(0, 200))}`, { url: at.href, status: res.status, location: location.slice(0, 200) });
+        throw new LayerkitError("HTTP", `redirect to an invalid URL ${JSON.stringify(location.slice(0, 200))}`, {
+          url: at.href,
+          status: res.status,
+          location: location.slice(0, 200),
+        });
       }
       if (next.protocol !== "http:" && next.protocol !== "https:") {
-        throw new LayerkitError("HTTP", `redirect to a non-HTTP URL ${next.href.slice(0, 200)}`, { url: at.href, status: res.status, location: next.href.slice(0, 200) });
+        throw new LayerkitError("HTTP", `redirect to a non-HTTP URL ${next.href.slice(0, 200)}`, {
+          url: at.href,
+          status: res.status,
+          location: next.href.slice(0, 200),
+        });
       }
       if (at.protocol === "https:" && next.protocol === "http:") downgraded = true; // never downgrade with credentials
       if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")) {
@@ -217,7 +245,14 @@ export class HttpClient implements HttpExchange {
   }
 
   /** One request on the wire, counted, with the idle timeout on headers and body. */
-  async #fetchOnce(url: URL, method: string, headers: Headers, body: Uint8Array | undefined, redirect: RequestRedirect, options: SendOptions): Promise<Response> {
+  async #fetchOnce(
+    url: URL,
+    method: string,
+    headers: Headers,
+    body: Uint8Array | undefined,
+    redirect: RequestRedirect,
+    options: SendOptions,
+  ): Promise<Response> {
     options.budget?.charge(url.href);
     this.requests++;
     if (options.stats) options.stats.requests++;
@@ -230,13 +265,21 @@ export class HttpClient implements HttpExchange {
     } catch (e) {
       idle.stop();
       if (idle.fired) throw idle.error(url.href, method, "waiting for the response headers");
-      throw new LayerkitError("IO", `${method} ${url.href} failed: ${(e as Error)?.message ?? e}`, { url: url.href, method, range: headers.get("range") ?? undefined }, { cause: e });
+      throw new LayerkitError("IO", `${method} ${url.href} failed: ${(e as Error)?.message ?? e}`, {
+        url: url.href,
+        method,
+        range: headers.get("range") ?? undefined,
+      }, { cause: e });
     }
     if (!res.body || NULL_BODY.has(res.status) || res.status < 200 || res.type === "opaqueredirect") {
       idle.stop();
       return res;
     }
-    const wrapped = new Response(idle.wrapBody(res.body, url.href, method), { status: res.status, statusText: res.statusText, headers: res.headers });
+    const wrapped = new Response(idle.wrapBody(res.body, url.href, method), {
+      status: res.status,
+      statusText: res.statusText,
+      headers: res.headers,
+    });
     Object.defineProperty(wrapped, "url", { value: res.url || url.href });
     return wrapped;
   }

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { LayerkitError, isLayerkitError } from "../errors.js";
+import { isLayerkitError, LayerkitError } from "../errors.js";
 
 /** How often and how patiently to retry. */
 export interface RetryPolicy {
@@ -29,7 +29,9 @@ export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 429, 500, 502
 export function retryPolicy(p: Partial<RetryPolicy> = {}): RetryPolicy {
   const r = { ...DEFAULT_RETRY_POLICY, ...p };
   for (const [k, v] of Object.entries(r)) {
-    if (!Number.isSafeInteger(v) || v < 0) throw new LayerkitError("BAD_ARGUMENT", `retry policy ${k} must be a non-negative integer, got ${v}`, { [k]: v });
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new LayerkitError("BAD_ARGUMENT", `retry policy ${k} must be a non-negative integer, got ${v}`, { [k]: v });
+    }
   }
   return r;
 }
@@ -51,7 +53,7 @@ export function backoffDelay(policy: RetryPolicy, attempt: number): number {
  * the waiting at once.
  */
 export async function withRetry<T>(policy: RetryPolicy, op: (attempt: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0;; attempt++) {
     try {
       return await op(attempt);
     } catch (e) {

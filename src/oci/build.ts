@@ -11,20 +11,20 @@
  */
 import { LayerkitError } from "../errors.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
-import { checkDigest, sha256Digest, sha256Factory, type Sha256Factory } from "../layer/digest.js";
+import { checkDigest, sha256Digest, type Sha256Factory, sha256Factory } from "../layer/digest.js";
 import {
   DOCKER_CONFIG,
   DOCKER_LAYER_GZIP,
   DOCKER_LAYER_TAR,
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
+  layerCompression,
   OCI_CONFIG,
   OCI_INDEX,
   OCI_LAYER_GZIP,
   OCI_LAYER_TAR,
   OCI_LAYER_ZSTD,
   OCI_MANIFEST,
-  layerCompression,
 } from "./media-types.js";
 import type { Descriptor, History, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.js";
 import { validateDescriptor, validatePlatform } from "./validate.js";
@@ -85,17 +85,27 @@ export interface BuiltImage {
  * Merges `extra` into `base` (new object). A key present in both with different values is a
  * `BAD_ANNOTATION` error: annotations written by a layer writer are never replaced.
  */
-export function mergeAnnotations(base: Record<string, string> | undefined, extra: Record<string, string> | undefined, what = "annotations"): Record<string, string> | undefined {
+export function mergeAnnotations(
+  base: Record<string, string> | undefined,
+  extra: Record<string, string> | undefined,
+  what = "annotations",
+): Record<string, string> | undefined {
   if (!extra || Object.keys(extra).length === 0) return base ? { ...base } : undefined;
   const out: Record<string, string> = { ...(base ?? {}) };
   for (const [k, v] of Object.entries(extra)) {
-    if (typeof v !== "string") throw new LayerkitError("BAD_ANNOTATION", `${what}: annotation ${JSON.stringify(k)} must be a string`, { key: k });
+    if (typeof v !== "string") {
+      throw new LayerkitError("BAD_ANNOTATION", `${what}: annotation ${JSON.stringify(k)} must be a string`, { key: k });
+    }
     if (k in out && out[k] !== v) {
-      throw new LayerkitError("BAD_ANNOTATION", `${what}: annotation ${JSON.stringify(k)} is already ${JSON.stringify(out[k])}; refusing to replace it with ${JSON.stringify(v)}`, {
-        key: k,
-        existing: out[k],
-        value: v,
-      });
+      throw new LayerkitError(
+        "BAD_ANNOTATION",
+        `${what}: annotation ${JSON.stringify(k)} is already ${JSON.stringify(out[k])}; refusing to replace it with ${JSON.stringify(v)}`,
+        {
+          key: k,
+          existing: out[k],
+          value: v,
+        },
+      );
     }
     out[k] = v;
   }
@@ -111,13 +121,18 @@ function layerMediaType(d: Descriptor, format: "oci" | "docker", index: number):
     if (c === "zstd" || chunked) {
       throw new LayerkitError(
         "UNSUPPORTED_FORMAT",
-        `layer ${index} is ${chunked ? "zstd:chunked" : "zstd"}-compressed: Docker schema 2 manifests cannot carry zstd layers; build an OCI manifest (format: "oci")`,
+        `layer ${index} is ${
+          chunked ? "zstd:chunked" : "zstd"
+        }-compressed: Docker schema 2 manifests cannot carry zstd layers; build an OCI manifest (format: "oci")`,
         { layer: index, mediaType: d.mediaType },
       );
     }
     if (c === "gzip") return DOCKER_LAYER_GZIP;
     if (c === "none") return DOCKER_LAYER_TAR;
-    throw new LayerkitError("BAD_ARGUMENT", `layer ${index}: media type ${d.mediaType} cannot be used in a Docker schema 2 manifest`, { layer: index, mediaType: d.mediaType });
+    throw new LayerkitError("BAD_ARGUMENT", `layer ${index}: media type ${d.mediaType} cannot be used in a Docker schema 2 manifest`, {
+      layer: index,
+      mediaType: d.mediaType,
+    });
   }
   if (c === "gzip" && d.mediaType === DOCKER_LAYER_GZIP) return OCI_LAYER_GZIP;
   if (c === "none" && d.mediaType === DOCKER_LAYER_TAR) return OCI_LAYER_TAR;
@@ -134,7 +149,9 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const layers: Descriptor[] = options.layers.map((l, i) => {
     const d = validateDescriptor(structuredClone(l.descriptor), `layers[${i}].descriptor`);
     checkDigest(l.diffID, `diff ID of layer ${i}`);
-    const given = options.annotationKeys === undefined ? d.annotations : withZstdChunkedAnnotationKeys(d.annotations, parseAnnotationKeys(options.annotationKeys));
+    const given = options.annotationKeys === undefined
+      ? d.annotations
+      : withZstdChunkedAnnotationKeys(d.annotations, parseAnnotationKeys(options.annotationKeys));
     let ann = mergeAnnotations(given, options.layerAnnotations, `layer ${i}`);
     ann = mergeAnnotations(ann, l.annotations, `layer ${i}`);
     const out: Descriptor = { mediaType: layerMediaType(d, format, i), digest: d.digest, size: d.size };
@@ -145,14 +162,20 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
 
   const base = structuredClone(options.config ?? {}) as Partial<ImageConfig>;
   const platform = validatePlatform(
-    options.platform ?? (base.os && base.architecture ? { os: base.os, architecture: base.architecture, ...(base.variant ? { variant: base.variant } : {}) } : { os: "linux", architecture: "amd64" }),
+    options.platform ??
+      (base.os && base.architecture
+        ? { os: base.os, architecture: base.architecture, ...(base.variant ? { variant: base.variant } : {}) }
+        : { os: "linux", architecture: "amd64" }),
   );
   const created = options.created ?? base.created;
   let history: History[];
   if (base.history !== undefined) {
     const nonEmpty = base.history.filter((h) => !h.empty_layer).length;
     if (nonEmpty !== layers.length) {
-      throw new LayerkitError("BAD_ARGUMENT", `config.history has ${nonEmpty} non-empty entries for ${layers.length} layers`, { history: nonEmpty, layers: layers.length });
+      throw new LayerkitError("BAD_ARGUMENT", `config.history has ${nonEmpty} non-empty entries for ${layers.length} layers`, {
+        history: nonEmpty,
+        layers: layers.length,
+      });
     }
     history = base.history;
   } else {
@@ -172,7 +195,11 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   if (platform["os.features"] !== undefined) config["os.features"] = platform["os.features"];
 
   const configBytes = canonicalJsonBytes(config);
-  const configDescriptor: Descriptor = { mediaType: format === "oci" ? OCI_CONFIG : DOCKER_CONFIG, digest: sha256Digest(sha, configBytes), size: configBytes.length };
+  const configDescriptor: Descriptor = {
+    mediaType: format === "oci" ? OCI_CONFIG : DOCKER_CONFIG,
+    digest: sha256Digest(sha, configBytes),
+    size: configBytes.length,
+  };
 
   const manifest: ImageManifest = {
     schemaVersion: 2,
@@ -181,7 +208,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     layers,
   };
   if (options.annotations && Object.keys(options.annotations).length > 0) {
-    if (format === "docker") throw new LayerkitError("BAD_ARGUMENT", "Docker schema 2 manifests have no annotations; use format: \"oci\"");
+    if (format === "docker") throw new LayerkitError("BAD_ARGUMENT", 'Docker schema 2 manifests have no annotations; use format: "oci"');
     manifest.annotations = mergeAnnotations(undefined, options.annotations, "manifest")!;
   }
   const manifestBytes = canonicalJsonBytes(manifest);
@@ -193,7 +220,12 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     manifest: {
       value: manifest,
       bytes: manifestBytes,
-      descriptor: { mediaType: manifest.mediaType!, digest: sha256Digest(sha, manifestBytes), size: manifestBytes.length, platform: platformOut },
+      descriptor: {
+        mediaType: manifest.mediaType!,
+        digest: sha256Digest(sha, manifestBytes),
+        size: manifestBytes.length,
+        platform: platformOut,
+      },
     },
   };
 }
@@ -215,7 +247,7 @@ export async function buildIndex(manifests: Descriptor[], options: BuildIndexOpt
     manifests: manifests.map((m, i) => validateDescriptor(structuredClone(m), `manifests[${i}]`)),
   };
   if (options.annotations && Object.keys(options.annotations).length > 0) {
-    if (format === "docker") throw new LayerkitError("BAD_ARGUMENT", "Docker manifest lists have no annotations; use format: \"oci\"");
+    if (format === "docker") throw new LayerkitError("BAD_ARGUMENT", 'Docker manifest lists have no annotations; use format: "oci"');
     index.annotations = { ...options.annotations };
   }
   const bytes = canonicalJsonBytes(index);

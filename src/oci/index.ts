@@ -6,6 +6,7 @@
  * @module
  */
 export {
+  baseMediaType,
   DOCKER_CONFIG,
   DOCKER_LAYER_FOREIGN_GZIP,
   DOCKER_LAYER_GZIP,
@@ -15,8 +16,12 @@ export {
   DOCKER_MANIFEST_V1,
   DOCKER_MANIFEST_V1_SIGNED,
   INDEX_TYPES,
+  isIndexType,
+  isManifestType,
+  layerCompression,
   MANIFEST_ACCEPT,
   MANIFEST_TYPES,
+  type MediaTypeCompression,
   OCI_CONFIG,
   OCI_EMPTY,
   OCI_INDEX,
@@ -27,42 +32,47 @@ export {
   OCI_LAYER_TAR,
   OCI_LAYER_ZSTD,
   OCI_MANIFEST,
-  baseMediaType,
-  isIndexType,
-  isManifestType,
-  layerCompression,
-  type MediaTypeCompression,
 } from "./media-types.js";
 export type { AnyManifest, ContainerConfig, Descriptor, History, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.js";
-export { isDigest, parseDigest, checkDigest, sha256Digest, sha256Factory, type ParsedDigest, type Sha256Factory } from "../layer/digest.js";
+export { checkDigest, isDigest, type ParsedDigest, parseDigest, sha256Digest, type Sha256Factory, sha256Factory } from "../layer/digest.js";
 export { canonicalJson, canonicalJsonBytes } from "./canonical-json.js";
 export {
+  CONFIG_TYPES,
   MAX_CONFIG_BYTES,
   MAX_JSON_DEPTH,
   MAX_MANIFEST_BYTES,
-  CONFIG_TYPES,
   parseConfig,
+  type ParsedManifest,
   parseIndex,
   parseManifest,
   parseManifestDocument,
+  type ParseOptions,
   validateDescriptor,
   validatePlatform,
-  type ParseOptions,
-  type ParsedManifest,
 } from "./validate.js";
-export { buildImage, buildIndex, mergeAnnotations, isZstdLayer, type BuildImageOptions, type BuildIndexOptions, type BuildLayer, type BuiltDocument, type BuiltImage } from "./build.js";
-export { DEFAULT_PLATFORM, formatPlatform, parsePlatform, platformMatches, selectPlatform } from "./platform.js";
-export { verifyingStream, readAllLimited, type ExpectedBlob } from "./verify.js";
 export {
-  OciLayout,
-  IMAGE_LAYOUT_VERSION,
-  REF_NAME_ANNOTATION,
+  buildImage,
+  type BuildImageOptions,
+  buildIndex,
+  type BuildIndexOptions,
+  type BuildLayer,
+  type BuiltDocument,
+  type BuiltImage,
+  isZstdLayer,
+  mergeAnnotations,
+} from "./build.js";
+export { DEFAULT_PLATFORM, formatPlatform, parsePlatform, platformMatches, selectPlatform } from "./platform.js";
+export { type ExpectedBlob, readAllLimited, verifyingStream } from "./verify.js";
+export {
   blobPath,
   checkRefName,
-  safeLayoutPath,
+  IMAGE_LAYOUT_VERSION,
   type LayoutFs,
   type LayoutImage,
+  OciLayout,
   type OciLayoutOptions,
   type ReadBlobOptions,
+  REF_NAME_ANNOTATION,
+  safeLayoutPath,
   type TempFile,
 } from "./layout.js";

@@ -9,15 +9,17 @@
  */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { mkdir, open, realpath, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { type FileHandle, mkdir, open, realpath, rename, rm, stat } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { LayerkitError } from "../errors.js";
 import { fileHandleStream } from "../source/node-file-stream.js";
-import { OciLayout, safeLayoutPath, type LayoutFs, type OciLayoutOptions, type TempFile } from "./layout.js";
+import { type LayoutFs, OciLayout, type OciLayoutOptions, safeLayoutPath, type TempFile } from "./layout.js";
 
 function ioError(e: unknown, op: string, path: string): LayerkitError {
   if (e instanceof LayerkitError) return e;
-  return new LayerkitError("IO", `${op} ${path}: ${(e as Error)?.message ?? e}`, { path, op, errno: (e as NodeJS.ErrnoException)?.code }, { cause: e });
+  return new LayerkitError("IO", `${op} ${path}: ${(e as Error)?.message ?? e}`, { path, op, errno: (e as NodeJS.ErrnoException)?.code }, {
+    cause: e,
+  });
 }
 
 function isMissing(e: unknown): boolean {

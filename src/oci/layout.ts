@@ -17,14 +17,22 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { iterateSource, type ByteSource } from "../util/bytes.js";
+import { type ByteSource, iterateSource } from "../util/bytes.js";
 import { parseJsonLimited } from "../util/json-limits.js";
 import { canonicalJsonBytes } from "./canonical-json.js";
-import { checkDigest, parseDigest, sha256Digest, sha256Factory, type Sha256Factory } from "../layer/digest.js";
+import { checkDigest, parseDigest, sha256Digest, type Sha256Factory, sha256Factory } from "../layer/digest.js";
 import { OCI_INDEX } from "./media-types.js";
 import { DEFAULT_PLATFORM, selectPlatform } from "./platform.js";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.js";
-import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseConfig, parseIndex, parseManifestDocument, validateDescriptor, type ParsedManifest } from "./validate.js";
+import {
+  MAX_CONFIG_BYTES,
+  MAX_MANIFEST_BYTES,
+  parseConfig,
+  type ParsedManifest,
+  parseIndex,
+  parseManifestDocument,
+  validateDescriptor,
+} from "./validate.js";
 import { readAllLimited, verifyingStream } from "./verify.js";
 import type { BuiltImage } from "./build.js";
 
@@ -67,7 +75,10 @@ export interface LayoutFs {
 /** Checks a layout-relative path: no absolute paths, no `.`/`..`/empty segments, no backslashes or NULs. */
 export function safeLayoutPath(path: string): string {
   const segs = path.split("/");
-  if (path === "" || path.startsWith("/") || /[\\\0]/.test(path) || /^[A-Za-z]:/.test(path) || segs.some((s) => s === "" || s === "." || s === "..")) {
+  if (
+    path === "" || path.startsWith("/") || /[\\\0]/.test(path) || /^[A-Za-z]:/.test(path) ||
+    segs.some((s) => s === "" || s === "." || s === "..")
+  ) {
     throw new LayerkitError("UNSAFE_PATH", `path ${JSON.stringify(path)} would leave the OCI layout`, { path });
   }
   return path;
@@ -130,7 +141,10 @@ export class OciLayout {
     const doc = parseJsonLimited(raw, { maxBytes: 64 * 1024, maxDepth: 8, code: "BAD_MANIFEST", what: "oci-layout" });
     const v = (doc as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
     if (v !== IMAGE_LAYOUT_VERSION) {
-      throw new LayerkitError("UNSUPPORTED_FORMAT", `unsupported OCI layout version ${JSON.stringify(v)}`, { path: "oci-layout", imageLayoutVersion: v });
+      throw new LayerkitError("UNSUPPORTED_FORMAT", `unsupported OCI layout version ${JSON.stringify(v)}`, {
+        path: "oci-layout",
+        imageLayoutVersion: v,
+      });
     }
     return layout;
   }
@@ -181,7 +195,12 @@ export class OciLayout {
     if (options.size !== undefined) {
       const actual = await this.fs.size(path);
       if (actual !== undefined && actual !== options.size) {
-        throw new LayerkitError("SIZE_MISMATCH", `blob ${digest} has ${actual} bytes, expected ${options.size}`, { digest, path, expected: options.size, got: actual });
+        throw new LayerkitError("SIZE_MISMATCH", `blob ${digest} has ${actual} bytes, expected ${options.size}`, {
+          digest,
+          path,
+          expected: options.size,
+          got: actual,
+        });
       }
     }
     const stream = await this.fs.openRead(path);
@@ -218,17 +237,29 @@ export class OciLayout {
       for await (const chunk of iterateSource(data)) {
         size += chunk.length;
         if (expected.size !== undefined && size > expected.size) {
-          throw new LayerkitError("SIZE_MISMATCH", `blob is longer than its expected ${expected.size} bytes`, { expected: expected.size, got: size, digest: expected.digest });
+          throw new LayerkitError("SIZE_MISMATCH", `blob is longer than its expected ${expected.size} bytes`, {
+            expected: expected.size,
+            got: size,
+            digest: expected.digest,
+          });
         }
         hasher.update(chunk);
         await tmp.write(chunk);
       }
       digest = "sha256:" + hasher.hex();
       if (expected.size !== undefined && size !== expected.size) {
-        throw new LayerkitError("SIZE_MISMATCH", `blob has ${size} bytes, expected ${expected.size}`, { expected: expected.size, got: size, digest: expected.digest });
+        throw new LayerkitError("SIZE_MISMATCH", `blob has ${size} bytes, expected ${expected.size}`, {
+          expected: expected.size,
+          got: size,
+          digest: expected.digest,
+        });
       }
       if (expected.digest !== undefined && digest !== expected.digest) {
-        throw new LayerkitError("DIGEST_MISMATCH", `blob content has digest ${digest}, expected ${expected.digest}`, { expected: expected.digest, got: digest, size });
+        throw new LayerkitError("DIGEST_MISMATCH", `blob content has digest ${digest}, expected ${expected.digest}`, {
+          expected: expected.digest,
+          got: digest,
+          size,
+        });
       }
       await tmp.close();
       await this.fs.rename(tmp.path, blobPath(digest));
@@ -256,7 +287,9 @@ export class OciLayout {
     validateDescriptor(descriptor, "descriptor");
     if (ref !== undefined) checkRefName(ref);
     if (!(await this.hasBlob(descriptor.digest))) {
-      throw new LayerkitError("NOT_FOUND", `cannot add ${descriptor.digest} to index.json: the blob is not in the layout`, { digest: descriptor.digest });
+      throw new LayerkitError("NOT_FOUND", `cannot add ${descriptor.digest} to index.json: the blob is not in the layout`, {
+        digest: descriptor.digest,
+      });
     }
     const index = await this.readIndex();
     const entry: Descriptor = structuredClone(descriptor);
@@ -289,9 +322,13 @@ export class OciLayout {
     const index = await this.readIndex();
     if (ref === undefined) {
       if (index.manifests.length === 1) return index.manifests[0]!;
-      throw new LayerkitError(index.manifests.length === 0 ? "NOT_FOUND" : "BAD_ARGUMENT", `OCI layout has ${index.manifests.length} images; name one`, {
-        count: index.manifests.length,
-      });
+      throw new LayerkitError(
+        index.manifests.length === 0 ? "NOT_FOUND" : "BAD_ARGUMENT",
+        `OCI layout has ${index.manifests.length} images; name one`,
+        {
+          count: index.manifests.length,
+        },
+      );
     }
     const found = index.manifests.filter((m) => m.annotations?.[REF_NAME_ANNOTATION] === ref);
     if (found.length === 0) throw new LayerkitError("NOT_FOUND", `no image named ${JSON.stringify(ref)} in the OCI layout`, { ref });

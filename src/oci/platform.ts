@@ -51,10 +51,14 @@ export function selectPlatform(index: ImageIndex, wanted: Platform = DEFAULT_PLA
   const chosen = exact ?? matches[0];
   if (!chosen) {
     const available = index.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!));
-    throw new LayerkitError("NOT_FOUND", `no image for platform ${formatPlatform(wanted)} in the index (available: ${available.join(", ") || "none"})`, {
-      platform: formatPlatform(wanted),
-      available,
-    });
+    throw new LayerkitError(
+      "NOT_FOUND",
+      `no image for platform ${formatPlatform(wanted)} in the index (available: ${available.join(", ") || "none"})`,
+      {
+        platform: formatPlatform(wanted),
+        available,
+      },
+    );
   }
   return chosen;
 }

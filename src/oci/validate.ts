@@ -10,17 +10,17 @@ import { LayerkitError } from "../errors.js";
 import { parseJsonLimited } from "../util/json-limits.js";
 import { isDigest } from "../layer/digest.js";
 import {
+  baseMediaType,
   DOCKER_CONFIG,
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
   DOCKER_MANIFEST_V1,
   DOCKER_MANIFEST_V1_SIGNED,
+  isIndexType,
+  isManifestType,
   OCI_CONFIG,
   OCI_INDEX,
   OCI_MANIFEST,
-  baseMediaType,
-  isIndexType,
-  isManifestType,
 } from "./media-types.js";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.js";
 
@@ -115,10 +115,14 @@ export function validateDescriptor(v: unknown, path = "descriptor"): Descriptor 
   const digest: string = str(v, "digest", path, true)!;
   if (!isDigest(digest)) {
     const shown = (digest as string).slice(0, 100);
-    throw bad(`invalid digest ${JSON.stringify(shown)}: expected sha256: followed by 64 lower-case hex digits`, `${path}.digest`, { digest: shown });
+    throw bad(`invalid digest ${JSON.stringify(shown)}: expected sha256: followed by 64 lower-case hex digits`, `${path}.digest`, {
+      digest: shown,
+    });
   }
   const size = v.size;
-  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) throw bad("size must be a non-negative integer", `${path}.size`, { size });
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
+    throw bad("size must be a non-negative integer", `${path}.size`, { size });
+  }
   if (v.urls !== undefined) stringArray(v.urls, `${path}.urls`);
   if (v.annotations !== undefined) annotationsOf(v.annotations, `${path}.annotations`);
   if (v.platform !== undefined) validatePlatform(v.platform, `${path}.platform`);
@@ -131,23 +135,33 @@ export function validateDescriptor(v: unknown, path = "descriptor"): Descriptor 
 function effectiveType(doc: Record<string, unknown>, expected: string | null | undefined): string {
   const bodyType = str(doc, "mediaType", "$", false);
   const hinted = baseMediaType(expected);
-  if (doc.schemaVersion === 1 || bodyType === DOCKER_MANIFEST_V1 || bodyType === DOCKER_MANIFEST_V1_SIGNED || hinted === DOCKER_MANIFEST_V1 || hinted === DOCKER_MANIFEST_V1_SIGNED) {
+  if (
+    doc.schemaVersion === 1 || bodyType === DOCKER_MANIFEST_V1 || bodyType === DOCKER_MANIFEST_V1_SIGNED || hinted === DOCKER_MANIFEST_V1 ||
+    hinted === DOCKER_MANIFEST_V1_SIGNED
+  ) {
     throw new LayerkitError("UNSUPPORTED_FORMAT", "Docker schema 1 manifests are not supported", { mediaType: bodyType ?? hinted });
   }
   if (doc.schemaVersion !== 2) throw bad(`schemaVersion must be 2, found ${JSON.stringify(doc.schemaVersion)}`, "$.schemaVersion");
   const hintKnown = hinted !== undefined && (isManifestType(hinted) || isIndexType(hinted));
   if (bodyType !== undefined) {
     if (!isManifestType(bodyType) && !isIndexType(bodyType)) {
-      throw bad(`mediaType ${JSON.stringify(bodyType.slice(0, 200))} is not a manifest or index media type`, "$.mediaType", { mediaType: bodyType.slice(0, 200) });
+      throw bad(`mediaType ${JSON.stringify(bodyType.slice(0, 200))} is not a manifest or index media type`, "$.mediaType", {
+        mediaType: bodyType.slice(0, 200),
+      });
     }
     if (hintKnown && hinted !== bodyType) {
-      throw bad(`document has mediaType ${bodyType} but was served/referenced as ${hinted}`, "$.mediaType", { mediaType: bodyType, expected: hinted });
+      throw bad(`document has mediaType ${bodyType} but was served/referenced as ${hinted}`, "$.mediaType", {
+        mediaType: bodyType,
+        expected: hinted,
+      });
     }
     return bodyType;
   }
   // OCI documents may omit mediaType; Docker ones must not.
   if (hintKnown) {
-    if (hinted === DOCKER_MANIFEST || hinted === DOCKER_MANIFEST_LIST) throw bad(`a ${hinted} document must have a mediaType field`, "$.mediaType");
+    if (hinted === DOCKER_MANIFEST || hinted === DOCKER_MANIFEST_LIST) {
+      throw bad(`a ${hinted} document must have a mediaType field`, "$.mediaType");
+    }
     return hinted!;
   }
   if (doc.manifests !== undefined) return OCI_INDEX;

@@ -20,7 +20,11 @@ export interface ExpectedBlob {
  * `DIGEST_MISMATCH` **instead of closing**: a consumer must treat what it read as unverified
  * until the stream has closed cleanly. `details` carry `what` (e.g. a URL) when given.
  */
-export function verifyingStream(expected: ExpectedBlob, sha256: Sha256Factory, what: Record<string, unknown> = {}): TransformStream<Uint8Array, Uint8Array> {
+export function verifyingStream(
+  expected: ExpectedBlob,
+  sha256: Sha256Factory,
+  what: Record<string, unknown> = {},
+): TransformStream<Uint8Array, Uint8Array> {
   checkDigest(expected.digest);
   const hasher = sha256();
   let n = 0;
@@ -49,7 +53,12 @@ export function verifyingStream(expected: ExpectedBlob, sha256: Sha256Factory, w
       }
       const got = "sha256:" + hasher.hex();
       if (got !== expected.digest) {
-        throw new LayerkitError("DIGEST_MISMATCH", `blob content has digest ${got}, expected ${expected.digest}`, { ...what, expected: expected.digest, got, size: n });
+        throw new LayerkitError("DIGEST_MISMATCH", `blob content has digest ${got}, expected ${expected.digest}`, {
+          ...what,
+          expected: expected.digest,
+          got,
+          size: n,
+        });
       }
     },
   });
@@ -59,7 +68,11 @@ export function verifyingStream(expected: ExpectedBlob, sha256: Sha256Factory, w
  * Reads a whole stream into memory, failing with `LIMIT_EXCEEDED` (and cancelling the stream)
  * past `maxBytes`; a stream that errors with anything but a {@link LayerkitError} is `TRUNCATED`.
  */
-export async function readAllLimited(stream: ReadableStream<Uint8Array>, maxBytes: number, what: Record<string, unknown> = {}): Promise<Uint8Array> {
+export async function readAllLimited(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  what: Record<string, unknown> = {},
+): Promise<Uint8Array> {
   const reader = stream.getReader();
   const parts: Uint8Array[] = [];
   let n = 0;
@@ -71,7 +84,9 @@ export async function readAllLimited(stream: ReadableStream<Uint8Array>, maxByte
       } catch (e) {
         if (e instanceof LayerkitError) throw e;
         // A network body that breaks off (reset, fewer bytes than its Content-Length).
-        throw new LayerkitError("TRUNCATED", `stream broke off after ${n} bytes: ${(e as Error)?.message ?? e}`, { ...what, got: n }, { cause: e });
+        throw new LayerkitError("TRUNCATED", `stream broke off after ${n} bytes: ${(e as Error)?.message ?? e}`, { ...what, got: n }, {
+          cause: e,
+        });
       }
       if (r.done) break;
       n += r.value.length;

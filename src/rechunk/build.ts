@@ -17,13 +17,13 @@
 import type { Core } from "../core.js";
 import { createLayer } from "../create-layer.js";
 import { LayerkitError } from "../errors.js";
-import { sha256Factory, type Sha256Factory } from "../layer/digest.js";
+import { type Sha256Factory, sha256Factory } from "../layer/digest.js";
 import type { LayerFormat, LayerResult } from "../layer/result.js";
 import { buildImage, type BuildLayer, type BuiltImage } from "../oci/build.js";
 import type { ImageConfig, Platform } from "../oci/types.js";
 import { filePayload } from "../tar/from-directory.js";
 import { encodeTarEnd, encodeTarHeader, type TarWriteEntry } from "../tar/writer.js";
-import { iterateSource, type ByteSource } from "../util/bytes.js";
+import { type ByteSource, iterateSource } from "../util/bytes.js";
 import type { ContentMeta } from "./contentmeta.js";
 import { planLayers, type PlannedLayer, type RechunkPlan } from "./plan.js";
 import type { RootfsEntry, RootfsSource } from "./rootfs.js";
@@ -115,7 +115,12 @@ async function contentDigest(rootfs: RootfsSource, e: RootfsEntry, sha: Sha256Fa
     n += piece.length;
     h.update(piece);
   }
-  if (n !== e.size) throw new LayerkitError("SIZE_MISMATCH", `${e.path} changed while it was read (${e.size} bytes expected, ${n} read)`, { path: e.path, size: e.size });
+  if (n !== e.size) {
+    throw new LayerkitError("SIZE_MISMATCH", `${e.path} changed while it was read (${e.size} bytes expected, ${n} read)`, {
+      path: e.path,
+      size: e.size,
+    });
+  }
   return `sha256:${h.hex()}`;
 }
 
@@ -135,11 +140,19 @@ async function contentDigest(rootfs: RootfsSource, e: RootfsEntry, sha: Sha256Fa
  * await layout.writeImage(image, "latest");
  * ```
  */
-export async function buildImageFromContent(rootfs: RootfsSource, contentmeta: ContentMeta, options: BuildFromContentOptions): Promise<BuiltFromContent> {
+export async function buildImageFromContent(
+  rootfs: RootfsSource,
+  contentmeta: ContentMeta,
+  options: BuildFromContentOptions,
+): Promise<BuiltFromContent> {
   const sha = await sha256Factory(options.sha256);
   const plan = await planLayers(rootfs, contentmeta, { strict: options.strict ?? false, digestOf: (e) => contentDigest(rootfs, e, sha) });
   if (plan.layers.length > 127) {
-    throw new LayerkitError("LIMIT_EXCEEDED", `the image would have ${plan.layers.length} layers (127 declared plus the unmapped one); Docker's overlay limit is 127`, { layers: plan.layers.length });
+    throw new LayerkitError(
+      "LIMIT_EXCEEDED",
+      `the image would have ${plan.layers.length} layers (127 declared plus the unmapped one); Docker's overlay limit is 127`,
+      { layers: plan.layers.length },
+    );
   }
   const layers: BuiltContentLayer[] = [];
   for (const [i, layer] of plan.layers.entries()) {
@@ -150,7 +163,12 @@ export async function buildImageFromContent(rootfs: RootfsSource, contentmeta: C
     });
     await options.writeBlob(writer.stream);
     const result = await writer.result;
-    const built: BuiltContentLayer = { ...result, ...(layer.id === undefined ? {} : { id: layer.id }), name: layer.name, entries: layer.entries.length };
+    const built: BuiltContentLayer = {
+      ...result,
+      ...(layer.id === undefined ? {} : { id: layer.id }),
+      name: layer.name,
+      entries: layer.entries.length,
+    };
     layers.push(built);
     options.onLayer?.(built, i);
   }

@@ -34,7 +34,7 @@
 import { LayerkitError } from "../errors.js";
 import { compareGoStrings } from "../go/strings.js";
 import { parseRfc3339 } from "../go/time.js";
-import { scanJson, type JsonMember, type JsonValue } from "./json-scan.js";
+import { type JsonMember, type JsonValue, scanJson } from "./json-scan.js";
 
 /** Docker's overlay limit on image layers; a contentmeta may declare no more. */
 export const MAX_CONTENTMETA_LAYERS = 127;
@@ -98,11 +98,18 @@ export function classifyContentMetaKey(key: string): ContentMetaKey {
   const entry = { entry: key };
   if (LONE_SURROGATE.test(key)) bad(`mapping key ${JSON.stringify(key)} is not valid Unicode text (a lone surrogate)`, entry);
   if (key.startsWith("sha256:")) {
-    if (!DIGEST_KEY.test(key)) bad(`mapping key ${JSON.stringify(key)} is not a sha256 digest (sha256: and 64 lowercase hex digits)`, entry);
+    if (!DIGEST_KEY.test(key)) {
+      bad(`mapping key ${JSON.stringify(key)} is not a sha256 digest (sha256: and 64 lowercase hex digits)`, entry);
+    }
     return { kind: "digest", digest: key };
   }
   if (OSTREE_CHECKSUM.test(key)) {
-    bad(`mapping key ${JSON.stringify(key)} looks like an ostree object checksum, which hashes file metadata too; use the file's content digest (sha256:<hex>) or its path`, entry);
+    bad(
+      `mapping key ${
+        JSON.stringify(key)
+      } looks like an ostree object checksum, which hashes file metadata too; use the file's content digest (sha256:<hex>) or its path`,
+      entry,
+    );
   }
   if (key.includes("\0")) bad(`mapping key ${JSON.stringify(key)} contains a NUL byte`, entry);
   if (!key.startsWith("/")) bad(`mapping key ${JSON.stringify(key)} is neither a sha256:<hex> digest nor an absolute path`, entry);
@@ -110,7 +117,9 @@ export function classifyContentMetaKey(key: string): ContentMetaKey {
   if (rel === "") bad(`mapping key "/" names the root, which is not a file`, entry);
   for (const part of rel.split("/")) {
     if (part === "..") bad(`mapping key ${JSON.stringify(key)} contains a ".." component`, entry);
-    if (part === "" || part === ".") bad(`mapping key ${JSON.stringify(key)} is not a clean path (empty or "." component, or a trailing "/")`, entry);
+    if (part === "" || part === ".") {
+      bad(`mapping key ${JSON.stringify(key)} is not a clean path (empty or "." component, or a trailing "/")`, entry);
+    }
   }
   return { kind: "path", path: rel };
 }
@@ -136,39 +145,62 @@ export function checkContentMeta(meta: ContentMeta, options: ParseContentMetaOpt
 
   const labels = new Set<string>();
   for (const [k, v] of meta.labels) {
-    if (typeof k !== "string" || typeof v !== "string") bad(`label ${JSON.stringify(k)} must map a string to a string`, { entry: `labels.${String(k)}` });
-    if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) bad(`label ${JSON.stringify(k)} is not valid Unicode text (a lone surrogate)`, { entry: `labels.${k}` });
+    if (typeof k !== "string" || typeof v !== "string") {
+      bad(`label ${JSON.stringify(k)} must map a string to a string`, { entry: `labels.${String(k)}` });
+    }
+    if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) {
+      bad(`label ${JSON.stringify(k)} is not valid Unicode text (a lone surrogate)`, { entry: `labels.${k}` });
+    }
     if (labels.has(k)) bad(`duplicate label ${JSON.stringify(k)}`, { entry: `labels.${k}` });
     labels.add(k);
   }
   if (meta.layers.length === 0) bad(`"layers" declares no layer`, { entry: "layers" });
-  if (meta.layers.length > MAX_CONTENTMETA_LAYERS) bad(`"layers" declares ${meta.layers.length} layers, more than ${MAX_CONTENTMETA_LAYERS}`, { entry: "layers" });
+  if (meta.layers.length > MAX_CONTENTMETA_LAYERS) {
+    bad(`"layers" declares ${meta.layers.length} layers, more than ${MAX_CONTENTMETA_LAYERS}`, { entry: "layers" });
+  }
   const used = new Map<string, number>();
   for (const l of meta.layers) {
-    if (typeof l.id !== "string" || typeof l.name !== "string") bad(`layer ${JSON.stringify(l.id)} must map a string id to a string name`, { entry: `layers.${String(l.id)}` });
-    if (LONE_SURROGATE.test(l.id) || LONE_SURROGATE.test(l.name)) bad(`layer ${JSON.stringify(l.id)} is not valid Unicode text (a lone surrogate)`, { entry: `layers.${l.id}` });
+    if (typeof l.id !== "string" || typeof l.name !== "string") {
+      bad(`layer ${JSON.stringify(l.id)} must map a string id to a string name`, { entry: `layers.${String(l.id)}` });
+    }
+    if (LONE_SURROGATE.test(l.id) || LONE_SURROGATE.test(l.name)) {
+      bad(`layer ${JSON.stringify(l.id)} is not valid Unicode text (a lone surrogate)`, { entry: `layers.${l.id}` });
+    }
     if (l.id === "") bad(`a layer id is empty`, { entry: "layers" });
     if (used.has(l.id)) bad(`duplicate layer id ${JSON.stringify(l.id)}`, { entry: `layers.${l.id}` });
     used.set(l.id, 0);
   }
   const keys = new Set<string>();
   for (const m of meta.mapping) {
-    if (typeof m.key !== "string" || typeof m.layer !== "string") bad(`mapping entry ${JSON.stringify(m.key)} must map a string key to a string layer id`, { entry: m.key });
+    if (typeof m.key !== "string" || typeof m.layer !== "string") {
+      bad(`mapping entry ${JSON.stringify(m.key)} must map a string key to a string layer id`, { entry: m.key });
+    }
     if (keys.has(m.key)) bad(`duplicate mapping key ${JSON.stringify(m.key)}`, { entry: m.key });
     keys.add(m.key);
     classifyContentMetaKey(m.key);
     const n = used.get(m.layer);
-    if (n === undefined) bad(`mapping key ${JSON.stringify(m.key)} names layer ${JSON.stringify(m.layer)}, which "layers" does not declare`, { entry: m.key, layer: m.layer });
+    if (n === undefined) {
+      bad(`mapping key ${JSON.stringify(m.key)} names layer ${JSON.stringify(m.layer)}, which "layers" does not declare`, {
+        entry: m.key,
+        layer: m.layer,
+      });
+    }
     used.set(m.layer, n + 1);
   }
-  for (const [id, n] of used) if (n === 0) bad(`layer ${JSON.stringify(id)} is left empty: no mapping entry names it`, { entry: `layers.${id}`, layer: id });
+  for (const [id, n] of used) {
+    if (n === 0) bad(`layer ${JSON.stringify(id)} is left empty: no mapping entry names it`, { entry: `layers.${id}`, layer: id });
+  }
   return meta;
 }
 
 function stringMembers(v: JsonValue, field: string): Array<[string, string]> {
   if (v.kind !== "object") bad(`"${field}" must be an object, not ${v.kind === "null" ? "null" : `a ${v.kind}`}`, { entry: field });
   return v.members.map((m: JsonMember): [string, string] => {
-    if (m.value.kind !== "string") bad(`${field} entry ${JSON.stringify(m.key)} must be a string, not ${m.value.kind === "null" ? "null" : `a ${m.value.kind}`}`, { entry: `${field}.${m.key}` });
+    if (m.value.kind !== "string") {
+      bad(`${field} entry ${JSON.stringify(m.key)} must be a string, not ${m.value.kind === "null" ? "null" : `a ${m.value.kind}`}`, {
+        entry: `${field}.${m.key}`,
+      });
+    }
     return [m.key, m.value.value];
   });
 }
@@ -176,7 +208,9 @@ function stringMembers(v: JsonValue, field: string): Array<[string, string]> {
 /** Reads a contentmeta file (its bytes: invalid UTF-8 must be seen, not replaced). */
 export function parseContentMeta(bytes: Uint8Array, options: ParseContentMetaOptions = {}): ContentMeta {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_CONTENTMETA_BYTES;
-  if (bytes.length > maxBytes) bad(`file is ${bytes.length} bytes, more than the limit of ${maxBytes}`, { size: bytes.length, limit: maxBytes });
+  if (bytes.length > maxBytes) {
+    bad(`file is ${bytes.length} bytes, more than the limit of ${maxBytes}`, { size: bytes.length, limit: maxBytes });
+  }
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_CONTENTMETA_ENTRIES;
   // +16: the top-level members; the exact entry limit is checked below on the typed value.
   const root = scanJson(bytes, { code: "BAD_CONTENTMETA", what: "contentmeta", maxItems: maxEntries + 16, maxDepth: 8 });
@@ -189,10 +223,14 @@ export function parseContentMeta(bytes: Uint8Array, options: ParseContentMetaOpt
   if (version.value !== 1) bad(`unsupported version ${version.value} (supported: 1)`, { entry: "version" });
 
   const created = field("created");
-  if (created !== undefined && created.kind !== "null" && created.kind !== "string") bad(`"created" must be a string`, { entry: "created" });
+  if (created !== undefined && created.kind !== "null" && created.kind !== "string") {
+    bad(`"created" must be a string`, { entry: "created" });
+  }
   const labels = field("labels");
   const ordered = field("ordered");
-  if (ordered !== undefined && ordered.kind !== "null" && ordered.kind !== "bool") bad(`"ordered" must be true or false`, { entry: "ordered" });
+  if (ordered !== undefined && ordered.kind !== "null" && ordered.kind !== "bool") {
+    bad(`"ordered" must be true or false`, { entry: "ordered" });
+  }
   const layers = field("layers");
   if (layers === undefined) bad(`"layers" is missing`, { entry: "layers" });
   const mapping = field("mapping");

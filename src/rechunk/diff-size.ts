@@ -17,7 +17,7 @@
  * @module
  */
 import { coalesceRanges } from "../source/coalesce.js";
-import type { ByteRange, BlobSource } from "../source/blob-source.js";
+import type { BlobSource, ByteRange } from "../source/blob-source.js";
 import type { Core } from "../core.js";
 import { openLayerIndex } from "../lazy/layer-index.js";
 import type { Descriptor, ImageManifest } from "../oci/types.js";
@@ -58,7 +58,10 @@ async function seekableIndex(d: Descriptor, options: DiffSizeOptions): Promise<L
   if (!d.mediaType.includes("zstd") && !d.mediaType.includes("gzip")) return undefined;
   const source = await options.openBlob(d);
   try {
-    return await openLayerIndex(source, { ...(d.annotations ? { annotations: d.annotations } : {}), ...(options.core ? { core: options.core } : {}) });
+    return await openLayerIndex(source, {
+      ...(d.annotations ? { annotations: d.annotations } : {}),
+      ...(options.core ? { core: options.core } : {}),
+    });
   } catch {
     return undefined; // not seekable: only its digest counts
   } finally {
@@ -67,7 +70,12 @@ async function seekableIndex(d: Descriptor, options: DiffSizeOptions): Promise<L
 }
 
 /** The cost of getting `next` (its manifest of `manifestSize` bytes) for a client holding `old`. */
-export async function imageDiffSize(old: ImageManifest, next: ImageManifest, nextManifestSize: number, options: DiffSizeOptions): Promise<DiffSize> {
+export async function imageDiffSize(
+  old: ImageManifest,
+  next: ImageManifest,
+  nextManifestSize: number,
+  options: DiffSizeOptions,
+): Promise<DiffSize> {
   const held = new Set<string>(old.layers.map((l) => l.digest));
   const heldChunks = new Set<string>();
   for (const d of old.layers) {
@@ -112,7 +120,13 @@ export async function imageDiffSize(old: ImageManifest, next: ImageManifest, nex
     }
     const spans = coalesceRanges(ranges, { gap: options.gap ?? 16 * 1024, maxLength: options.maxSpan ?? 16 * 1024 * 1024 });
     const payload = spans.reduce((n, s) => n + s.length, 0);
-    layers.push({ ...base, fetch: "chunks", bytes: metadataBytes + payload, requests: 1 + spans.length, chunks: { total, missing: ranges.length, metadataBytes } });
+    layers.push({
+      ...base,
+      fetch: "chunks",
+      bytes: metadataBytes + payload,
+      requests: 1 + spans.length,
+      chunks: { total, missing: ranges.length, metadataBytes },
+    });
   }
 
   const manifest = { bytes: nextManifestSize, requests: 1 };

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { LayerkitError, type ErrorCode } from "../errors.js";
+import { type ErrorCode, LayerkitError } from "../errors.js";
 
 export type JsonValue =
   | { kind: "object"; members: JsonMember[]; offset: number }
@@ -98,7 +98,16 @@ export function scanJson(bytes: Uint8Array, options: JsonScanOptions): JsonValue
       }
       out += decode(run, pos);
       const e = bytes[pos + 1];
-      const simple: Record<number, string> = { 0x22: '"', 0x5c: "\\", 0x2f: "/", 0x62: "\b", 0x66: "\f", 0x6e: "\n", 0x72: "\r", 0x74: "\t" };
+      const simple: Record<number, string> = {
+        0x22: '"',
+        0x5c: "\\",
+        0x2f: "/",
+        0x62: "\b",
+        0x66: "\f",
+        0x6e: "\n",
+        0x72: "\r",
+        0x74: "\t",
+      };
       if (e !== undefined && simple[e] !== undefined) {
         out += simple[e];
         pos += 2;

@@ -62,7 +62,8 @@ interface Placement {
 }
 
 const LIST = 5;
-const listOf = (xs: string[]): string => xs.slice(0, LIST).map((x) => JSON.stringify(x)).join(", ") + (xs.length > LIST ? `, … (${xs.length} in all)` : "");
+const listOf = (xs: string[]): string =>
+  xs.slice(0, LIST).map((x) => JSON.stringify(x)).join(", ") + (xs.length > LIST ? `, … (${xs.length} in all)` : "");
 
 function bad(message: string, details: Record<string, unknown>): never {
   throw new LayerkitError("BAD_CONTENTMETA", `contentmeta: ${message}`, details);
@@ -91,7 +92,11 @@ export async function planLayers(source: RootfsSource, meta: ContentMeta, option
     if (e.entry.type === "dir") dirAt.set(e.path, i);
     const slash = e.path.lastIndexOf("/");
     if (slash > 0 && !dirAt.has(e.path.slice(0, slash))) {
-      throw new LayerkitError("INCONSISTENT", `root file system entry ${JSON.stringify(e.path)} comes before (or without) its parent directory`, { path: e.path });
+      throw new LayerkitError(
+        "INCONSISTENT",
+        `root file system entry ${JSON.stringify(e.path)} comes before (or without) its parent directory`,
+        { path: e.path },
+      );
     }
     let p = byPath.get(e.path);
     if (p) matched.add(`/${e.path}`);
@@ -115,7 +120,14 @@ export async function planLayers(source: RootfsSource, meta: ContentMeta, option
   }
 
   const unmatched = meta.mapping.map((m) => m.key).filter((k) => !matched.has(k));
-  if (unmatched.length > 0) bad(`${unmatched.length === 1 ? "a key matches" : `${unmatched.length} keys match`} nothing in the root file system: ${listOf(unmatched)}`, { entries: unmatched.slice(0, 100) });
+  if (unmatched.length > 0) {
+    bad(
+      `${unmatched.length === 1 ? "a key matches" : `${unmatched.length} keys match`} nothing in the root file system: ${
+        listOf(unmatched)
+      }`,
+      { entries: unmatched.slice(0, 100) },
+    );
+  }
 
   // Hardlink groups: one placement for all names, the earliest layer any name is mapped to.
   for (const members of groups.values()) {
@@ -145,12 +157,18 @@ export async function planLayers(source: RootfsSource, meta: ContentMeta, option
     items[layer]!.push([p && meta.ordered ? p.rank : 0, i]);
   });
   if (unmappedPaths.length > 0 && options.strict) {
-    bad(`${unmappedPaths.length} ${unmappedPaths.length === 1 ? "entry is" : "entries are"} not mapped (strict): ${listOf(unmappedPaths)}`, { entries: unmappedPaths.slice(0, 100) });
+    bad(
+      `${unmappedPaths.length} ${unmappedPaths.length === 1 ? "entry is" : "entries are"} not mapped (strict): ${listOf(unmappedPaths)}`,
+      { entries: unmappedPaths.slice(0, 100) },
+    );
   }
   for (let l = 0; l < declared; l++) {
     if (items[l]!.length === 0) {
       const id = meta.layers[l]!.id;
-      bad(`layer ${JSON.stringify(id)} is left empty: every file its keys match is placed elsewhere (a path key or a hardlink wins)`, { entry: `layers.${id}`, layer: id });
+      bad(`layer ${JSON.stringify(id)} is left empty: every file its keys match is placed elsewhere (a path key or a hardlink wins)`, {
+        entry: `layers.${id}`,
+        layer: id,
+      });
     }
   }
 
@@ -168,7 +186,7 @@ export async function planLayers(source: RootfsSource, meta: ContentMeta, option
       carried.add(i);
       markParents(entries[i]!.path);
       const inode = entries[i]!.inode;
-      if (inode !== undefined) for (const m of groups.get(inode) ?? []) markParents(entries[m]!.path);
+      if (inode !== undefined) { for (const m of groups.get(inode) ?? []) markParents(entries[m]!.path); }
     }
   }
   for (const i of dirAt.values()) {
@@ -184,15 +202,27 @@ export async function planLayers(source: RootfsSource, meta: ContentMeta, option
     // In path order a hardlink group's names sit at their own places (the first still first);
     // in mapping order they stay together at the group's place.
     const together = meta.ordered && l < declared;
-    const list = together ? items[l]! : items[l]!.flatMap(([, i]): Array<[number, number]> => (groups.get(entries[i]!.inode ?? "") ?? [i]).map((m) => [0, m]));
+    const list = together
+      ? items[l]!
+      : items[l]!.flatMap(([, i]): Array<[number, number]> => (groups.get(entries[i]!.inode ?? "") ?? [i]).map((m) => [0, m]));
     list.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    layers.push({ ...(l < declared ? { id: meta.layers[l]!.id } : {}), name: l < declared ? meta.layers[l]!.name : UNMAPPED_LAYER_NAME, entries: layerEntries(list, entries, groups, dirAt, together) });
+    layers.push({
+      ...(l < declared ? { id: meta.layers[l]!.id } : {}),
+      name: l < declared ? meta.layers[l]!.name : UNMAPPED_LAYER_NAME,
+      entries: layerEntries(list, entries, groups, dirAt, together),
+    });
   }
   return { layers, unmapped: unmappedPaths.length };
 }
 
 /** A layer's entries in order, each preceded by the directories it needs that are not yet in the layer. */
-function layerEntries(list: Array<[number, number]>, entries: RootfsEntry[], groups: Map<string, number[]>, dirAt: Map<string, number>, together: boolean): PlannedEntry[] {
+function layerEntries(
+  list: Array<[number, number]>,
+  entries: RootfsEntry[],
+  groups: Map<string, number[]>,
+  dirAt: Map<string, number>,
+  together: boolean,
+): PlannedEntry[] {
   const out: PlannedEntry[] = [];
   const inLayer = new Set<number>();
   const addWithParents = (i: number, linkTo?: string): void => {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { ByteSource } from "../util/bytes.js";
-import { walkDirectory, type DirectoryFs, type DirectoryTarOptions } from "../tar/from-directory.js";
+import { type DirectoryFs, type DirectoryTarOptions, walkDirectory } from "../tar/from-directory.js";
 import type { TarWriteEntry } from "../tar/writer.js";
 
 /** One entry of a root file system. */

@@ -18,17 +18,25 @@ import { compareGoStrings } from "../go/strings.js";
 import type { BlobSource } from "../source/blob-source.js";
 import { checkSafeName } from "../tar/header.js";
 import { TarReader } from "../tar/reader.js";
-import { xattrsOf, type TarHeader } from "../tar/types.js";
+import { type TarHeader, xattrsOf } from "../tar/types.js";
 import type { TarEntryKind, TarWriteEntry } from "../tar/writer.js";
 import type { RootfsEntry, RootfsSource } from "./rootfs.js";
 
 const PIECE = 1 << 20;
 
-const KINDS: Record<string, TarEntryKind> = { "0": "file", "1": "hardlink", "2": "symlink", "3": "char", "4": "block", "5": "dir", "6": "fifo" };
+const KINDS: Record<string, TarEntryKind> = {
+  "0": "file",
+  "1": "hardlink",
+  "2": "symlink",
+  "3": "char",
+  "4": "block",
+  "5": "dir",
+  "6": "fifo",
+};
 
 /** Bytes `[offset, offset + length)` of `source`, piece by piece. */
 async function* rangeOf(source: BlobSource, offset: number, length: number): AsyncGenerator<Uint8Array, void, void> {
-  for (let done = 0; done < length; ) {
+  for (let done = 0; done < length;) {
     const n = Math.min(PIECE, length - done);
     yield await source.read(offset + done, n);
     done += n;
@@ -42,7 +50,10 @@ function cleanName(raw: string, offset: number): string {
   name = name.replace(/^\/+/, "").replace(/\/+$/, "");
   if (name === "" || name === ".") return "";
   if (name.split("/").some((p) => p === "" || p === ".")) {
-    throw new LayerkitError("UNSAFE_PATH", `tar: name ${JSON.stringify(raw)} at offset ${offset} is not a clean path`, { name: raw, offset });
+    throw new LayerkitError("UNSAFE_PATH", `tar: name ${JSON.stringify(raw)} at offset ${offset} is not a clean path`, {
+      name: raw,
+      offset,
+    });
   }
   return name;
 }
@@ -59,7 +70,14 @@ export function comparePaths(a: string, b: string): number {
 }
 
 function writeEntry(h: TarHeader, name: string, type: TarEntryKind): TarWriteEntry {
-  const e: TarWriteEntry = { name: type === "dir" ? `${name}/` : name, type, mode: h.mode & 0o7777, uid: h.uid, gid: h.gid, mtime: h.mtime };
+  const e: TarWriteEntry = {
+    name: type === "dir" ? `${name}/` : name,
+    type,
+    mode: h.mode & 0o7777,
+    uid: h.uid,
+    gid: h.gid,
+    mtime: h.mtime,
+  };
   if (type === "symlink") e.linkname = h.linkname;
   if (type === "char" || type === "block") {
     e.devmajor = h.devmajor;
@@ -79,15 +97,32 @@ export async function tarRootfs(source: BlobSource): Promise<RootfsSource> {
   for (let t = await reader.next(); t !== null; t = await reader.next()) {
     const h = t.header;
     const kind = KINDS[h.typeflag];
-    if (kind === undefined) throw new LayerkitError("TAR_UNSUPPORTED", `tar: entry ${JSON.stringify(h.name)} at offset ${t.offset} has type ${JSON.stringify(h.typeflag)}, which a root file system cannot hold`, { offset: t.offset });
+    if (kind === undefined) {
+      throw new LayerkitError(
+        "TAR_UNSUPPORTED",
+        `tar: entry ${JSON.stringify(h.name)} at offset ${t.offset} has type ${
+          JSON.stringify(h.typeflag)
+        }, which a root file system cannot hold`,
+        { offset: t.offset },
+      );
+    }
     const path = cleanName(h.name, t.offset);
     if (path === "") continue;
-    if (byPath.has(path)) throw new LayerkitError("TAR_DUPLICATE_PATH", `tar: ${JSON.stringify(path)} appears twice (at offset ${t.offset} again)`, { path, offset: t.offset });
+    if (byPath.has(path)) {
+      throw new LayerkitError("TAR_DUPLICATE_PATH", `tar: ${JSON.stringify(path)} appears twice (at offset ${t.offset} again)`, {
+        path,
+        offset: t.offset,
+      });
+    }
     let e: RootfsEntry;
     if (kind === "hardlink") {
       const target = byPath.get(cleanName(h.linkname, t.offset));
       if (!target || target.entry.type !== "file") {
-        throw new LayerkitError("TAR_CORRUPT", `tar: hardlink ${JSON.stringify(path)} points to ${JSON.stringify(h.linkname)}, which is not a regular file before it`, { path, linkname: h.linkname });
+        throw new LayerkitError(
+          "TAR_CORRUPT",
+          `tar: hardlink ${JSON.stringify(path)} points to ${JSON.stringify(h.linkname)}, which is not a regular file before it`,
+          { path, linkname: h.linkname },
+        );
       }
       target.inode ??= `tar:${target.path}`;
       e = { path, entry: { ...target.entry, name: path }, size: target.size, inode: target.inode };
@@ -107,7 +142,13 @@ export async function tarRootfs(source: BlobSource): Promise<RootfsSource> {
       const dir = path.slice(0, s);
       const have = byPath.get(dir);
       if (have) {
-        if (have.entry.type !== "dir") throw new LayerkitError("UNSAFE_PATH", `tar: ${JSON.stringify(path)} lies under ${JSON.stringify(dir)}, which is not a directory`, { path, parent: dir });
+        if (have.entry.type !== "dir") {
+          throw new LayerkitError(
+            "UNSAFE_PATH",
+            `tar: ${JSON.stringify(path)} lies under ${JSON.stringify(dir)}, which is not a directory`,
+            { path, parent: dir },
+          );
+        }
         break;
       }
       byPath.set(dir, { path: dir, entry: { name: `${dir}/`, type: "dir", mode: 0o755, uid: 0, gid: 0, mtime: 0 }, size: 0 });
@@ -120,7 +161,9 @@ export async function tarRootfs(source: BlobSource): Promise<RootfsSource> {
     },
     read: (e) => {
       const at = dataAt.get(e);
-      if (at === undefined) throw new LayerkitError("BAD_ARGUMENT", `${JSON.stringify(e.path)} is not a regular file of this tar`, { path: e.path });
+      if (at === undefined) {
+        throw new LayerkitError("BAD_ARGUMENT", `${JSON.stringify(e.path)} is not a regular file of this tar`, { path: e.path });
+      }
       return rangeOf(source, at, e.size);
     },
   };

@@ -87,7 +87,11 @@ export function findAuth(text: string, registry: string, repository = "", file =
   }
   const helpers = typeof d.credHelpers === "object" && d.credHelpers !== null ? (d.credHelpers as Record<string, unknown>) : {};
   const helperKey = Object.keys(helpers).find((k) => hosts.includes(normalizeKey(k)));
-  const helper = helperKey !== undefined && typeof helpers[helperKey] === "string" ? (helpers[helperKey] as string) : typeof d.credsStore === "string" ? d.credsStore : undefined;
+  const helper = helperKey !== undefined && typeof helpers[helperKey] === "string"
+    ? (helpers[helperKey] as string)
+    : typeof d.credsStore === "string"
+    ? d.credsStore
+    : undefined;
   const out: AuthFileMatch = {};
   if (best) {
     const credentials = decodeEntry(best.key, auths[best.key], file);

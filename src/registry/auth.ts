@@ -92,7 +92,9 @@ export class TokenCache {
     try {
       realmUrl = new URL(realm);
     } catch {
-      throw new LayerkitError("UNAUTHORIZED", `Bearer challenge realm ${JSON.stringify(realm.slice(0, 200))} is not a URL`, { realm: realm.slice(0, 200) });
+      throw new LayerkitError("UNAUTHORIZED", `Bearer challenge realm ${JSON.stringify(realm.slice(0, 200))} is not a URL`, {
+        realm: realm.slice(0, 200),
+      });
     }
     if (realmUrl.protocol !== "https:" && realmUrl.protocol !== "http:") {
       throw new LayerkitError("UNAUTHORIZED", `Bearer challenge realm must be http(s), got ${realmUrl.protocol}`, { realm: realmUrl.href });
@@ -113,7 +115,9 @@ export class TokenCache {
     const headers = new Headers({ accept: "application/json" });
     if (this.#credentials) {
       if (realmUrl.protocol === "http:" && registryUrl.protocol === "https:") {
-        throw new LayerkitError("UNAUTHORIZED", `refusing to send credentials to plain-http token realm ${realmUrl.origin}`, { realm: realmUrl.href });
+        throw new LayerkitError("UNAUTHORIZED", `refusing to send credentials to plain-http token realm ${realmUrl.origin}`, {
+          realm: realmUrl.href,
+        });
       }
       headers.set("authorization", basicAuthorization(this.#credentials));
     }
@@ -136,14 +140,24 @@ export class TokenCache {
       if (signal) init.signal = signal;
       res = await this.#fetch(url, init);
     } catch (e) {
-      throw new LayerkitError("IO", `token request to ${realmUrl.origin} failed: ${(e as Error)?.message ?? e}`, { realm: realmUrl.href }, { cause: e });
+      throw new LayerkitError("IO", `token request to ${realmUrl.origin} failed: ${(e as Error)?.message ?? e}`, { realm: realmUrl.href }, {
+        cause: e,
+      });
     }
     const body = await readBodyLimited(res, MAX_TOKEN_RESPONSE, "token response");
     if (res.status === 401 || res.status === 403) {
-      throw new LayerkitError("UNAUTHORIZED", `token server refused the credentials (HTTP ${res.status})`, { realm: realmUrl.href, status: res.status, scopes: all });
+      throw new LayerkitError("UNAUTHORIZED", `token server refused the credentials (HTTP ${res.status})`, {
+        realm: realmUrl.href,
+        status: res.status,
+        scopes: all,
+      });
     }
-    if (res.status !== 200) throw new LayerkitError("HTTP", `token server answered HTTP ${res.status}`, { realm: realmUrl.href, status: res.status });
-    const doc = parseJsonLimited(body, { maxBytes: MAX_TOKEN_RESPONSE, maxDepth: 8, code: "HTTP", what: "token response" }) as Record<string, unknown> | null;
+    if (res.status !== 200) {
+      throw new LayerkitError("HTTP", `token server answered HTTP ${res.status}`, { realm: realmUrl.href, status: res.status });
+    }
+    const doc = parseJsonLimited(body, { maxBytes: MAX_TOKEN_RESPONSE, maxDepth: 8, code: "HTTP", what: "token response" }) as
+      | Record<string, unknown>
+      | null;
     const token = typeof doc?.token === "string" && doc.token !== "" ? doc.token : doc?.access_token;
     if (typeof token !== "string" || token === "" || /[\s\0]/.test(token)) {
       throw new LayerkitError("HTTP", "token response has no usable token", { realm: realmUrl.href });

@@ -6,11 +6,11 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { isDigest, sha256Digest, sha256Factory, type Sha256Factory } from "../layer/digest.js";
-import { MANIFEST_ACCEPT, baseMediaType, isIndexType, isManifestType } from "../oci/media-types.js";
+import { isDigest, sha256Digest, type Sha256Factory, sha256Factory } from "../layer/digest.js";
+import { baseMediaType, isIndexType, isManifestType, MANIFEST_ACCEPT } from "../oci/media-types.js";
 import { DEFAULT_PLATFORM, selectPlatform } from "../oci/platform.js";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "../oci/types.js";
-import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseConfig, parseManifestDocument, type ParsedManifest } from "../oci/validate.js";
+import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseConfig, type ParsedManifest, parseManifestDocument } from "../oci/validate.js";
 import { readAllLimited, verifyingStream } from "../oci/verify.js";
 import type { BuiltImage } from "../oci/build.js";
 import { RegistryBlobSource, type RegistryBlobSourceOptions } from "../source/registry.js";
@@ -98,8 +98,15 @@ export class RegistryClient {
       // Not enough from HEAD: fetch (and verify) the manifest instead.
       return (await this.getManifest(repository, reference)).descriptor;
     }
-    if (isDigest(reference) && digest !== reference) throw new LayerkitError("DIGEST_MISMATCH", `registry resolved ${reference} to ${digest}`, { expected: reference, got: digest });
-    if (size > this.#maxManifest) throw new LayerkitError("LIMIT_EXCEEDED", `manifest is larger than ${this.#maxManifest} bytes`, { size, maxBytes: this.#maxManifest });
+    if (isDigest(reference) && digest !== reference) {
+      throw new LayerkitError("DIGEST_MISMATCH", `registry resolved ${reference} to ${digest}`, { expected: reference, got: digest });
+    }
+    if (size > this.#maxManifest) {
+      throw new LayerkitError("LIMIT_EXCEEDED", `manifest is larger than ${this.#maxManifest} bytes`, {
+        size,
+        maxBytes: this.#maxManifest,
+      });
+    }
     return { mediaType, digest, size };
   }
 
@@ -118,34 +125,60 @@ export class RegistryClient {
     const type = baseMediaType(res.headers.get("content-type"));
     if (type === undefined || !(isManifestType(type) || isIndexType(type) || type === "application/json")) {
       await res.body?.cancel().catch(() => {});
-      throw new LayerkitError("BAD_MANIFEST", `registry served ${reference} as ${JSON.stringify(type ?? null)}, not a manifest or index media type`, { url: url.href, contentType: type });
+      throw new LayerkitError(
+        "BAD_MANIFEST",
+        `registry served ${reference} as ${JSON.stringify(type ?? null)}, not a manifest or index media type`,
+        { url: url.href, contentType: type },
+      );
     }
     const declared = contentLength(res);
     if (declared !== undefined && declared > this.#maxManifest) {
       await res.body?.cancel().catch(() => {});
-      throw new LayerkitError("LIMIT_EXCEEDED", `manifest is larger than ${this.#maxManifest} bytes`, { url: url.href, size: declared, maxBytes: this.#maxManifest });
+      throw new LayerkitError("LIMIT_EXCEEDED", `manifest is larger than ${this.#maxManifest} bytes`, {
+        url: url.href,
+        size: declared,
+        maxBytes: this.#maxManifest,
+      });
     }
     const headerDigest = contentDigest(res);
     const bytes = await readBodyLimited(res, this.#maxManifest, "manifest");
     if (declared !== undefined && bytes.length !== declared) {
-      throw new LayerkitError("SIZE_MISMATCH", `manifest body has ${bytes.length} bytes, Content-Length said ${declared}`, { url: url.href, expected: declared, got: bytes.length });
+      throw new LayerkitError("SIZE_MISMATCH", `manifest body has ${bytes.length} bytes, Content-Length said ${declared}`, {
+        url: url.href,
+        expected: declared,
+        got: bytes.length,
+      });
     }
     const digest = sha256Digest(await this.#sha, bytes);
-    for (const [want, why] of [
-      [isDigest(reference) ? reference : undefined, "the digest asked for"],
-      [headerDigest, "Docker-Content-Digest"],
-      [expected?.digest, "the descriptor"],
-    ] as const) {
+    for (
+      const [want, why] of [
+        [isDigest(reference) ? reference : undefined, "the digest asked for"],
+        [headerDigest, "Docker-Content-Digest"],
+        [expected?.digest, "the descriptor"],
+      ] as const
+    ) {
       if (want !== undefined && want !== digest) {
-        throw new LayerkitError("DIGEST_MISMATCH", `manifest ${repository}:${reference} has digest ${digest}, ${why} says ${want}`, { url: url.href, expected: want, got: digest });
+        throw new LayerkitError("DIGEST_MISMATCH", `manifest ${repository}:${reference} has digest ${digest}, ${why} says ${want}`, {
+          url: url.href,
+          expected: want,
+          got: digest,
+        });
       }
     }
     if (expected && expected.size !== bytes.length) {
-      throw new LayerkitError("SIZE_MISMATCH", `manifest has ${bytes.length} bytes, the descriptor says ${expected.size}`, { url: url.href, expected: expected.size, got: bytes.length });
+      throw new LayerkitError("SIZE_MISMATCH", `manifest has ${bytes.length} bytes, the descriptor says ${expected.size}`, {
+        url: url.href,
+        expected: expected.size,
+        got: bytes.length,
+      });
     }
     const hint = type === "application/json" ? expected?.mediaType : type;
     if (expected && type !== "application/json" && baseMediaType(expected.mediaType) !== type) {
-      throw new LayerkitError("BAD_MANIFEST", `registry served ${digest} as ${type}, the descriptor says ${expected.mediaType}`, { url: url.href, contentType: type, mediaType: expected.mediaType });
+      throw new LayerkitError("BAD_MANIFEST", `registry served ${digest} as ${type}, the descriptor says ${expected.mediaType}`, {
+        url: url.href,
+        contentType: type,
+        mediaType: expected.mediaType,
+      });
     }
     const parsed = parseManifestDocument(bytes, { mediaType: hint ?? null, maxBytes: this.#maxManifest });
     return { descriptor: { mediaType: parsed.mediaType, digest, size: bytes.length }, bytes, parsed };
@@ -178,18 +211,26 @@ export class RegistryClient {
    */
   async openBlob(repository: string, descriptor: Pick<Descriptor, "digest" | "size">): Promise<ReadableStream<Uint8Array>> {
     checkRepository(repository);
-    if (!isDigest(descriptor.digest)) throw new LayerkitError("BAD_ARGUMENT", `invalid blob digest ${JSON.stringify(String(descriptor.digest).slice(0, 100))}`, { digest: descriptor.digest });
+    if (!isDigest(descriptor.digest)) {
+      throw new LayerkitError("BAD_ARGUMENT", `invalid blob digest ${JSON.stringify(String(descriptor.digest).slice(0, 100))}`, {
+        digest: descriptor.digest,
+      });
+    }
     const url = this.transport.url(`/v2/${repository}/blobs/${descriptor.digest}`);
     const res = await this.transport.request(url, { scopes: [`repository:${repository}:pull`] });
     await expectStatus(res, [200], `blob ${descriptor.digest}`);
     const declared = contentLength(res);
     if (declared !== undefined && declared !== descriptor.size) {
       await res.body?.cancel().catch(() => {});
-      throw new LayerkitError("SIZE_MISMATCH", `registry sends ${declared} bytes for blob ${descriptor.digest}, the descriptor says ${descriptor.size}`, {
-        url: url.href,
-        expected: descriptor.size,
-        got: declared,
-      });
+      throw new LayerkitError(
+        "SIZE_MISMATCH",
+        `registry sends ${declared} bytes for blob ${descriptor.digest}, the descriptor says ${descriptor.size}`,
+        {
+          url: url.href,
+          expected: descriptor.size,
+          got: declared,
+        },
+      );
     }
     const what = { url: url.href, digest: descriptor.digest };
     return bodyStream(res, what).pipeThrough(verifyingStream({ digest: descriptor.digest, size: descriptor.size }, await this.#sha, what));
@@ -197,7 +238,12 @@ export class RegistryClient {
 
   /** The whole blob in memory (at most `maxBytes`, default 64 MiB), verified. */
   async getBlob(repository: string, descriptor: Pick<Descriptor, "digest" | "size">, maxBytes = 64 * 1024 * 1024): Promise<Uint8Array> {
-    if (descriptor.size > maxBytes) throw new LayerkitError("LIMIT_EXCEEDED", `blob ${descriptor.digest} is larger than ${maxBytes} bytes`, { size: descriptor.size, maxBytes });
+    if (descriptor.size > maxBytes) {
+      throw new LayerkitError("LIMIT_EXCEEDED", `blob ${descriptor.digest} is larger than ${maxBytes} bytes`, {
+        size: descriptor.size,
+        maxBytes,
+      });
+    }
     return readAllLimited(await this.openBlob(repository, descriptor), maxBytes, { digest: descriptor.digest });
   }
 
@@ -209,8 +255,13 @@ export class RegistryClient {
   /** The blob's size when the repository has it, else undefined. */
   async hasBlob(repository: string, digest: string): Promise<number | undefined> {
     checkRepository(repository);
-    if (!isDigest(digest)) throw new LayerkitError("BAD_ARGUMENT", `invalid blob digest ${JSON.stringify(String(digest).slice(0, 100))}`, { digest });
-    const res = await this.transport.request(this.transport.url(`/v2/${repository}/blobs/${digest}`), { method: "HEAD", scopes: [`repository:${repository}:pull`] });
+    if (!isDigest(digest)) {
+      throw new LayerkitError("BAD_ARGUMENT", `invalid blob digest ${JSON.stringify(String(digest).slice(0, 100))}`, { digest });
+    }
+    const res = await this.transport.request(this.transport.url(`/v2/${repository}/blobs/${digest}`), {
+      method: "HEAD",
+      scopes: [`repository:${repository}:pull`],
+    });
     await res.body?.cancel().catch(() => {});
     if (res.status === 404) return undefined;
     await expectStatus(res, [200], `blob ${digest}`);
@@ -222,7 +273,9 @@ export class RegistryClient {
     checkRepository(repository);
     if (options.mountFrom !== undefined) checkRepository(options.mountFrom);
     if (options.digest !== undefined && !isDigest(options.digest)) {
-      throw new LayerkitError("BAD_ARGUMENT", `invalid blob digest ${JSON.stringify(String(options.digest).slice(0, 100))}`, { digest: options.digest });
+      throw new LayerkitError("BAD_ARGUMENT", `invalid blob digest ${JSON.stringify(String(options.digest).slice(0, 100))}`, {
+        digest: options.digest,
+      });
     }
     return pushBlob(this.transport, await this.#sha, repository, data, options);
   }
@@ -237,7 +290,12 @@ export class RegistryClient {
     checkRef(reference);
     const parsed = parseManifestDocument(bytes, { mediaType, maxBytes: this.#maxManifest });
     const digest = sha256Digest(await this.#sha, bytes);
-    if (isDigest(reference) && reference !== digest) throw new LayerkitError("DIGEST_MISMATCH", `manifest has digest ${digest}, pushed as ${reference}`, { expected: reference, got: digest });
+    if (isDigest(reference) && reference !== digest) {
+      throw new LayerkitError("DIGEST_MISMATCH", `manifest has digest ${digest}, pushed as ${reference}`, {
+        expected: reference,
+        got: digest,
+      });
+    }
     const res = await this.transport.request(this.transport.url(`/v2/${repository}/manifests/${reference}`), {
       method: "PUT",
       body: bytes,
@@ -247,7 +305,9 @@ export class RegistryClient {
     await expectStatus(res, [201], `push manifest ${repository}:${reference}`);
     await res.body?.cancel().catch(() => {});
     const got = contentDigest(res);
-    if (got !== undefined && got !== digest) throw new LayerkitError("DIGEST_MISMATCH", `registry stored manifest ${got}, we sent ${digest}`, { expected: digest, got });
+    if (got !== undefined && got !== digest) {
+      throw new LayerkitError("DIGEST_MISMATCH", `registry stored manifest ${got}, we sent ${digest}`, { expected: digest, got });
+    }
     return { mediaType: parsed.mediaType, digest, size: bytes.length };
   }
 
@@ -269,19 +329,30 @@ export class RegistryClient {
       await this.pushBlob(repository, await l.data(), opts);
     }
     await this.pushBlob(repository, image.config.bytes, { digest: image.config.descriptor.digest, size: image.config.descriptor.size });
-    const d = await this.pushManifest(repository, tag ?? image.manifest.descriptor.digest, image.manifest.bytes, image.manifest.descriptor.mediaType);
+    const d = await this.pushManifest(
+      repository,
+      tag ?? image.manifest.descriptor.digest,
+      image.manifest.bytes,
+      image.manifest.descriptor.mediaType,
+    );
     return { ...d, ...(image.manifest.descriptor.platform ? { platform: image.manifest.descriptor.platform } : {}) };
   }
 
   /** The repository's tags (`GET /v2/<name>/tags/list`, first page). */
   async listTags(repository: string): Promise<string[]> {
     checkRepository(repository);
-    const res = await this.transport.request(this.transport.url(`/v2/${repository}/tags/list`), { scopes: [`repository:${repository}:pull`] });
+    const res = await this.transport.request(this.transport.url(`/v2/${repository}/tags/list`), {
+      scopes: [`repository:${repository}:pull`],
+    });
     await expectStatus(res, [200], `tags of ${repository}`);
     const body = await readBodyLimited(res, this.#maxManifest, "tag list");
-    const doc = parseJsonLimited(body, { maxBytes: this.#maxManifest, maxDepth: 8, code: "HTTP", what: "tag list" }) as { tags?: unknown } | null;
+    const doc = parseJsonLimited(body, { maxBytes: this.#maxManifest, maxDepth: 8, code: "HTTP", what: "tag list" }) as
+      | { tags?: unknown }
+      | null;
     if (doc?.tags === null) return [];
-    if (!Array.isArray(doc?.tags) || !doc.tags.every((t) => typeof t === "string")) throw new LayerkitError("HTTP", "malformed tag list", { repository });
+    if (!Array.isArray(doc?.tags) || !doc.tags.every((t) => typeof t === "string")) {
+      throw new LayerkitError("HTTP", "malformed tag list", { repository });
+    }
     return doc.tags as string[];
   }
 }
@@ -296,7 +367,10 @@ export class RegistryClient {
  * const image = await client.pullImage(repository, reference);
  * ```
  */
-export function openReference(ref: string, options: RegistryClientOptions = {}): { client: RegistryClient; repository: string; reference: string } {
+export function openReference(
+  ref: string,
+  options: RegistryClientOptions = {},
+): { client: RegistryClient; repository: string; reference: string } {
   const r = parseReference(ref);
   return { client: new RegistryClient(r.registry, options), repository: r.repository, reference: r.digest ?? r.tag ?? "latest" };
 }

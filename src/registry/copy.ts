@@ -25,7 +25,13 @@ const MAX_DEPTH = 4;
  * Pulls `repository:reference` into `layout` and names it `ref` in `index.json` (default: the
  * tag, when `reference` is one). Returns the top descriptor written.
  */
-export async function pullToLayout(client: RegistryClient, repository: string, reference: string, layout: OciLayout, options: CopyOptions & { ref?: string } = {}): Promise<Descriptor> {
+export async function pullToLayout(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+  layout: OciLayout,
+  options: CopyOptions & { ref?: string } = {},
+): Promise<Descriptor> {
   let top = await client.getManifest(repository, reference);
   if (options.platform && top.parsed.kind === "index") {
     const chosen = selectPlatform(top.parsed.manifest, options.platform);
@@ -58,7 +64,13 @@ export async function pullToLayout(client: RegistryClient, repository: string, r
  * Pushes the layout's image named `ref` (index and all) to `repository`, tagged `tag` (default:
  * `ref`). Blobs the repository has are skipped. Returns the top descriptor.
  */
-export async function pushFromLayout(layout: OciLayout, ref: string | undefined, client: RegistryClient, repository: string, tag?: string): Promise<Descriptor> {
+export async function pushFromLayout(
+  layout: OciLayout,
+  ref: string | undefined,
+  client: RegistryClient,
+  repository: string,
+  tag?: string,
+): Promise<Descriptor> {
   const top = await layout.resolve(ref);
   const pushBlob = async (d: Descriptor): Promise<void> => {
     if ((await client.hasBlob(repository, d.digest)) === d.size) return;

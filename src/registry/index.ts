@@ -4,12 +4,19 @@
  *
  * @module
  */
-export { parseReference, formatReference, checkRepository, checkTag, type ImageReference } from "./reference.js";
-export { parseWwwAuthenticate, type Challenge } from "./www-authenticate.js";
-export { findAuth, type AuthFileMatch } from "./auth-file.js";
-export { TokenCache, basicAuthorization, type RegistryCredentials } from "./auth.js";
-export { RegistryTransport, type RegistryRequest, type RegistryTransportOptions } from "./transport.js";
-export { RegistryClient, openReference, type PulledImage, type PulledManifest, type PushLayer, type RegistryClientOptions } from "./client.js";
-export { pullToLayout, pushFromLayout, type CopyOptions } from "./copy.js";
+export { checkRepository, checkTag, formatReference, type ImageReference, parseReference } from "./reference.js";
+export { type Challenge, parseWwwAuthenticate } from "./www-authenticate.js";
+export { type AuthFileMatch, findAuth } from "./auth-file.js";
+export { basicAuthorization, type RegistryCredentials, TokenCache } from "./auth.js";
+export { type RegistryRequest, RegistryTransport, type RegistryTransportOptions } from "./transport.js";
+export {
+  openReference,
+  type PulledImage,
+  type PulledManifest,
+  type PushLayer,
+  RegistryClient,
+  type RegistryClientOptions,
+} from "./client.js";
+export { type CopyOptions, pullToLayout, pushFromLayout } from "./copy.js";
 export type { PushBlobOptions, PushBlobResult } from "./upload.js";
 export { RegistryBlobSource } from "../source/registry.js";

@@ -25,13 +25,19 @@ const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const MAX_NAME = 255;
 
 function bad(ref: string, why: string): LayerkitError {
-  return new LayerkitError("BAD_ARGUMENT", `invalid image reference ${JSON.stringify(ref.slice(0, 300))}: ${why}`, { reference: ref.slice(0, 300) });
+  return new LayerkitError("BAD_ARGUMENT", `invalid image reference ${JSON.stringify(ref.slice(0, 300))}: ${why}`, {
+    reference: ref.slice(0, 300),
+  });
 }
 
 /** Checks a repository path (`a/b/c`, lower-case components). Throws `BAD_ARGUMENT`. */
 export function checkRepository(repository: string): string {
-  if (typeof repository !== "string" || repository.length === 0 || repository.length > MAX_NAME) throw bad(String(repository), "repository name must be 1-255 characters");
-  if (!repository.split("/").every((c) => PATH_COMPONENT_RE.test(c))) throw bad(repository, "repository path components must be lower-case alphanumerics separated by . _ __ or -");
+  if (typeof repository !== "string" || repository.length === 0 || repository.length > MAX_NAME) {
+    throw bad(String(repository), "repository name must be 1-255 characters");
+  }
+  if (!repository.split("/").every((c) => PATH_COMPONENT_RE.test(c))) {
+    throw bad(repository, "repository path components must be lower-case alphanumerics separated by . _ __ or -");
+  }
   return repository;
 }
 

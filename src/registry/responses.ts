@@ -18,7 +18,9 @@ export async function expectStatus(res: Response, ok: readonly number[], what: s
   if (ok.includes(res.status)) return;
   const details = { url: res.url, status: res.status, ...(await errorDetails(res)) };
   if (res.status === 404) throw new LayerkitError("NOT_FOUND", `${what}: not found`, details);
-  if (res.status === 401 || res.status === 403) throw new LayerkitError("UNAUTHORIZED", `${what}: access denied (HTTP ${res.status})`, details);
+  if (res.status === 401 || res.status === 403) {
+    throw new LayerkitError("UNAUTHORIZED", `${what}: access denied (HTTP ${res.status})`, details);
+  }
   throw new LayerkitError("HTTP", `${what}: HTTP ${res.status}`, details);
 }
 
@@ -26,7 +28,12 @@ export async function expectStatus(res: Response, ok: readonly number[], what: s
 export function contentDigest(res: Response): string | undefined {
   const v = res.headers.get("docker-content-digest");
   if (v === null) return undefined;
-  if (!isDigest(v.trim())) throw new LayerkitError("HTTP", `registry sent a malformed Docker-Content-Digest ${JSON.stringify(v.slice(0, 100))}`, { url: res.url, digest: v.slice(0, 100) });
+  if (!isDigest(v.trim())) {
+    throw new LayerkitError("HTTP", `registry sent a malformed Docker-Content-Digest ${JSON.stringify(v.slice(0, 100))}`, {
+      url: res.url,
+      digest: v.slice(0, 100),
+    });
+  }
   return v.trim();
 }
 
@@ -35,7 +42,9 @@ export function contentLength(res: Response): number | undefined {
   const v = res.headers.get("content-length");
   if (v === null) return undefined;
   const n = Number(v);
-  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n)) throw new LayerkitError("HTTP", `malformed Content-Length ${JSON.stringify(v.slice(0, 40))}`, { url: res.url });
+  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n)) {
+    throw new LayerkitError("HTTP", `malformed Content-Length ${JSON.stringify(v.slice(0, 40))}`, { url: res.url });
+  }
   return n;
 }
 
@@ -53,7 +62,12 @@ export function bodyStream(res: Response, what: Record<string, unknown>): Readab
           r = await reader.read();
         } catch (e) {
           controller.error(
-            e instanceof LayerkitError ? e : new LayerkitError("TRUNCATED", `response body broke off after ${n} bytes: ${(e as Error)?.message ?? e}`, { ...what, got: n }, { cause: e }),
+            e instanceof LayerkitError
+              ? e
+              : new LayerkitError("TRUNCATED", `response body broke off after ${n} bytes: ${(e as Error)?.message ?? e}`, {
+                ...what,
+                got: n,
+              }, { cause: e }),
           );
           return;
         }
@@ -86,9 +100,13 @@ export async function readBodyLimited(res: Response, max: number, what: string):
 export async function errorDetails(res: Response): Promise<Record<string, unknown>> {
   try {
     const bytes = await readBodyLimited(res, MAX_ERROR_BODY, "error response");
-    const doc = parseJsonLimited(bytes, { maxBytes: MAX_ERROR_BODY, maxDepth: 8, code: "HTTP", what: "error response" }) as { errors?: { code?: unknown; message?: unknown }[] } | null;
+    const doc = parseJsonLimited(bytes, { maxBytes: MAX_ERROR_BODY, maxDepth: 8, code: "HTTP", what: "error response" }) as {
+      errors?: { code?: unknown; message?: unknown }[];
+    } | null;
     if (Array.isArray(doc?.errors)) {
-      return { errors: doc.errors.slice(0, 10).map((e) => ({ code: String(e?.code ?? ""), message: String(e?.message ?? "").slice(0, 500) })) };
+      return {
+        errors: doc.errors.slice(0, 10).map((e) => ({ code: String(e?.code ?? ""), message: String(e?.message ?? "").slice(0, 500) })),
+      };
     }
   } catch {
     /* not a registry error document */

@@ -11,7 +11,7 @@
 import { LayerkitError } from "../errors.js";
 import { HttpClient, type HttpExchange, type RequestBudget, type RequestCounter, type SendOptions } from "../net/http-client.js";
 import type { RetryPolicy } from "../net/retry.js";
-import { basicAuthorization, TokenCache, type RegistryCredentials } from "./auth.js";
+import { basicAuthorization, type RegistryCredentials, TokenCache } from "./auth.js";
 import { errorDetails } from "./responses.js";
 import { parseWwwAuthenticate } from "./www-authenticate.js";
 
@@ -126,7 +126,12 @@ export class RegistryTransport {
     if (res.status !== 401 || new URL(res.url || String(url)).origin !== this.origin) return res;
     const header = res.headers.get("www-authenticate");
     await res.body?.cancel().catch(() => {});
-    if (!header) throw new LayerkitError("UNAUTHORIZED", `registry ${this.origin} answered 401 without a challenge`, { url: String(url), status: 401 });
+    if (!header) {
+      throw new LayerkitError("UNAUTHORIZED", `registry ${this.origin} answered 401 without a challenge`, {
+        url: String(url),
+        status: 401,
+      });
+    }
     const challenges = parseWwwAuthenticate(header);
     const bearer = challenges.find((c) => c.scheme === "bearer");
     let authorization: string;
@@ -138,16 +143,25 @@ export class RegistryTransport {
         if (req.stats) req.stats.requests += this.tokens.requests - before;
       }
     } else if (challenges.some((c) => c.scheme === "basic")) {
-      if (!this.#credentials) throw new LayerkitError("UNAUTHORIZED", `registry ${this.origin} requires credentials`, { url: String(url), status: 401 });
+      if (!this.#credentials) {
+        throw new LayerkitError("UNAUTHORIZED", `registry ${this.origin} requires credentials`, { url: String(url), status: 401 });
+      }
       this.#basic = true;
       authorization = basicAuthorization(this.#credentials);
     } else {
-      throw new LayerkitError("UNAUTHORIZED", `registry ${this.origin} asks for an unsupported auth scheme`, { url: String(url), schemes: challenges.map((c) => c.scheme) });
+      throw new LayerkitError("UNAUTHORIZED", `registry ${this.origin} asks for an unsupported auth scheme`, {
+        url: String(url),
+        schemes: challenges.map((c) => c.scheme),
+      });
     }
     res = await this.#send(new URL(url), req, authorization);
     if (res.status === 401) {
       const detail = await errorDetails(res);
-      throw new LayerkitError("UNAUTHORIZED", `registry ${this.origin} refused the credentials for ${String(url)}`, { url: String(url), status: 401, ...detail });
+      throw new LayerkitError("UNAUTHORIZED", `registry ${this.origin} refused the credentials for ${String(url)}`, {
+        url: String(url),
+        status: 401,
+        ...detail,
+      });
     }
     return res;
   }

@@ -9,7 +9,7 @@
  */
 import { LayerkitError } from "../errors.js";
 import type { Sha256Factory } from "../layer/digest.js";
-import { concatBytes, iterateSource, type ByteSource } from "../util/bytes.js";
+import { type ByteSource, concatBytes, iterateSource } from "../util/bytes.js";
 import { contentDigest, contentLength, expectStatus } from "./responses.js";
 import type { RegistryTransport } from "./transport.js";
 
@@ -37,9 +37,17 @@ const DEFAULT_CHUNK = 8 * 1024 * 1024;
 const RANGE_RE = /^(?:bytes=)?0-(\d+)$/;
 
 /** Pushes one blob to `repository`; see the module doc. */
-export async function pushBlob(t: RegistryTransport, sha: Sha256Factory, repository: string, data: ByteSource, options: PushBlobOptions = {}): Promise<PushBlobResult> {
+export async function pushBlob(
+  t: RegistryTransport,
+  sha: Sha256Factory,
+  repository: string,
+  data: ByteSource,
+  options: PushBlobOptions = {},
+): Promise<PushBlobResult> {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK;
-  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new LayerkitError("BAD_ARGUMENT", `invalid chunk size ${chunkSize}`, { chunkSize });
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
+    throw new LayerkitError("BAD_ARGUMENT", `invalid chunk size ${chunkSize}`, { chunkSize });
+  }
   const scopes = [`repository:${repository}:pull,push`];
   const before = t.requests;
   const cancel = async (): Promise<void> => {
@@ -58,7 +66,10 @@ export async function pushBlob(t: RegistryTransport, sha: Sha256Factory, reposit
         await res.body?.cancel().catch(() => {});
         const got = contentDigest(res);
         if (got !== undefined && got !== options.digest) {
-          throw new LayerkitError("DIGEST_MISMATCH", `registry mounted ${got}, asked for ${options.digest}`, { expected: options.digest, got });
+          throw new LayerkitError("DIGEST_MISMATCH", `registry mounted ${got}, asked for ${options.digest}`, {
+            expected: options.digest,
+            got,
+          });
         }
         await cancel();
         const size = options.size ?? (await blobSize(t, repository, options.digest, scopes));
@@ -108,20 +119,27 @@ export async function pushBlob(t: RegistryTransport, sha: Sha256Factory, reposit
     const range = res.headers.get("range");
     const m = range === null ? null : RANGE_RE.exec(range.trim());
     if (!m || Number(m[1]) !== end) {
-      throw new LayerkitError("HTTP", `registry acknowledged range ${JSON.stringify(range)} after a chunk ending at ${end}`, { url: location!.href, range, expectedEnd: end });
+      throw new LayerkitError("HTTP", `registry acknowledged range ${JSON.stringify(range)} after a chunk ending at ${end}`, {
+        url: location!.href,
+        range,
+        expectedEnd: end,
+      });
     }
     location = uploadLocation(res, t.origin);
   };
 
   try {
     for await (const piece of iterateSource(data)) {
-      for (let off = 0; off < piece.length; ) {
+      for (let off = 0; off < piece.length;) {
         const take = Math.min(piece.length - off, chunkSize - pendingBytes);
         const part = piece.subarray(off, off + take);
         off += take;
         size += part.length;
         if (options.size !== undefined && size > options.size) {
-          throw new LayerkitError("SIZE_MISMATCH", `blob is longer than its expected ${options.size} bytes`, { expected: options.size, got: size });
+          throw new LayerkitError("SIZE_MISMATCH", `blob is longer than its expected ${options.size} bytes`, {
+            expected: options.size,
+            got: size,
+          });
         }
         hasher.update(part);
         pending.push(part);
@@ -133,9 +151,15 @@ export async function pushBlob(t: RegistryTransport, sha: Sha256Factory, reposit
       }
     }
     const digest = "sha256:" + hasher.hex();
-    if (options.size !== undefined && size !== options.size) throw new LayerkitError("SIZE_MISMATCH", `blob has ${size} bytes, expected ${options.size}`, { expected: options.size, got: size });
+    if (options.size !== undefined && size !== options.size) {
+      throw new LayerkitError("SIZE_MISMATCH", `blob has ${size} bytes, expected ${options.size}`, { expected: options.size, got: size });
+    }
     if (options.digest !== undefined && digest !== options.digest) {
-      throw new LayerkitError("DIGEST_MISMATCH", `blob content has digest ${digest}, expected ${options.digest}`, { expected: options.digest, got: digest, size });
+      throw new LayerkitError("DIGEST_MISMATCH", `blob content has digest ${digest}, expected ${options.digest}`, {
+        expected: options.digest,
+        got: digest,
+        size,
+      });
     }
     if (how === "chunked" && pendingBytes > 0) await flush();
     const body = how === "monolithic" ? concatBytes(pending) : new Uint8Array(0);
@@ -150,7 +174,9 @@ export async function pushBlob(t: RegistryTransport, sha: Sha256Factory, reposit
     await expectStatus(res, [201], `commit upload of ${digest} to ${repository}`);
     await res.body?.cancel().catch(() => {});
     const got = contentDigest(res);
-    if (got !== undefined && got !== digest) throw new LayerkitError("DIGEST_MISMATCH", `registry stored ${got}, we sent ${digest}`, { expected: digest, got });
+    if (got !== undefined && got !== digest) {
+      throw new LayerkitError("DIGEST_MISMATCH", `registry stored ${got}, we sent ${digest}`, { expected: digest, got });
+    }
     return { digest, size, how, requests: t.requests - before };
   } catch (e) {
     await cancel();

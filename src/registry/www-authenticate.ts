@@ -19,7 +19,9 @@ const TOKEN_RE = /[!#$%&'*+.^_`|~0-9A-Za-z-]+/y;
 
 /** Parses a `WWW-Authenticate` value into its challenges. Malformed input is an `HTTP` error. */
 export function parseWwwAuthenticate(header: string): Challenge[] {
-  if (header.length > MAX_HEADER) throw new LayerkitError("HTTP", `WWW-Authenticate header is longer than ${MAX_HEADER} bytes`, { length: header.length });
+  if (header.length > MAX_HEADER) {
+    throw new LayerkitError("HTTP", `WWW-Authenticate header is longer than ${MAX_HEADER} bytes`, { length: header.length });
+  }
   const out: Challenge[] = [];
   let i = 0;
   const fail = (why: string): LayerkitError =>

@@ -20,7 +20,7 @@ import { buildCore, type CoreOptions, locateWasm, runtimeEntry } from "./shared.
 
 export * from "../index.js";
 export { FileSource, openFileSource } from "../source/node-file.js";
-export { openLayout, NodeLayoutFs } from "../oci/layout-node.js";
+export { NodeLayoutFs, openLayout } from "../oci/layout-node.js";
 export { nodeDirectoryFs } from "../tar/from-directory-node.js";
 export { openImage, type OpenImageOptions } from "../image/open-image.js";
 export type { CoreOptions } from "./shared.js";

@@ -11,7 +11,7 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { checkRangeArgs, checkRangeInside, newStats, type BlobSource, type ByteRange, type SourceStats } from "./blob-source.js";
+import { type BlobSource, type ByteRange, checkRangeArgs, checkRangeInside, newStats, type SourceStats } from "./blob-source.js";
 
 export class BlobFileSource implements BlobSource {
   readonly stats: SourceStats = newStats();
@@ -38,7 +38,11 @@ export class BlobFileSource implements BlobSource {
     }
     this.stats.bytes += buffer.byteLength;
     if (buffer.byteLength !== length) {
-      throw new LayerkitError("TRUNCATED", `file gave ${buffer.byteLength} of ${length} bytes at ${offset}`, { offset, length, got: buffer.byteLength });
+      throw new LayerkitError("TRUNCATED", `file gave ${buffer.byteLength} of ${length} bytes at ${offset}`, {
+        offset,
+        length,
+        got: buffer.byteLength,
+      });
     }
     return new Uint8Array(buffer);
   }

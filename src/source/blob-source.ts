@@ -58,7 +58,9 @@ export function newStats(): SourceStats {
 
 /** Throws BAD_ARGUMENT unless `offset` and `length` are non-negative safe integers with a safe end. */
 export function checkRangeArgs(offset: number, length: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0 || !Number.isSafeInteger(offset + length)) {
+  if (
+    !Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0 || !Number.isSafeInteger(offset + length)
+  ) {
     throw new LayerkitError("BAD_ARGUMENT", `invalid byte range offset=${offset} length=${length}`, { offset, length });
   }
 }

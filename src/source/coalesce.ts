@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { checkRangeArgs, type ByteRange } from "./blob-source.js";
+import { type ByteRange, checkRangeArgs } from "./blob-source.js";
 
 /** One span to fetch and the ranges (indices into the caller's list) it serves. */
 export interface CoalescedSpan extends ByteRange {

@@ -77,12 +77,22 @@ export class FullBody {
     if (!this.usable) return undefined;
     const end = offset + length;
     if (this.total !== undefined && end > this.total) {
-      throw new LayerkitError("OUT_OF_RANGE", `byte range ${offset}+${length} ends past the end of the blob (${this.total} bytes)`, { url: this.#url, offset, length, size: this.total });
+      throw new LayerkitError("OUT_OF_RANGE", `byte range ${offset}+${length} ends past the end of the blob (${this.total} bytes)`, {
+        url: this.#url,
+        offset,
+        length,
+        size: this.total,
+      });
     }
     await this.#readTo(end);
     if (!this.usable) return undefined;
     if (end > this.#kept) {
-      throw new LayerkitError("OUT_OF_RANGE", `byte range ${offset}+${length} ends past the end of the blob (${this.#kept} bytes)`, { url: this.#url, offset, length, size: this.#kept });
+      throw new LayerkitError("OUT_OF_RANGE", `byte range ${offset}+${length} ends past the end of the blob (${this.#kept} bytes)`, {
+        url: this.#url,
+        offset,
+        length,
+        size: this.#kept,
+      });
     }
     return this.#copy(offset, length);
   }
@@ -95,7 +105,11 @@ export class FullBody {
         if (piece === null) {
           this.#ended = true;
           if (this.total !== undefined && this.#kept !== this.total) {
-            throw new LayerkitError("TRUNCATED", `response body ended at blob offset ${this.#kept} of ${this.total} bytes`, { url: this.#url, got: this.#kept, size: this.total });
+            throw new LayerkitError("TRUNCATED", `response body ended at blob offset ${this.#kept} of ${this.total} bytes`, {
+              url: this.#url,
+              got: this.#kept,
+              size: this.total,
+            });
           }
           break;
         }

@@ -37,11 +37,11 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { discard, HttpClient, RequestBudget, type HttpExchange } from "../net/http-client.js";
+import { discard, HttpClient, type HttpExchange, RequestBudget } from "../net/http-client.js";
 import type { RetryPolicy } from "../net/retry.js";
 import { ByteReader } from "../util/bytes.js";
-import { checkRangeArgs, checkRangeInside, newStats, type BlobSource, type ByteRange, type SourceStats } from "./blob-source.js";
-import { coalesceRanges, splitSpans, type CoalescedSpan } from "./coalesce.js";
+import { type BlobSource, type ByteRange, checkRangeArgs, checkRangeInside, newStats, type SourceStats } from "./blob-source.js";
+import { type CoalescedSpan, coalesceRanges, splitSpans } from "./coalesce.js";
 import { FullBody } from "./full-body.js";
 import { byterangesBoundary, parseContentRange, readByteranges } from "./multipart.js";
 
@@ -120,8 +120,7 @@ export class HttpSource implements BlobSource {
 
   constructor(url: string | URL, options: HttpSourceOptions = {}) {
     this.url = String(url);
-    this.#x =
-      options.exchange ??
+    this.#x = options.exchange ??
       new HttpClient({
         ...(options.fetch ? { fetch: options.fetch } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
@@ -200,10 +199,10 @@ export class HttpSource implements BlobSource {
   /** Several ranges with as few requests as the server allows; see the module doc. */
   async readRanges(ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
     const spans = coalesceRanges(ranges, { gap: this.#gap, maxLength: this.#maxSpan });
-    if (this.#size !== undefined) for (const s of spans) checkRangeInside(s.offset, s.length, this.#size);
+    if (this.#size !== undefined) { for (const s of spans) checkRangeInside(s.offset, s.length, this.#size); }
     const bytes: Uint8Array[] = [];
     const budget = this.#budget(spans.length + HALVINGS, "readRanges");
-    for (let i = 0; i < spans.length; ) {
+    for (let i = 0; i < spans.length;) {
       const kept = await this.#full?.range(spans[i]!.offset, spans[i]!.length);
       if (kept) {
         bytes.push(kept);
@@ -212,10 +211,9 @@ export class HttpSource implements BlobSource {
       }
       const batch = spans.slice(i, i + this.#maxRanges);
       const rest = spans.slice(i);
-      const got =
-        batch.length > 1 && this.#multiRange
-          ? await this.#x.retry(() => this.#multiOnce(batch, rest, budget))
-          : await this.#x.retry(() => this.#readOnce(rest, budget));
+      const got = batch.length > 1 && this.#multiRange
+        ? await this.#x.retry(() => this.#multiOnce(batch, rest, budget))
+        : await this.#x.retry(() => this.#readOnce(rest, budget));
       // undefined: refused; the loop asks again with fewer ranges per request.
       if (got) {
         bytes.push(...got);
@@ -286,7 +284,11 @@ export class HttpSource implements BlobSource {
               size: cr.total,
             });
           }
-          throw this.#httpError(res, `server returned bytes ${cr.start}-${cr.end}, asked for ${offset}-${end}`, { contentRange: raw, offset, length });
+          throw this.#httpError(res, `server returned bytes ${cr.start}-${cr.end}, asked for ${offset}-${end}`, {
+            contentRange: raw,
+            offset,
+            length,
+          });
         }
         this.#checkContentLength(res, length);
         const bytes = await this.#exact(body, length, offset);
@@ -332,14 +334,22 @@ export class HttpSource implements BlobSource {
         return { bytes: new Uint8Array(0), offset: 0, size: 0 };
       }
       if (res.status !== 206) throw this.#httpError(res, `HTTP ${res.status} for the last ${length} bytes`, { length });
-      if (!cr || cr.start === undefined || cr.total === undefined || cr.end !== cr.total - 1 || cr.end - cr.start + 1 !== Math.min(length, cr.total)) {
-        throw this.#httpError(res, `answer to a request for the last ${length} bytes has Content-Range ${JSON.stringify(raw)}`, { contentRange: raw, length });
+      if (
+        !cr || cr.start === undefined || cr.total === undefined || cr.end !== cr.total - 1 ||
+        cr.end - cr.start + 1 !== Math.min(length, cr.total)
+      ) {
+        throw this.#httpError(res, `answer to a request for the last ${length} bytes has Content-Range ${JSON.stringify(raw)}`, {
+          contentRange: raw,
+          length,
+        });
       }
       this.#learnSize(cr.total);
       const n = cr.end - cr.start + 1;
       this.#checkContentLength(res, n);
       const bytes = await this.#exact(body, n, cr.start);
-      if (!(await body.atEnd())) throw this.#httpError(res, "206 response body is longer than its Content-Range", { offset: cr.start, length: n });
+      if (!(await body.atEnd())) {
+        throw this.#httpError(res, "206 response body is longer than its Content-Range", { offset: cr.start, length: n });
+      }
       return { bytes, offset: cr.start, size: cr.total };
     } finally {
       await body.cancel();
@@ -371,7 +381,11 @@ export class HttpSource implements BlobSource {
    * One multi-range request for `spans` (sorted, disjoint); undefined when the server refuses it.
    * A 200 serves every span of `rest` (the batch and all after it) from its one body.
    */
-  async #multiOnce(spans: readonly CoalescedSpan[], rest: readonly CoalescedSpan[], budget: RequestBudget): Promise<Uint8Array[] | undefined> {
+  async #multiOnce(
+    spans: readonly CoalescedSpan[],
+    rest: readonly CoalescedSpan[],
+    budget: RequestBudget,
+  ): Promise<Uint8Array[] | undefined> {
     const header = "bytes=" + spans.map((s) => `${s.offset}-${s.offset + s.length - 1}`).join(",");
     const res = await this.#request("GET", header, budget);
     if (res.status === 200) return this.#fromFullResponse(res, rest);
@@ -395,7 +409,11 @@ export class HttpSource implements BlobSource {
         const raw = res.headers.get("content-range");
         const cr = parseContentRange(raw);
         if (!cr || cr.start === undefined || cr.start > first || cr.end! < last.offset + last.length - 1) {
-          throw this.#httpError(res, `single-part answer to a multi-range request does not cover it: Content-Range ${JSON.stringify(raw)}`, { contentRange: raw, range: header });
+          throw this.#httpError(
+            res,
+            `single-part answer to a multi-range request does not cover it: Content-Range ${JSON.stringify(raw)}`,
+            { contentRange: raw, range: header },
+          );
         }
         if (cr.total !== undefined) this.#learnSize(cr.total);
         this.#checkContentLength(res, cr.end! - cr.start + 1);
@@ -486,7 +504,12 @@ export class HttpSource implements BlobSource {
       if (bytes.length !== r.length) {
         const got = base + body.position;
         if (total !== undefined) {
-          throw new LayerkitError("TRUNCATED", `response body ended at blob offset ${got} of ${total} bytes`, { url: this.url, offset: r.offset, length: r.length, got });
+          throw new LayerkitError("TRUNCATED", `response body ended at blob offset ${got} of ${total} bytes`, {
+            url: this.url,
+            offset: r.offset,
+            length: r.length,
+            got,
+          });
         }
         throw new LayerkitError("OUT_OF_RANGE", `byte range ${r.offset}+${r.length} ends past the end of the blob`, {
           url: this.url,
@@ -504,7 +527,12 @@ export class HttpSource implements BlobSource {
   async #exact(body: ByteReader, length: number, offset: number): Promise<Uint8Array> {
     const bytes = await body.readFull(length);
     if (bytes.length !== length) {
-      throw new LayerkitError("TRUNCATED", `response body ended after ${bytes.length} of ${length} bytes`, { url: this.url, offset, length, got: bytes.length });
+      throw new LayerkitError("TRUNCATED", `response body ended after ${bytes.length} of ${length} bytes`, {
+        url: this.url,
+        offset,
+        length,
+        got: bytes.length,
+      });
     }
     return bytes.slice();
   }
@@ -513,7 +541,11 @@ export class HttpSource implements BlobSource {
     const raw = res.headers.get("content-length");
     if (raw === null) return;
     const n = parseLength(raw);
-    if (n !== expected) throw this.#httpError(res, `Content-Length ${JSON.stringify(raw)} disagrees with Content-Range (${expected} bytes)`, { contentLength: raw });
+    if (n !== expected) {
+      throw this.#httpError(res, `Content-Length ${JSON.stringify(raw)} disagrees with Content-Range (${expected} bytes)`, {
+        contentLength: raw,
+      });
+    }
   }
 
   /** The response body as a counting reader; a failing read is an `IO` error (retryable), a stall stays `TIMEOUT`. */
@@ -531,7 +563,9 @@ export class HttpSource implements BlobSource {
             r = await reader.read();
           } catch (e) {
             if (e instanceof LayerkitError) throw e;
-            throw new LayerkitError("IO", `reading the response body of ${url} failed: ${(e as Error)?.message ?? e}`, { url }, { cause: e });
+            throw new LayerkitError("IO", `reading the response body of ${url} failed: ${(e as Error)?.message ?? e}`, { url }, {
+              cause: e,
+            });
           }
           if (r.done) {
             done = true;
@@ -560,7 +594,11 @@ export class HttpSource implements BlobSource {
 
   #learnSize(n: number): void {
     if (this.#size !== undefined && this.#size !== n) {
-      throw new LayerkitError("INCONSISTENT", `server reports blob size ${n}, expected ${this.#size}`, { url: this.url, size: n, expected: this.#size });
+      throw new LayerkitError("INCONSISTENT", `server reports blob size ${n}, expected ${this.#size}`, {
+        url: this.url,
+        size: n,
+        expected: this.#size,
+      });
     }
     this.#size = n;
   }

@@ -5,17 +5,17 @@
  * @module
  */
 export {
+  type BlobSource,
+  type ByteRange,
   checkRangeArgs,
   checkRangeInside,
   newStats,
   readRanges,
   readTail,
-  type BlobSource,
-  type ByteRange,
   type SourceStats,
 } from "./blob-source.js";
 export { MemorySource, memorySource } from "./memory.js";
-export { HttpSource, httpSource, parseContentRange, type HttpSourceOptions } from "./http.js";
-export { coalesceRanges, splitSpans, type CoalescedSpan, type CoalesceOptions } from "./coalesce.js";
-export { byterangesBoundary, readByteranges, type ContentRange, type MultipartLimits, type RangePart } from "./multipart.js";
-export { DEFAULT_RETRY_POLICY, backoffDelay, isRetryable, retryPolicy, withRetry, type RetryPolicy } from "./retry.js";
+export { HttpSource, httpSource, type HttpSourceOptions, parseContentRange } from "./http.js";
+export { type CoalescedSpan, type CoalesceOptions, coalesceRanges, splitSpans } from "./coalesce.js";
+export { byterangesBoundary, type ContentRange, type MultipartLimits, type RangePart, readByteranges } from "./multipart.js";
+export { backoffDelay, DEFAULT_RETRY_POLICY, isRetryable, type RetryPolicy, retryPolicy, withRetry } from "./retry.js";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { checkRangeArgs, checkRangeInside, newStats, type BlobSource, type ByteRange, type SourceStats } from "./blob-source.js";
+import { type BlobSource, type ByteRange, checkRangeArgs, checkRangeInside, newStats, type SourceStats } from "./blob-source.js";
 
 export class MemorySource implements BlobSource {
   readonly stats: SourceStats = newStats();

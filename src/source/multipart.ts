@@ -93,10 +93,13 @@ export async function readByteranges(reader: ByteReader, boundary: string, limit
   }
   for (;;) {
     if (parts.length >= limits.maxParts) {
-      throw new LayerkitError("LIMIT_EXCEEDED", `multipart/byteranges body has more than the ${limits.maxParts} parts asked for`, { status: 206, maxParts: limits.maxParts });
+      throw new LayerkitError("LIMIT_EXCEEDED", `multipart/byteranges body has more than the ${limits.maxParts} parts asked for`, {
+        status: 206,
+        maxParts: limits.maxParts,
+      });
     }
     let range: ContentRange | undefined;
-    for (let h = 0; ; h++) {
+    for (let h = 0;; h++) {
       const header = await readLine(reader);
       if (header === "") break;
       if (h >= MAX_HEADERS) throw bad("multipart/byteranges part has too many header lines");
@@ -105,14 +108,19 @@ export async function readByteranges(reader: ByteReader, boundary: string, limit
       if (header.slice(0, colon).trim().toLowerCase() === "content-range") {
         if (range) throw bad("multipart/byteranges part has two Content-Range headers");
         range = parseContentRange(header.slice(colon + 1));
-        if (!range || range.start === undefined) throw bad(`multipart/byteranges part has an invalid Content-Range ${JSON.stringify(header)}`);
+        if (!range || range.start === undefined) {
+          throw bad(`multipart/byteranges part has an invalid Content-Range ${JSON.stringify(header)}`);
+        }
       }
     }
     if (!range || range.start === undefined || range.end === undefined) throw bad("multipart/byteranges part without a Content-Range");
     const length = range.end - range.start + 1;
     total += length;
     if (total > limits.maxBytes) {
-      throw new LayerkitError("LIMIT_EXCEEDED", `multipart/byteranges parts hold more than the ${limits.maxBytes} bytes asked for`, { status: 206, maxBytes: limits.maxBytes });
+      throw new LayerkitError("LIMIT_EXCEEDED", `multipart/byteranges parts hold more than the ${limits.maxBytes} bytes asked for`, {
+        status: 206,
+        maxBytes: limits.maxBytes,
+      });
     }
     const bytes = (await reader.readExact(length, "multipart/byteranges part")).slice();
     const part: RangePart = { start: range.start, end: range.end, bytes };

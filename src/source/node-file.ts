@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { open, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { LayerkitError } from "../errors.js";
-import { checkRangeArgs, checkRangeInside, newStats, type BlobSource, type ByteRange, type SourceStats } from "./blob-source.js";
+import { type BlobSource, type ByteRange, checkRangeArgs, checkRangeInside, newStats, type SourceStats } from "./blob-source.js";
 
 export class FileSource implements BlobSource {
   readonly stats: SourceStats = newStats();

@@ -20,7 +20,10 @@ import type { BlobSource, ByteRange, SourceStats } from "./blob-source.js";
 import { HttpSource, type HttpSourceOptions, type SourceWarning } from "./http.js";
 
 /** Options of a registry blob source (what {@link HttpSource} takes besides its exchange). */
-export type RegistryBlobSourceOptions = Pick<HttpSourceOptions, "coalesceGap" | "maxSpan" | "multiRange" | "maxRangesPerRequest" | "maxFullBody" | "onWarning">;
+export type RegistryBlobSourceOptions = Pick<
+  HttpSourceOptions,
+  "coalesceGap" | "maxSpan" | "multiRange" | "maxRangesPerRequest" | "maxFullBody" | "onWarning"
+>;
 
 /** Random access to one blob of a repository. */
 export class RegistryBlobSource implements BlobSource {
@@ -28,9 +31,18 @@ export class RegistryBlobSource implements BlobSource {
   readonly descriptor: Pick<Descriptor, "digest" | "size">;
 
   /** `client`: what a RegistryClient is to a blob read (its transport); the client itself depends on this module. */
-  constructor(client: { readonly transport: RegistryTransport }, repository: string, descriptor: Pick<Descriptor, "digest" | "size">, options: RegistryBlobSourceOptions = {}) {
+  constructor(
+    client: { readonly transport: RegistryTransport },
+    repository: string,
+    descriptor: Pick<Descriptor, "digest" | "size">,
+    options: RegistryBlobSourceOptions = {},
+  ) {
     checkRepository(repository);
-    if (!isDigest(descriptor.digest)) throw new LayerkitError("BAD_ARGUMENT", `invalid blob digest ${JSON.stringify(String(descriptor.digest).slice(0, 100))}`, { digest: descriptor.digest });
+    if (!isDigest(descriptor.digest)) {
+      throw new LayerkitError("BAD_ARGUMENT", `invalid blob digest ${JSON.stringify(String(descriptor.digest).slice(0, 100))}`, {
+        digest: descriptor.digest,
+      });
+    }
     this.descriptor = descriptor;
     const transport = client.transport;
     this.#http = new HttpSource(transport.url(`/v2/${repository}/blobs/${descriptor.digest}`), {

@@ -4,4 +4,4 @@
  *
  * @module
  */
-export { DEFAULT_RETRY_POLICY, backoffDelay, isRetryable, retryPolicy, withRetry, type RetryPolicy } from "../net/retry.js";
+export { backoffDelay, DEFAULT_RETRY_POLICY, isRetryable, type RetryPolicy, retryPolicy, withRetry } from "../net/retry.js";

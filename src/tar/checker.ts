@@ -75,11 +75,15 @@ export class TarChecker {
     this.#guard(() => {
       if (this.#ended) return;
       if (this.#skip > 0) {
-        throw new LayerkitError("TRUNCATED", `tar: unexpected end of input in the payload of ${JSON.stringify(this.#name)} (${this.#skip} bytes missing)`, {
-          offset: this.#pos,
-          name: this.#name,
-          missing: this.#skip,
-        });
+        throw new LayerkitError(
+          "TRUNCATED",
+          `tar: unexpected end of input in the payload of ${JSON.stringify(this.#name)} (${this.#skip} bytes missing)`,
+          {
+            offset: this.#pos,
+            name: this.#name,
+            missing: this.#skip,
+          },
+        );
       }
       if (!this.#gen) this.#start();
       if (this.#gen) this.#reply(this.#take());
@@ -138,7 +142,11 @@ export class TarChecker {
  * a bad header is not passed on, and the stream errors with the checker's typed error instead.
  * A byte stream stays one: BYOB reads of the result read into the caller's buffer.
  */
-export function checkedTarStream(input: ReadableStream<Uint8Array>, options: NextOptions, onEntry?: TarEntryCheck): ReadableStream<Uint8Array> {
+export function checkedTarStream(
+  input: ReadableStream<Uint8Array>,
+  options: NextOptions,
+  onEntry?: TarEntryCheck,
+): ReadableStream<Uint8Array> {
   const checker = new TarChecker(options, onEntry);
   let byob: ReadableStreamBYOBReader | undefined;
   try {

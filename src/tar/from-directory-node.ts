@@ -44,16 +44,16 @@ export function nodeDirectoryFs(root: string): DirectoryFs {
       const kind: DirectoryStat["kind"] = st.isFile()
         ? "file"
         : st.isDirectory()
-          ? "dir"
-          : st.isSymbolicLink()
-            ? "symlink"
-            : st.isCharacterDevice()
-              ? "char"
-              : st.isBlockDevice()
-                ? "block"
-                : st.isFIFO()
-                  ? "fifo"
-                  : "socket";
+        ? "dir"
+        : st.isSymbolicLink()
+        ? "symlink"
+        : st.isCharacterDevice()
+        ? "char"
+        : st.isBlockDevice()
+        ? "block"
+        : st.isFIFO()
+        ? "fifo"
+        : "socket";
       const rdev = Number(st.rdev);
       return {
         kind,

@@ -23,7 +23,7 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { iterateSource, type ByteSource } from "../util/bytes.js";
+import { type ByteSource, iterateSource } from "../util/bytes.js";
 import { compareGoStrings } from "../go/strings.js";
 import { blockPadding } from "./header.js";
 import { encodeTarEnd, encodeTarHeader, type TarEntryKind, type TarTimeInput, type TarWriteEntry } from "./writer.js";
@@ -124,7 +124,11 @@ export async function* walkDirectory(fs: DirectoryFs, options: DirectoryTarOptio
     const names = (await fs.readdir(dir)).slice().sort(compareGoStrings);
     for (const name of names) {
       if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0")) {
-        throw new LayerkitError("UNSAFE_PATH", `directory entry ${JSON.stringify(name)} in ${JSON.stringify(dir || ".")} is not a plain name`, { dir, name });
+        throw new LayerkitError(
+          "UNSAFE_PATH",
+          `directory entry ${JSON.stringify(name)} in ${JSON.stringify(dir || ".")} is not a plain name`,
+          { dir, name },
+        );
       }
       const path = dir === "" ? name : `${dir}/${name}`;
       const st = await fs.lstat(path);

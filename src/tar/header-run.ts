@@ -67,7 +67,9 @@ export function walkHeaderRun(bytes: Uint8Array, options: NextOptions = {}): Hea
     if (!e) {
       let zeroBlocks = 0;
       for (; off < bytes.length; off += BLOCK_SIZE, zeroBlocks++) {
-        if (off + BLOCK_SIZE > bytes.length || !isZero(bytes.subarray(off, off + BLOCK_SIZE))) throw corrupt("data after the end-of-archive blocks", off);
+        if (off + BLOCK_SIZE > bytes.length || !isZero(bytes.subarray(off, off + BLOCK_SIZE))) {
+          throw corrupt("data after the end-of-archive blocks", off);
+        }
       }
       return { entries, lastHasPayload, zeroBlocks };
     }

@@ -11,8 +11,17 @@ import { GO_ZERO_UNIX, instant } from "../go/time.js";
 import { concatBytes } from "../util/bytes.js";
 import { goString } from "../go/strings.js";
 import { cString, FieldParser, goParseInt, parsePaxData, parsePaxTime } from "./strconv.js";
-import { oldGnuSparseExtension, oldGnuSparseHeader, paxSparseMap01, paxSparseMap10, paxSparseSize, paxSparseVersion, validSparseMap, type SparseFragment } from "./sparse.js";
-import { isHeaderOnlyType, type Instant, type TarBlockFormat, type TarHeader } from "./types.js";
+import {
+  oldGnuSparseExtension,
+  oldGnuSparseHeader,
+  paxSparseMap01,
+  paxSparseMap10,
+  paxSparseSize,
+  paxSparseVersion,
+  type SparseFragment,
+  validSparseMap,
+} from "./sparse.js";
+import { type Instant, isHeaderOnlyType, type TarBlockFormat, type TarHeader } from "./types.js";
 
 export const BLOCK_SIZE = 512;
 /** Go's `maxSpecialFileSize`: the largest PAX header data or GNU long name/link accepted. */
@@ -36,20 +45,20 @@ export interface NextOptions {
 /** What one `Next()` produced. */
 export type NextResult =
   | {
-      kind: "entry";
-      header: TarHeader;
-      /** Padding after the payload, consumed by the next call (Go's `ExpectedPadding()`). */
-      pad: number;
-      /** Everything consumed: previous padding, extension headers and data, the header block. */
-      raw: Uint8Array;
-      /** Payload bytes that follow (0 for header-only types, whatever the size field says). */
-      dataSize: number;
-    }
+    kind: "entry";
+    header: TarHeader;
+    /** Padding after the payload, consumed by the next call (Go's `ExpectedPadding()`). */
+    pad: number;
+    /** Everything consumed: previous padding, extension headers and data, the header block. */
+    raw: Uint8Array;
+    /** Payload bytes that follow (0 for header-only types, whatever the size field says). */
+    dataSize: number;
+  }
   | {
-      kind: "end";
-      /** Previous padding and the end-of-archive block(s) consumed. */
-      raw: Uint8Array;
-    };
+    kind: "end";
+    /** Previous padding and the end-of-archive block(s) consumed. */
+    raw: Uint8Array;
+  };
 
 // Go Format bits.
 const F_V7 = 1;
@@ -292,7 +301,9 @@ export function* nextEntry(pad: number, position: number, options: NextOptions =
       if (dataSize > MAX_SPECIAL_FILE_SIZE) {
         throw new LayerkitError(
           "LIMIT_EXCEEDED",
-          `tar: ${tf === "x" || tf === "g" ? "PAX header data" : "GNU long name"} of ${dataSize} bytes exceeds ${MAX_SPECIAL_FILE_SIZE} at offset ${hdrAt}`,
+          `tar: ${
+            tf === "x" || tf === "g" ? "PAX header data" : "GNU long name"
+          } of ${dataSize} bytes exceeds ${MAX_SPECIAL_FILE_SIZE} at offset ${hdrAt}`,
           { offset: hdrAt, size: dataSize, limit: MAX_SPECIAL_FILE_SIZE },
         );
       }
@@ -313,7 +324,10 @@ export function* nextEntry(pad: number, position: number, options: NextOptions =
         }
         if (tf === "g") {
           if (strict) {
-            throw unsupported(`global PAX header ${JSON.stringify(lastName)} at offset ${hdrAt} is not supported`, hdrAt, { name: lastName, typeflag: "g" });
+            throw unsupported(`global PAX header ${JSON.stringify(lastName)} at offset ${hdrAt} is not supported`, hdrAt, {
+              name: lastName,
+              typeflag: "g",
+            });
           }
           // Go merges the records (validating them) and returns a header with only these fields.
           const merged = finishHeader(h, parsed, undefined, undefined, hdrAt, format);
@@ -358,7 +372,8 @@ export function* nextEntry(pad: number, position: number, options: NextOptions =
       if (version) {
         const map: SparseFragment[] = [];
         let mapBytes = 0;
-        const bad = (why: string): LayerkitError => corrupt(`invalid sparse map of ${JSON.stringify(header.name)} (${why})`, hdrAt, { name: header.name });
+        const bad = (why: string): LayerkitError =>
+          corrupt(`invalid sparse map of ${JSON.stringify(header.name)} (${why})`, hdrAt, { name: header.name });
         if (version === "gnu") {
           // Go: the STAR format has a sparse header of another layout under the same typeflag.
           if (h.blockFormat !== "gnu") throw bad("typeflag S in a non-GNU header");
@@ -387,7 +402,13 @@ export function* nextEntry(pad: number, position: number, options: NextOptions =
             const blocks: Uint8Array[] = [];
             for (;;) {
               if (mapBytes + BLOCK_SIZE > physical) throw bad("the map runs past the data");
-              if (mapBytes >= MAX_SPECIAL_FILE_SIZE) throw new LayerkitError("LIMIT_EXCEEDED", `tar: sparse map of ${JSON.stringify(header.name)} exceeds ${MAX_SPECIAL_FILE_SIZE} bytes`, { offset: hdrAt });
+              if (mapBytes >= MAX_SPECIAL_FILE_SIZE) {
+                throw new LayerkitError(
+                  "LIMIT_EXCEEDED",
+                  `tar: sparse map of ${JSON.stringify(header.name)} exceeds ${MAX_SPECIAL_FILE_SIZE} bytes`,
+                  { offset: hdrAt },
+                );
+              }
               const at = pos;
               const b: Uint8Array = yield BLOCK_SIZE;
               if (b.length < BLOCK_SIZE) throw truncated("a sparse map", at);
@@ -403,7 +424,9 @@ export function* nextEntry(pad: number, position: number, options: NextOptions =
             }
           }
         }
-        if (isHeaderOnlyType(header.typeflag) || !validSparseMap(map, header.size)) throw bad("fragments out of order or past the real size");
+        if (isHeaderOnlyType(header.typeflag) || !validSparseMap(map, header.size)) {
+          throw bad("fragments out of order or past the real size");
+        }
         sparseData = physical - mapBytes;
         const stored = map.reduce((n, f) => n + f.length, 0);
         // Go's reader fails at the end of such an entry (missing or unreferenced data).
@@ -411,10 +434,15 @@ export function* nextEntry(pad: number, position: number, options: NextOptions =
         header.sparse = map;
       }
     } else if (tf === "S" || (pax && [...pax.keys()].some((k) => k.startsWith("GNU.sparse.")))) {
-      throw unsupported(`sparse file ${JSON.stringify(header.name)} at offset ${hdrAt} is not supported`, hdrAt, { name: header.name, typeflag: tf });
+      throw unsupported(`sparse file ${JSON.stringify(header.name)} at offset ${hdrAt} is not supported`, hdrAt, {
+        name: header.name,
+        typeflag: tf,
+      });
     }
     dataSize = sparseData ?? (isHeaderOnlyType(header.typeflag) ? 0 : header.size);
-    if (dataSize < 0) throw corrupt(`negative size ${header.size} in header of ${JSON.stringify(header.name)}`, hdrAt, { name: header.name });
+    if (dataSize < 0) {
+      throw corrupt(`negative size ${header.size} in header of ${JSON.stringify(header.name)}`, hdrAt, { name: header.name });
+    }
     pad = blockPadding(dataSize);
     if (strict && !(header.typeflag >= "0" && header.typeflag <= "6")) {
       const what = header.typeflag === "7" ? "contiguous file (typeflag '7')" : `typeflag ${JSON.stringify(header.typeflag)}`;
@@ -433,7 +461,9 @@ export function* nextEntry(pad: number, position: number, options: NextOptions =
 
 /** Throws UNSAFE_PATH when `name` has a `..` component. */
 export function checkSafeName(name: string, field: string, offset?: number): void {
-  if (name.includes("\0")) throw new LayerkitError("UNSAFE_PATH", `tar: ${field} ${JSON.stringify(name)} contains a NUL byte`, { name, field, offset });
+  if (name.includes("\0")) {
+    throw new LayerkitError("UNSAFE_PATH", `tar: ${field} ${JSON.stringify(name)} contains a NUL byte`, { name, field, offset });
+  }
   if (name.includes("..") && name.split("/").includes("..")) {
     throw new LayerkitError("UNSAFE_PATH", `tar: ${field} ${JSON.stringify(name)} has a ".." component`, { name, field, offset });
   }

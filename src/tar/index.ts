@@ -4,19 +4,36 @@
  *
  * @module
  */
-export { isHeaderOnlyType, PAX_SCHILY_XATTR, TypeFlag, xattrsOf, type Instant, type TarBlockFormat, type TarFormat, type TarHeader } from "./types.js";
-export { TarReader, readTar, readTarHeaderBytes, type TarEntry, type TarReaderOptions, type TarContents, type HeaderBytesResult } from "./reader.js";
-export { BLOCK_SIZE, MAX_SPECIAL_FILE_SIZE, blockPadding, checkSafeName, type NextOptions } from "./header.js";
 export {
-  TarWriter,
+  type Instant,
+  isHeaderOnlyType,
+  PAX_SCHILY_XATTR,
+  type TarBlockFormat,
+  type TarFormat,
+  type TarHeader,
+  TypeFlag,
+  xattrsOf,
+} from "./types.js";
+export {
+  type HeaderBytesResult,
+  readTar,
+  readTarHeaderBytes,
+  type TarContents,
+  type TarEntry,
+  TarReader,
+  type TarReaderOptions,
+} from "./reader.js";
+export { BLOCK_SIZE, blockPadding, checkSafeName, MAX_SPECIAL_FILE_SIZE, type NextOptions } from "./header.js";
+export {
   buildTar,
   encodeTarEnd,
   encodeTarHeader,
-  tarStream,
   type TarEntryKind,
   type TarFinishOptions,
+  tarStream,
   type TarTimeInput,
   type TarWriteEntry,
+  TarWriter,
   type TarWriterOptions,
 } from "./writer.js";
 export { cleanPath } from "../go/path.js";

@@ -43,7 +43,9 @@ export function checkSeekableEntry(kind: LayerTarKind, header: TarHeader): void 
     const field = hasInvalidUtf8(header.name) ? "name" : "link target";
     throw new LayerkitError(
       "TAR_UNSUPPORTED",
-      `tar entry ${field} ${JSON.stringify(field === "name" ? header.name : header.linkname)} is not valid UTF-8, which a ${kind} TOC (JSON) cannot represent; use --format zstd or gzip`,
+      `tar entry ${field} ${
+        JSON.stringify(field === "name" ? header.name : header.linkname)
+      } is not valid UTF-8, which a ${kind} TOC (JSON) cannot represent; use --format zstd or gzip`,
       { name: header.name, format: kind },
     );
   }
@@ -82,30 +84,40 @@ export function pathProblems(header: TarHeader): PathProblem[] {
   const link = header.linkname;
   if (header.typeflag === "1") {
     if (link.includes("\0")) out.push({ severity: "error", field: "linkname", reason: "hardlink target contains a NUL byte" });
-    else if (link.startsWith("/") || escapes(link)) out.push({ severity: "error", field: "linkname", reason: "hardlink target leaves the root" });
+    else if (link.startsWith("/") || escapes(link)) {
+      out.push({ severity: "error", field: "linkname", reason: "hardlink target leaves the root" });
+    }
   } else if (header.typeflag === "2") {
     const dir = name.split("/").slice(0, -1).join("/");
     if (link.includes("\0")) out.push({ severity: "error", field: "linkname", reason: "symlink target contains a NUL byte" });
     // An absolute target resolves inside the container's root; a relative one may climb out of it.
-    else if (!link.startsWith("/") && escapes(dir === "" ? link : `${dir}/${link}`)) out.push({ severity: "warning", field: "linkname", reason: "symlink target leaves the root" });
+    else if (!link.startsWith("/") && escapes(dir === "" ? link : `${dir}/${link}`)) {
+      out.push({ severity: "warning", field: "linkname", reason: "symlink target leaves the root" });
+    }
   }
   return out;
 }
 
 /** Describes a problem of `header` as one line. */
 export function describePathProblem(header: TarHeader, p: PathProblem): string {
-  return p.field === "name" ? `tar entry name ${JSON.stringify(header.name)} ${p.reason}` : `${JSON.stringify(header.name)}: ${p.reason} (${JSON.stringify(header.linkname)})`;
+  return p.field === "name"
+    ? `tar entry name ${JSON.stringify(header.name)} ${p.reason}`
+    : `${JSON.stringify(header.name)}: ${p.reason} (${JSON.stringify(header.linkname)})`;
 }
 
 /** Throws UNSAFE_PATH for the first error-level path problem of `header`. */
 export function checkSafePaths(header: TarHeader, offset?: number): void {
   for (const p of pathProblems(header)) {
     if (p.severity !== "error") continue;
-    throw new LayerkitError("UNSAFE_PATH", `${describePathProblem(header, p)}; pass allowUnsafePaths (--allow-unsafe-paths) to write it anyway`, {
-      name: header.name,
-      linkname: header.linkname || undefined,
-      field: p.field,
-      offset,
-    });
+    throw new LayerkitError(
+      "UNSAFE_PATH",
+      `${describePathProblem(header, p)}; pass allowUnsafePaths (--allow-unsafe-paths) to write it anyway`,
+      {
+        name: header.name,
+        linkname: header.linkname || undefined,
+        field: p.field,
+        offset,
+      },
+    );
   }
 }

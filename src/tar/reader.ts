@@ -25,7 +25,7 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { ByteReader, concatBytes, type ByteReaderOptions, type ByteSource } from "../util/bytes.js";
+import { ByteReader, type ByteReaderOptions, type ByteSource, concatBytes } from "../util/bytes.js";
 import { nextEntry, type NextOptions, type NextResult } from "./header.js";
 import type { TarHeader } from "./types.js";
 
@@ -131,7 +131,14 @@ export class TarReader implements AsyncIterable<TarEntry> {
         this.#pad = 0;
         return null;
       }
-      const entry: TarEntry = { header: r.header, raw: r.raw, offset, dataOffset: offset + r.raw.length, dataSize: r.dataSize, padding: r.pad };
+      const entry: TarEntry = {
+        header: r.header,
+        raw: r.raw,
+        offset,
+        dataOffset: offset + r.raw.length,
+        dataSize: r.dataSize,
+        padding: r.pad,
+      };
       this.#current = entry;
       this.#remaining = r.dataSize;
       this.#pad = r.pad;
@@ -163,7 +170,9 @@ export class TarReader implements AsyncIterable<TarEntry> {
   /** The whole remaining payload of the current entry in one array (for small files and tests). */
   async readAll(): Promise<Uint8Array> {
     if (this.#remaining > 0x7fffffff) {
-      throw new LayerkitError("LIMIT_EXCEEDED", `tar: payload of ${this.#remaining} bytes is too large to read into memory`, { size: this.#remaining });
+      throw new LayerkitError("LIMIT_EXCEEDED", `tar: payload of ${this.#remaining} bytes is too large to read into memory`, {
+        size: this.#remaining,
+      });
     }
     // Collect what actually arrives: a size field is untrusted, so it must not size an allocation.
     const parts: Uint8Array[] = [];
@@ -204,11 +213,15 @@ export class TarReader implements AsyncIterable<TarEntry> {
 
   #truncatedPayload(missing: number): LayerkitError {
     const name = this.#current?.header.name;
-    return new LayerkitError("TRUNCATED", `tar: unexpected end of input in the payload of ${JSON.stringify(name)} (${missing} bytes missing)`, {
-      offset: this.#in.position,
-      name,
-      missing,
-    });
+    return new LayerkitError(
+      "TRUNCATED",
+      `tar: unexpected end of input in the payload of ${JSON.stringify(name)} (${missing} bytes missing)`,
+      {
+        offset: this.#in.position,
+        name,
+        missing,
+      },
+    );
   }
 }
 

@@ -13,8 +13,8 @@
  * @module
  */
 import { LayerkitError } from "../errors.js";
-import { instant, type Instant } from "../go/time.js";
-import { concatBytes, iterateSource, type ByteSource } from "../util/bytes.js";
+import { type Instant, instant } from "../go/time.js";
+import { type ByteSource, concatBytes, iterateSource } from "../util/bytes.js";
 import { compareGoStrings, goStringBytes } from "../go/strings.js";
 import { BLOCK_SIZE, blockPadding, headerChecksums } from "./header.js";
 import { fitsInBase256, fitsInOctal, formatPaxRecord, formatPaxTime, putBase256, putOctal, putString } from "./strconv.js";
@@ -184,7 +184,9 @@ function paxHeaderName(name: string): string {
 export function encodeTarHeader(entry: TarWriteEntry, options: TarWriterOptions = {}): Uint8Array {
   const gnu = options.format === "gnu";
   const typeflag = entry.typeflag ?? TYPEFLAGS[entry.type ?? "file"];
-  if (typeflag === undefined || typeflag.length !== 1) throw bad(`invalid entry type for ${JSON.stringify(entry.name)}`, { name: entry.name });
+  if (typeflag === undefined || typeflag.length !== 1) {
+    throw bad(`invalid entry type for ${JSON.stringify(entry.name)}`, { name: entry.name });
+  }
   const size = entry.size ?? entry.data?.length ?? 0;
   if (!Number.isSafeInteger(size) || size < 0) throw bad(`invalid size ${size} for ${JSON.stringify(entry.name)}`, { name: entry.name });
   const mode = entry.mode ?? (typeflag === "5" ? 0o755 : typeflag === "2" ? 0o777 : 0o644);
@@ -207,7 +209,10 @@ export function encodeTarHeader(entry: TarWriteEntry, options: TarWriterOptions 
       putString(b.subarray(345, 500), split[0]);
       putString(b.subarray(0, 100), split[1]);
     } else if (gnu) {
-      out.push(extensionBlock(enc.encode("././@LongLink"), "L", nameBytes.length + 1, true), ...padded(concatBytes([nameBytes, new Uint8Array(1)])));
+      out.push(
+        extensionBlock(enc.encode("././@LongLink"), "L", nameBytes.length + 1, true),
+        ...padded(concatBytes([nameBytes, new Uint8Array(1)])),
+      );
       putString(b.subarray(0, 100), nameBytes.subarray(0, 100));
     } else {
       pax.set("path", nameBytes);
@@ -227,7 +232,10 @@ export function encodeTarHeader(entry: TarWriteEntry, options: TarWriterOptions 
   if (fitsField(linkBytes, 100)) {
     putString(b.subarray(157, 257), linkBytes);
   } else if (gnu) {
-    out.push(extensionBlock(enc.encode("././@LongLink"), "K", linkBytes.length + 1, true), ...padded(concatBytes([linkBytes, new Uint8Array(1)])));
+    out.push(
+      extensionBlock(enc.encode("././@LongLink"), "K", linkBytes.length + 1, true),
+      ...padded(concatBytes([linkBytes, new Uint8Array(1)])),
+    );
     putString(b.subarray(157, 257), linkBytes.subarray(0, 100));
   } else {
     pax.set("linkpath", linkBytes);
@@ -258,10 +266,12 @@ export function encodeTarHeader(entry: TarWriteEntry, options: TarWriterOptions 
     pax.set("mtime", enc.encode(formatPaxTime(mtime)));
     putOctal(mf, fitsInOctal(12, mtime.sec) ? mtime.sec : 0);
   }
-  for (const [key, value, off] of [
-    ["atime", entry.atime, 345],
-    ["ctime", entry.ctime, 357],
-  ] as const) {
+  for (
+    const [key, value, off] of [
+      ["atime", entry.atime, 345],
+      ["ctime", entry.ctime, 357],
+    ] as const
+  ) {
     if (value === undefined) continue;
     const t = toInstant(value);
     if (gnu && t.nsec === 0 && (fitsInOctal(12, t.sec) || fitsInBase256(12, t.sec))) {
@@ -274,10 +284,12 @@ export function encodeTarHeader(entry: TarWriteEntry, options: TarWriterOptions 
   }
 
   // User and group names.
-  for (const [key, value, off] of [
-    ["uname", entry.uname ?? "", 265],
-    ["gname", entry.gname ?? "", 297],
-  ] as const) {
+  for (
+    const [key, value, off] of [
+      ["uname", entry.uname ?? "", 265],
+      ["gname", entry.gname ?? "", 297],
+    ] as const
+  ) {
     const v = goStringBytes(value);
     if (fitsField(v, 32)) putString(b.subarray(off, off + 32), v);
     else {
@@ -287,10 +299,12 @@ export function encodeTarHeader(entry: TarWriteEntry, options: TarWriterOptions 
   }
 
   // Devices.
-  for (const [value, off, what] of [
-    [entry.devmajor ?? 0, 329, "devmajor"],
-    [entry.devminor ?? 0, 337, "devminor"],
-  ] as const) {
+  for (
+    const [value, off, what] of [
+      [entry.devmajor ?? 0, 329, "devmajor"],
+      [entry.devminor ?? 0, 337, "devminor"],
+    ] as const
+  ) {
     const f = b.subarray(off, off + 8);
     if (!Number.isSafeInteger(value)) throw bad(`${what} ${value} is not an integer`, { name: entry.name });
     if (fitsInOctal(8, value)) putOctal(f, value);
@@ -386,7 +400,10 @@ export class TarWriter {
         await this.#emit(piece);
       }
       if (written !== e.size) {
-        throw new LayerkitError("SIZE_MISMATCH", `tar: payload of ${JSON.stringify(e.name)} is not ${e.size} bytes`, { name: e.name, size: e.size });
+        throw new LayerkitError("SIZE_MISMATCH", `tar: payload of ${JSON.stringify(e.name)} is not ${e.size} bytes`, {
+          name: e.name,
+          size: e.size,
+        });
       }
     }
     const pad = blockPadding(written);

@@ -36,7 +36,10 @@ export function streamFromGenerator(gen: AsyncGenerator<Uint8Array, void, void>)
  * per piece keep V8 holding dead ones until a full GC; at 1 GiB that was ~30 MiB of RSS). A
  * default reader gets the arrays themselves (transferred, so they must be the writer's alone).
  */
-export function byteStreamFromGenerator(gen: AsyncGenerator<Uint8Array, void, void>, recycle: (piece: Uint8Array) => void): ReadableStream<Uint8Array> {
+export function byteStreamFromGenerator(
+  gen: AsyncGenerator<Uint8Array, void, void>,
+  recycle: (piece: Uint8Array) => void,
+): ReadableStream<Uint8Array> {
   /** The piece being copied into BYOB views, and what of it is left. */
   let current: Uint8Array | undefined;
   let rest: Uint8Array | undefined;
@@ -93,7 +96,13 @@ export interface ByteStreamSource {
  * streams, a plain stream over the same source (which then never sees a BYOB request).
  */
 export function byteStream(source: ByteStreamSource, byteStreams = BYTE_STREAMS): ReadableStream<Uint8Array> {
-  if (byteStreams) return new ReadableStream({ type: "bytes", pull: (c) => source.pull(c), cancel: (r) => source.cancel(r) }) as ReadableStream<Uint8Array>;
+  if (byteStreams) {
+    return new ReadableStream({
+      type: "bytes",
+      pull: (c) => source.pull(c),
+      cancel: (r) => source.cancel(r),
+    }) as ReadableStream<Uint8Array>;
+  }
   return new ReadableStream<Uint8Array>(
     { pull: (c) => source.pull(c as unknown as ReadableByteStreamController), cancel: (r) => source.cancel(r) },
     { highWaterMark: 0 },

@@ -52,7 +52,7 @@ export class CompactStringSet {
   #find(n: number, hash: number): number {
     const slots = this.#slots;
     const mask = slots.length - 1;
-    for (let i = hash & mask; ; i = (i + 1) & mask) {
+    for (let i = hash & mask;; i = (i + 1) & mask) {
       const k = slots[i]!;
       if (k === EMPTY_SLOT) return -i - 1;
       if (this.#hashes[k] === hash && this.#lengths[k] === n && this.#equalsScratch(this.#starts[k]!, n)) return i;

@@ -64,7 +64,9 @@ export function deferredWriter<R>(open: () => Promise<StreamWithResult<R>>): { s
         pending = respondWith(request, piece);
       } else {
         // enqueue() transfers the whole ArrayBuffer: only a piece that is all of it is given away.
-        controller.enqueue((piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength ? piece : piece.slice()) as Uint8Array<ArrayBuffer>);
+        controller.enqueue(
+          (piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength ? piece : piece.slice()) as Uint8Array<ArrayBuffer>,
+        );
       }
     },
     async cancel(reason) {

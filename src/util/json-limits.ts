@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { LayerkitError, type ErrorCode } from "../errors.js";
+import { type ErrorCode, LayerkitError } from "../errors.js";
 
 export type JsonKind = "object" | "array" | "string" | "number" | "true" | "false" | "null";
 
@@ -251,11 +251,19 @@ export class JsonReader {
     const n = Number(s);
     if (!Number.isSafeInteger(n)) {
       this.pos = at;
-      throw new LayerkitError(options.code ?? "OUT_OF_RANGE", `${this.#what}: ${field} = ${s} is not a safe integer`, { field, value: s, position: at });
+      throw new LayerkitError(options.code ?? "OUT_OF_RANGE", `${this.#what}: ${field} = ${s} is not a safe integer`, {
+        field,
+        value: s,
+        position: at,
+      });
     }
     if (options.nonNegative && n < 0) {
       this.pos = at;
-      throw new LayerkitError(options.code ?? "OUT_OF_RANGE", `${this.#what}: ${field} = ${s} is negative`, { field, value: n, position: at });
+      throw new LayerkitError(options.code ?? "OUT_OF_RANGE", `${this.#what}: ${field} = ${s} is negative`, {
+        field,
+        value: n,
+        position: at,
+      });
     }
     return n === 0 ? 0 : n; // no -0
   }
@@ -372,7 +380,9 @@ export function parseJsonLimited(input: string | Uint8Array, options: JsonLimits
   const code = options.code ?? "BAD_ARGUMENT";
   const what = options.what ?? "JSON";
   // A string's UTF-8 size is at most 3 bytes per UTF-16 unit; count exactly only when needed.
-  const size = typeof input === "string" ? (input.length * 3 <= maxBytes ? input.length : new TextEncoder().encode(input).length) : input.length;
+  const size = typeof input === "string"
+    ? (input.length * 3 <= maxBytes ? input.length : new TextEncoder().encode(input).length)
+    : input.length;
   if (size > maxBytes) {
     throw new LayerkitError("LIMIT_EXCEEDED", `${what}: document is larger than ${maxBytes} bytes`, { size, maxBytes });
   }

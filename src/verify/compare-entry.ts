@@ -17,7 +17,7 @@ import { tocTimesMatch } from "../go/time.js";
 import type { TocFile } from "../layer/toc-parse.js";
 import type { TocEntry } from "../layer/toc.js";
 import { base64Encode } from "../go/base64.js";
-import { xattrsOf, type TarHeader } from "../tar/types.js";
+import { type TarHeader, xattrsOf } from "../tar/types.js";
 
 /** One differing field: what the tar says and what the TOC says. */
 export interface FieldDifference {
@@ -90,7 +90,9 @@ export function compareEstargz(hdr: TarHeader, file: TocFile): FieldDifference[]
   const modtime = formatModtime(hdr.mtime.sec, hdr.mtime.nsec) || undefined;
   if (!timesMatch(modtime, file.modtime)) out.push({ field: "modtime", tar: modtime, toc: file.modtime });
   const xattrs: Record<string, string> = {};
-  for (const [k, v] of xattrsOf(hdr) ?? []) Object.defineProperty(xattrs, k, { value: base64Encode(v), enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of xattrsOf(hdr) ?? []) {
+    Object.defineProperty(xattrs, k, { value: base64Encode(v), enumerable: true, writable: true, configurable: true });
+  }
   compareXattrs(xattrs, file.xattrs ?? {}, out);
   return out;
 }

@@ -70,12 +70,22 @@ export class ContentCheck {
     const path = this.#file.name;
     const offset = this.#dataOffset + c.fileOffset;
     if (c.zeros && !this.#chunkZero) {
-      this.#findings.fail("chunk-digests", "DIGEST_MISMATCH", `${JSON.stringify(path)}: the TOC marks the chunk at file offset ${c.fileOffset} as zeros, but the tar has other bytes there`, { path, offset, offsetKind: "tar" });
+      this.#findings.fail(
+        "chunk-digests",
+        "DIGEST_MISMATCH",
+        `${JSON.stringify(path)}: the TOC marks the chunk at file offset ${c.fileOffset} as zeros, but the tar has other bytes there`,
+        { path, offset, offsetKind: "tar" },
+      );
     }
     if (this.#chunkHash) {
       const actual = "sha256:" + this.#chunkHash.hex();
       if (actual !== c.digest) {
-        this.#findings.fail("chunk-digests", "DIGEST_MISMATCH", `${JSON.stringify(path)}: chunk at file offset ${c.fileOffset} has digest ${actual}, the TOC says ${c.digest}`, { path, offset, offsetKind: "tar" });
+        this.#findings.fail(
+          "chunk-digests",
+          "DIGEST_MISMATCH",
+          `${JSON.stringify(path)}: chunk at file offset ${c.fileOffset} has digest ${actual}, the TOC says ${c.digest}`,
+          { path, offset, offsetKind: "tar" },
+        );
       }
     }
     this.checked++;
@@ -89,11 +99,21 @@ export class ContentCheck {
     if (this.#whole) {
       const actual = "sha256:" + this.#whole.hex();
       if (actual !== this.#file.digest) {
-        this.#findings.fail("file-digests", "DIGEST_MISMATCH", `${JSON.stringify(path)}: content digest ${actual}, the TOC says ${this.#file.digest}`, { path, offset: this.#dataOffset, offsetKind: "tar" });
+        this.#findings.fail(
+          "file-digests",
+          "DIGEST_MISMATCH",
+          `${JSON.stringify(path)}: content digest ${actual}, the TOC says ${this.#file.digest}`,
+          { path, offset: this.#dataOffset, offsetKind: "tar" },
+        );
       }
     }
     if (this.#i < this.#chunks.length) {
-      this.#findings.fail("chunk-digests", "SIZE_MISMATCH", `${JSON.stringify(path)}: the tar payload (${this.#pos} bytes) ends before the TOC's chunks do`, { path, offset: this.#dataOffset, offsetKind: "tar" });
+      this.#findings.fail(
+        "chunk-digests",
+        "SIZE_MISMATCH",
+        `${JSON.stringify(path)}: the tar payload (${this.#pos} bytes) ends before the TOC's chunks do`,
+        { path, offset: this.#dataOffset, offsetKind: "tar" },
+      );
     }
   }
 }

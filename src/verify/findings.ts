@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { isLayerkitError, type ErrorCode } from "../errors.js";
+import { type ErrorCode, isLayerkitError } from "../errors.js";
 import type { VerifyCheck, VerifyCheckName, VerifyFailure, VerifyWarning } from "./types.js";
 
 export class Findings {
@@ -32,7 +32,12 @@ export class Findings {
     if (!this.#checks.has(name)) this.#checks.set(name, { name, status: "skipped", note });
   }
 
-  fail(check: VerifyCheckName, code: ErrorCode, message: string, where: { path?: string | undefined; offset?: number | undefined; offsetKind?: "blob" | "tar" } = {}): void {
+  fail(
+    check: VerifyCheckName,
+    code: ErrorCode,
+    message: string,
+    where: { path?: string | undefined; offset?: number | undefined; offsetKind?: "blob" | "tar" } = {},
+  ): void {
     const c = this.#checks.get(check);
     if (c) c.status = "failed";
     else this.#checks.set(check, { name: check, status: "failed" });
@@ -50,9 +55,14 @@ export class Findings {
   }
 
   /** Records a thrown error as a failure of `check`; non-layerkit errors are rethrown (bugs). */
-  error(check: VerifyCheckName, e: unknown, where: { path?: string | undefined; offset?: number | undefined; offsetKind?: "blob" | "tar" } = {}): void {
+  error(
+    check: VerifyCheckName,
+    e: unknown,
+    where: { path?: string | undefined; offset?: number | undefined; offsetKind?: "blob" | "tar" } = {},
+  ): void {
     if (!isLayerkitError(e)) throw e;
-    const path = where.path ?? (typeof e.details["path"] === "string" ? e.details["path"] : typeof e.details["name"] === "string" ? e.details["name"] : undefined);
+    const path = where.path ??
+      (typeof e.details["path"] === "string" ? e.details["path"] : typeof e.details["name"] === "string" ? e.details["name"] : undefined);
     this.fail(check, e.code, e.message, { ...where, path });
   }
 
@@ -81,7 +91,11 @@ export class Findings {
  * Reads a TOC with its expected digest checked; a failure is reported, and after a digest
  * mismatch the TOC is read again unchecked (what the footer says), to report what else is wrong.
  */
-export async function readReporting<T>(findings: Findings, hasExpected: boolean, read: (checked: boolean) => Promise<T>): Promise<T | undefined> {
+export async function readReporting<T>(
+  findings: Findings,
+  hasExpected: boolean,
+  read: (checked: boolean) => Promise<T>,
+): Promise<T | undefined> {
   try {
     return await read(true);
   } catch (e) {

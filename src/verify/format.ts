@@ -25,7 +25,10 @@ export async function resolveFormat(
   } catch (e) {
     // The source failing, the blob not being a layer, or its footer/annotations being wrong.
     const code = isLayerkitError(e) ? e.code : undefined;
-    findings.error(code === "IO" || code === "HTTP" ? "blob-digest" : code === "BAD_MAGIC" || code === "UNSUPPORTED_FORMAT" ? "decompress" : "toc", e);
+    findings.error(
+      code === "IO" || code === "HTTP" ? "blob-digest" : code === "BAD_MAGIC" || code === "UNSUPPORTED_FORMAT" ? "decompress" : "toc",
+      e,
+    );
     return guess(annotations, await magicCompression(source), mediaType);
   }
 }
@@ -44,7 +47,11 @@ async function magicCompression(source: BlobSource): Promise<"gzip" | "zstd" | u
  * plain format of the magic's compression (so a zstd:chunked blob with a damaged footer is still
  * decompressed as zstd, never as gzip), else the media type.
  */
-function guess(annotations: Record<string, string> | undefined, magic: "gzip" | "zstd" | undefined, mediaType: string | undefined): LayerFormat {
+function guess(
+  annotations: Record<string, string> | undefined,
+  magic: "gzip" | "zstd" | undefined,
+  mediaType: string | undefined,
+): LayerFormat {
   const keys = Object.keys(annotations ?? {});
   if (keys.some((k) => k.includes("zstd-chunked"))) return "zstd:chunked";
   if (keys.includes(ANNOTATION_ESTARGZ_TOC_DIGEST)) return "estargz";

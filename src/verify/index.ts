@@ -4,4 +4,12 @@
  * @module
  */
 export { verifyLayer } from "./verify-layer.js";
-export type { VerifyCheck, VerifyCheckName, VerifyCheckStatus, VerifyDescriptor, VerifyFailure, VerifyOptions, VerifyReport } from "./types.js";
+export type {
+  VerifyCheck,
+  VerifyCheckName,
+  VerifyCheckStatus,
+  VerifyDescriptor,
+  VerifyFailure,
+  VerifyOptions,
+  VerifyReport,
+} from "./types.js";

@@ -13,8 +13,6 @@ import { ZstdFrameScanner } from "../wasm/zstd-frame-scanner.js";
 
 export type Compression = "zstd" | "gzip";
 
-
-
 /** One decompression engine behind {@link TarDecoder}. */
 interface Engine {
   /** Decodes `data`, handing the output to `out` (views valid only during the call). */
@@ -145,8 +143,11 @@ export class TarDecoder {
     const set = new Set(marks);
     this.#marks = [...set].sort((a, b) => a - b);
     this.#split = compression === "zstd";
-    this.#engine =
-      compression === "zstd" ? zstdEngine(core, set, options.maxOutput) : set.size > 0 ? gzipEngine(set, options.maxOutput) : gunzipEngine(options.maxOutput);
+    this.#engine = compression === "zstd"
+      ? zstdEngine(core, set, options.maxOutput)
+      : set.size > 0
+      ? gzipEngine(set, options.maxOutput)
+      : gunzipEngine(options.maxOutput);
   }
 
   /** Compressed bytes pushed so far. */
@@ -230,4 +231,3 @@ export class TarDecoder {
     this.#engine.free();
   }
 }
-

@@ -92,11 +92,19 @@ export class TarSplitMatcher {
     await this.#guard(async () => {
       const e = this.#current!;
       const where = { path: e.header.name, offset: e.offset };
-      if (this.#segment.length > 0) return this.#mismatch(`${this.#segment.length} extra Segment bytes after the header of ${JSON.stringify(e.header.name)}`, where);
+      if (this.#segment.length > 0) {
+        return this.#mismatch(`${this.#segment.length} extra Segment bytes after the header of ${JSON.stringify(e.header.name)}`, where);
+      }
       const f = await this.#nextEntry();
-      if (!f || f.type !== TAR_SPLIT_FILE) return this.#mismatch(`no file entry after the header of ${JSON.stringify(e.header.name)}`, where);
-      if ((f.name ?? "") !== e.header.name) return this.#mismatch(`file entry ${JSON.stringify(f.name ?? "")} where the tar has ${JSON.stringify(e.header.name)}`, where);
-      if (f.size !== e.dataSize) return this.#mismatch(`${JSON.stringify(e.header.name)} has ${e.dataSize} payload bytes, the tar-split says ${f.size}`, where);
+      if (!f || f.type !== TAR_SPLIT_FILE) {
+        return this.#mismatch(`no file entry after the header of ${JSON.stringify(e.header.name)}`, where);
+      }
+      if ((f.name ?? "") !== e.header.name) {
+        return this.#mismatch(`file entry ${JSON.stringify(f.name ?? "")} where the tar has ${JSON.stringify(e.header.name)}`, where);
+      }
+      if (f.size !== e.dataSize) {
+        return this.#mismatch(`${JSON.stringify(e.header.name)} has ${e.dataSize} payload bytes, the tar-split says ${f.size}`, where);
+      }
       if (f.size > 0 && !bytesEqual(f.payload ?? new Uint8Array(0), this.#crc.sum())) {
         return this.#mismatch(`the CRC-64 of ${JSON.stringify(e.header.name)} differs from the tar-split's`, where);
       }
@@ -106,7 +114,9 @@ export class TarSplitMatcher {
   /** The end-of-archive bytes, then (via {@link trailing}) every byte after them. */
   async end(endBytes: Uint8Array, offset: number): Promise<void> {
     await this.#guard(async () => {
-      if (this.#segment.length > 0) return this.#mismatch(`${this.#segment.length} extra Segment bytes before the end of the archive`, { offset });
+      if (this.#segment.length > 0) {
+        return this.#mismatch(`${this.#segment.length} extra Segment bytes before the end of the archive`, { offset });
+      }
       await this.#expectBytes(endBytes, "the end-of-archive bytes", { offset });
     });
   }
@@ -120,9 +130,13 @@ export class TarSplitMatcher {
   /** After the last tar byte: nothing may be left in the tar-split. */
   async finish(offset: number): Promise<void> {
     await this.#guard(async () => {
-      if (this.#segment.length > 0) return this.#mismatch(`the tar-split has ${this.#segment.length} bytes past the end of the tar`, { offset });
+      if (this.#segment.length > 0) {
+        return this.#mismatch(`the tar-split has ${this.#segment.length} bytes past the end of the tar`, { offset });
+      }
       for (let e = await this.#nextEntry(); e; e = await this.#nextEntry()) {
-        if (e.type === TAR_SPLIT_FILE || (e.payload?.length ?? 0) > 0) return this.#mismatch("the tar-split has entries past the end of the tar", { offset, position: e.position });
+        if (e.type === TAR_SPLIT_FILE || (e.payload?.length ?? 0) > 0) {
+          return this.#mismatch("the tar-split has entries past the end of the tar", { offset, position: e.position });
+        }
       }
     });
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { getCore, type Core } from "../core.js";
+import { type Core, getCore } from "../core.js";
 import { LayerkitError } from "../errors.js";
 import { isDigest } from "../layer/digest.js";
 import { checkTarSplit } from "../formats/zstd-chunked/check-tar-split.js";
@@ -22,7 +22,7 @@ import { resolveFormat } from "./format.js";
 import { compressionOf, formatOf } from "../formats/registry.js";
 import type { TocPlan } from "../formats/format.js";
 import type { TarHeader } from "../tar/types.js";
-import { describePathProblem, pathProblems, tarReadOptions, type LayerTarKind } from "../tar/layer-rules.js";
+import { describePathProblem, type LayerTarKind, pathProblems, tarReadOptions } from "../tar/layer-rules.js";
 import { TarDecoder } from "./tar-decoder.js";
 import { tarByteStream } from "./tar-stream.js";
 import { TarSplitMatcher } from "./tar-split-matcher.js";
@@ -37,14 +37,20 @@ function checkArguments(descriptor: VerifyDescriptor, options: VerifyOptions): v
     throw new LayerkitError("BAD_ARGUMENT", message, details);
   };
   if (typeof descriptor !== "object" || descriptor === null) bad("descriptor must be an object", {});
-  if (descriptor.digest !== undefined && !isDigest(descriptor.digest)) bad(`descriptor.digest must be sha256:<64 hex>, got ${JSON.stringify(descriptor?.digest)}`, { digest: descriptor?.digest });
-  if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0) bad(`descriptor.size must be a non-negative integer, got ${descriptor.size}`, { size: descriptor.size });
+  if (descriptor.digest !== undefined && !isDigest(descriptor.digest)) {
+    bad(`descriptor.digest must be sha256:<64 hex>, got ${JSON.stringify(descriptor?.digest)}`, { digest: descriptor?.digest });
+  }
+  if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0) {
+    bad(`descriptor.size must be a non-negative integer, got ${descriptor.size}`, { size: descriptor.size });
+  }
   for (const k of ["diffID", "tocDigest"] as const) {
     const v = options[k];
     if (v !== undefined && !isDigest(v)) bad(`${k} must be sha256:<64 hex>, got ${JSON.stringify(v)}`, { [k]: v });
   }
   const max = options.maxFailures;
-  if (max !== undefined && (!Number.isSafeInteger(max) || max < 0)) bad(`maxFailures must be a non-negative integer, got ${max}`, { maxFailures: max });
+  if (max !== undefined && (!Number.isSafeInteger(max) || max < 0)) {
+    bad(`maxFailures must be a non-negative integer, got ${max}`, { maxFailures: max });
+  }
   const rs = options.readSize;
   if (rs !== undefined && (!Number.isSafeInteger(rs) || rs < 1)) bad(`readSize must be a positive integer, got ${rs}`, { readSize: rs });
 }
@@ -114,15 +120,24 @@ export async function verifyLayer(source: BlobSource, descriptor: VerifyDescript
     return report(findings, options.format ?? "gzip", { digest: "", size: 0, entries: 0, filesChecked: 0, chunksChecked: 0 });
   }
   if (blobSize === descriptor.size) findings.ran("blob-size");
-  else findings.fail("blob-size", "SIZE_MISMATCH", `the blob has ${blobSize} bytes, the descriptor says ${descriptor.size}`, { offset: Math.min(blobSize, descriptor.size) });
+  else {findings.fail("blob-size", "SIZE_MISMATCH", `the blob has ${blobSize} bytes, the descriptor says ${descriptor.size}`, {
+      offset: Math.min(blobSize, descriptor.size),
+    });}
 
   const format = await resolveFormat(source, annotations, descriptor.mediaType, options.format, findings);
   const seekable = formatOf(format).seekable;
-  const plan = seekable ? await seekable.loadTocForVerify(source, { core, annotations, tocDigest: options.tocDigest, findings }) : undefined;
+  const plan = seekable
+    ? await seekable.loadTocForVerify(source, { core, annotations, tocDigest: options.tocDigest, findings })
+    : undefined;
 
   const walk = new LayerWalk(core, findings, plan, seekable ? (format === "zstd:chunked" ? "zstd:chunked" : "estargz") : "plain");
   const reader = new BlobReader(source, blobSize, core, options.readSize ?? DEFAULT_READ, options.onProgress);
-  const decoder = new TarDecoder(core, compressionOf(format), walk.marks(), options.maxUncompressedSize === undefined ? {} : { maxOutput: options.maxUncompressedSize });
+  const decoder = new TarDecoder(
+    core,
+    compressionOf(format),
+    walk.marks(),
+    options.maxUncompressedSize === undefined ? {} : { maxOutput: options.maxUncompressedSize },
+  );
   const diff = new DigestCounter(core);
   let tarComplete = false;
   try {
@@ -184,8 +199,20 @@ export async function verifyLayer(source: BlobSource, descriptor: VerifyDescript
   return report(findings, format, out);
 }
 
-function report(findings: Findings, format: LayerFormat, rest: Omit<VerifyReport, "ok" | "format" | "checks" | "failures" | "failuresOmitted" | "warnings">): VerifyReport {
-  return { ok: findings.ok, format, checks: findings.checks, failures: findings.failures, failuresOmitted: findings.omitted, warnings: findings.warnings, ...rest };
+function report(
+  findings: Findings,
+  format: LayerFormat,
+  rest: Omit<VerifyReport, "ok" | "format" | "checks" | "failures" | "failuresOmitted" | "warnings">,
+): VerifyReport {
+  return {
+    ok: findings.ok,
+    format,
+    checks: findings.checks,
+    failures: findings.failures,
+    failuresOmitted: findings.omitted,
+    warnings: findings.warnings,
+    ...rest,
+  };
 }
 
 /** The tar walk with the TOC checks of a seekable layer. */
@@ -251,7 +278,12 @@ class LayerWalk {
       if (plan && !plan.rules.isMetadataEntry(name)) {
         const file = this.#index!.take(name);
         if (!file) {
-          this.#findings.fail("toc-vs-tar", "INCONSISTENT", `${JSON.stringify(name)} is in the tar but not in the TOC: lazy readers do not see it`, { path: name, offset: e.offset, offsetKind: "tar" });
+          this.#findings.fail(
+            "toc-vs-tar",
+            "INCONSISTENT",
+            `${JSON.stringify(name)} is in the tar but not in the TOC: lazy readers do not see it`,
+            { path: name, offset: e.offset, offsetKind: "tar" },
+          );
         } else {
           this.#checkOrder(file, name, e.offset);
           this.#compare(e.header, file, e.offset);
@@ -294,7 +326,12 @@ class LayerWalk {
     if (this.#plan?.rules.schema !== "estargz" || pad === 0) return;
     for (let i = 0; i < pad && i < raw.length; i++) {
       if (raw[i] !== 0) {
-        this.#findings.fail("chunk-layout", "INCONSISTENT", `the tar padding before ${JSON.stringify(name)} is not zero: eStargz readers refuse the member that holds it`, { path: name, offset, offsetKind: "tar" });
+        this.#findings.fail(
+          "chunk-layout",
+          "INCONSISTENT",
+          `the tar padding before ${JSON.stringify(name)} is not zero: eStargz readers refuse the member that holds it`,
+          { path: name, offset, offsetKind: "tar" },
+        );
         return;
       }
     }
@@ -307,7 +344,14 @@ class LayerWalk {
   #checkOrder(file: TocFile, name: string, offset: number): void {
     if (this.#plan!.rules.schema !== "estargz") return;
     if (file.index < this.#lastIndex) {
-      this.#findings.fail("toc-vs-tar", "INCONSISTENT", `${JSON.stringify(name)} comes after TOC entry ${this.#lastIndex} in the tar but is TOC entry ${file.index}: the TOC is not in tar order, which eStargz readers rely on`, { path: name, offset, offsetKind: "tar" });
+      this.#findings.fail(
+        "toc-vs-tar",
+        "INCONSISTENT",
+        `${
+          JSON.stringify(name)
+        } comes after TOC entry ${this.#lastIndex} in the tar but is TOC entry ${file.index}: the TOC is not in tar order, which eStargz readers rely on`,
+        { path: name, offset, offsetKind: "tar" },
+      );
     }
     this.#lastIndex = file.index;
   }
@@ -321,7 +365,12 @@ class LayerWalk {
       return;
     }
     if (diffs.length > 0) {
-      this.#findings.fail("toc-vs-tar", "INCONSISTENT", `${JSON.stringify(hdr.name)}: the TOC and the tar disagree (${describeDifferences(diffs)})`, { path: hdr.name, offset, offsetKind: "tar" });
+      this.#findings.fail(
+        "toc-vs-tar",
+        "INCONSISTENT",
+        `${JSON.stringify(hdr.name)}: the TOC and the tar disagree (${describeDifferences(diffs)})`,
+        { path: hdr.name, offset, offsetKind: "tar" },
+      );
     }
   }
 
@@ -337,7 +386,12 @@ class LayerWalk {
     for (const file of this.#plan.files) {
       for (const c of file.chunks) {
         if (pinned ? c.offset <= from && from < c.end : c.offset < to && c.end > from) {
-          this.#findings.fail("file-digests", e instanceof LayerkitError ? e.code : "INCONSISTENT", `${JSON.stringify(file.name)}: its compressed bytes at ${c.offset}..${c.end} do not decompress (${why})`, { path: file.name, offset: c.offset });
+          this.#findings.fail(
+            "file-digests",
+            e instanceof LayerkitError ? e.code : "INCONSISTENT",
+            `${JSON.stringify(file.name)}: its compressed bytes at ${c.offset}..${c.end} do not decompress (${why})`,
+            { path: file.name, offset: c.offset },
+          );
           break;
         }
       }
@@ -349,7 +403,9 @@ class LayerWalk {
     const plan = this.#plan!;
     const f = this.#findings;
     for (const file of this.#index!.left()) {
-      f.fail("toc-vs-tar", "INCONSISTENT", `${JSON.stringify(file.name)} is in the TOC but not in the tar: full pulls do not see it`, { path: file.name });
+      f.fail("toc-vs-tar", "INCONSISTENT", `${JSON.stringify(file.name)} is in the TOC but not in the tar: full pulls do not see it`, {
+        path: file.name,
+      });
     }
     f.ran("toc-vs-tar", `${plan.files.length} TOC entries`);
     f.ran("file-digests", `${this.filesChecked} files`);
@@ -362,17 +418,45 @@ class LayerWalk {
         const at = decoder.positionAt(c.offset);
         const want = dataOffset + c.fileOffset - c.innerOffset;
         if (!decoder.startsAt(c.offset)) {
-          f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: no zstd frame or gzip member starts at the chunk offset ${c.offset} (file offset ${c.fileOffset})`, { path: file.name, offset: c.offset });
+          f.fail(
+            "chunk-layout",
+            "INCONSISTENT",
+            `${
+              JSON.stringify(file.name)
+            }: no zstd frame or gzip member starts at the chunk offset ${c.offset} (file offset ${c.fileOffset})`,
+            { path: file.name, offset: c.offset },
+          );
         } else if (at !== want) {
-          f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: the chunk at blob offset ${c.offset} decompresses to tar offset ${at ?? "beyond the end"}, the file's bytes at file offset ${c.fileOffset} are at tar offset ${want}`, { path: file.name, offset: c.offset });
+          f.fail(
+            "chunk-layout",
+            "INCONSISTENT",
+            `${JSON.stringify(file.name)}: the chunk at blob offset ${c.offset} decompresses to tar offset ${
+              at ?? "beyond the end"
+            }, the file's bytes at file offset ${c.fileOffset} are at tar offset ${want}`,
+            { path: file.name, offset: c.offset },
+          );
         } else if (c.exact) {
           // An exact range (zstd:chunked) is whole frames holding the chunk and nothing else:
           // lazy readers decode exactly [offset, end) and refuse a frame cut at either side.
           const endAt = decoder.positionAt(c.end);
           if (!decoder.boundaryAt(c.end)) {
-            f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: the chunk at blob offset ${c.offset} ends at ${c.end}, where no frame starts (a lazy reader would decode a frame cut short)`, { path: file.name, offset: c.end });
+            f.fail(
+              "chunk-layout",
+              "INCONSISTENT",
+              `${
+                JSON.stringify(file.name)
+              }: the chunk at blob offset ${c.offset} ends at ${c.end}, where no frame starts (a lazy reader would decode a frame cut short)`,
+              { path: file.name, offset: c.end },
+            );
           } else if (endAt !== want + c.size) {
-            f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: the chunk ${c.offset}..${c.end} decompresses to ${endAt === undefined ? "beyond the end" : endAt - want} bytes, the TOC says ${c.size}`, { path: file.name, offset: c.offset });
+            f.fail(
+              "chunk-layout",
+              "INCONSISTENT",
+              `${JSON.stringify(file.name)}: the chunk ${c.offset}..${c.end} decompresses to ${
+                endAt === undefined ? "beyond the end" : endAt - want
+              } bytes, the TOC says ${c.size}`,
+              { path: file.name, offset: c.offset },
+            );
           }
         }
       }
@@ -380,7 +464,14 @@ class LayerWalk {
       if (end !== undefined) {
         const at = decoder.positionAt(end);
         if (at !== dataOffset + file.size) {
-          f.fail("chunk-layout", "INCONSISTENT", `${JSON.stringify(file.name)}: its endOffset ${end} is at tar offset ${at ?? "beyond the end"}, the file ends at tar offset ${dataOffset + file.size}`, { path: file.name, offset: end });
+          f.fail(
+            "chunk-layout",
+            "INCONSISTENT",
+            `${JSON.stringify(file.name)}: its endOffset ${end} is at tar offset ${at ?? "beyond the end"}, the file ends at tar offset ${
+              dataOffset + file.size
+            }`,
+            { path: file.name, offset: end },
+          );
         }
       }
     }
@@ -396,8 +487,12 @@ class LayerWalk {
           f.error("toc-vs-tar-split", e, { path });
         }
         const err = this.#matcher!.error;
-        if (err) f.error("tar-split-vs-tar", err, { offset: typeof err.details["offset"] === "number" ? err.details["offset"] : undefined, offsetKind: "tar" });
-        else f.ran("tar-split-vs-tar");
+        if (err) {
+          f.error("tar-split-vs-tar", err, {
+            offset: typeof err.details["offset"] === "number" ? err.details["offset"] : undefined,
+            offsetKind: "tar",
+          });
+        } else f.ran("tar-split-vs-tar");
       } else if (!f.failed("tar-split-vs-tar")) {
         f.skipped("toc-vs-tar-split", "the layer has no tar-split (written by containers/storage < 1.47 or stargz-snapshotter)");
         f.skipped("tar-split-vs-tar", "the layer has no tar-split");

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { LayerkitError, type ErrorCode } from "../errors.js";
+import { type ErrorCode, LayerkitError } from "../errors.js";
 import { instantiateWasm, type WasmSource } from "./load.js";
 import { ZstdFrameScanner } from "./zstd-frame-scanner.js";
 
@@ -244,8 +244,9 @@ interface DecodeState {
 
 const NO_MARKS: ReadonlySet<number> = new Set();
 
-const registry: FinalizationRegistry<() => void> | undefined =
-  typeof FinalizationRegistry === "function" ? new FinalizationRegistry((release) => release()) : undefined;
+const registry: FinalizationRegistry<() => void> | undefined = typeof FinalizationRegistry === "function"
+  ? new FinalizationRegistry((release) => release())
+  : undefined;
 
 interface FrameInfo {
   skippable: boolean;
@@ -410,8 +411,9 @@ class ZstdEngine implements Zstd {
     else if (op === "decompress") {
       if (code === E_WINDOW_TOO_LARGE) kind = "ZSTD_WINDOW_TOO_LARGE";
       else if (code === E_STAGE_WRONG || code === E_INIT_MISSING || code === E_STABILITY) kind = "ZSTD_BAD_USAGE";
-      else if (code < E_PARAMETER_FIRST || code === E_DST_TOO_SMALL || code === E_SRC_SIZE_WRONG || (code >= 44 && code <= 48)) kind = "ZSTD_CORRUPT";
-      else kind = "ZSTD_INTERNAL";
+      else if (code < E_PARAMETER_FIRST || code === E_DST_TOO_SMALL || code === E_SRC_SIZE_WRONG || (code >= 44 && code <= 48)) {
+        kind = "ZSTD_CORRUPT";
+      } else kind = "ZSTD_INTERNAL";
     } else {
       if (code >= E_PARAMETER_FIRST && code <= E_PARAMETER_LAST) kind = "BAD_ARGUMENT";
       else if (code === E_STAGE_WRONG || code === E_INIT_MISSING || code === E_SRC_SIZE_WRONG) kind = "ZSTD_BAD_USAGE";
@@ -426,7 +428,9 @@ class ZstdEngine implements Zstd {
   level(options: ZstdCompressOptions | undefined): number {
     const level = options?.level ?? DEFAULT_LEVEL;
     if (!Number.isInteger(level) || level < this.minLevel || level > this.maxLevel) {
-      throw new LayerkitError("BAD_ARGUMENT", `zstd level must be an integer in ${this.minLevel}..${this.maxLevel}, got ${level}`, { level });
+      throw new LayerkitError("BAD_ARGUMENT", `zstd level must be an integer in ${this.minLevel}..${this.maxLevel}, got ${level}`, {
+        level,
+      });
     }
     return level;
   }
@@ -502,7 +506,7 @@ class ZstdEngine implements Zstd {
       // so the frame is the same bytes.
       let part = 0;
       let partOff = 0;
-      for (let off = 0; off < n; ) {
+      for (let off = 0; off < n;) {
         const space = x.lk_comp_space(comp);
         if (space <= 0) throw new LayerkitError("ZSTD_INTERNAL", "zstd compress: no room in the input ring");
         const take = Math.min(space, n - off);
@@ -510,7 +514,7 @@ class ZstdEngine implements Zstd {
         if (one) this.heap().set(one.subarray(off, off + take), wptr);
         else {
           const heap = this.heap();
-          for (let at = wptr, left = take; left > 0; ) {
+          for (let at = wptr, left = take; left > 0;) {
             const p = parts![part]!;
             const k = Math.min(p.length - partOff, left);
             heap.set(p.subarray(partOff, partOff + k), at);
@@ -558,7 +562,7 @@ class ZstdEngine implements Zstd {
       const outPtr = this.ensureOut(OUT_CAP);
       const outCap = this.outCap;
       const n = data.length;
-      for (let off = 0; off < n; ) {
+      for (let off = 0; off < n;) {
         const take = Math.min(n - off, IN_CHUNK);
         this.heap().set(data.subarray(off, off + take), inPtr);
         state.frames?.push(data.subarray(off, off + take));
@@ -577,7 +581,9 @@ class ZstdEngine implements Zstd {
           if (produced > 0) {
             state.total += produced;
             if (state.total > state.limit) {
-              throw new LayerkitError("ZSTD_FRAME_TOO_LARGE", `zstd decompress: output exceeds maxOutput (${state.limit} bytes)`, { maxOutput: state.limit });
+              throw new LayerkitError("ZSTD_FRAME_TOO_LARGE", `zstd decompress: output exceeds maxOutput (${state.limit} bytes)`, {
+                maxOutput: state.limit,
+              });
             }
             sink.push(this.u8.subarray(outPtr, outPtr + produced));
           }
@@ -617,7 +623,10 @@ class ZstdEngine implements Zstd {
     const { windowLog, limit } = decompressOptions(options);
     const expected = expectedSize(data);
     if (expected > limit) {
-      throw new LayerkitError("ZSTD_FRAME_TOO_LARGE", `zstd decompress: frames declare ${expected} bytes, over maxOutput (${limit})`, { maxOutput: limit, declared: expected });
+      throw new LayerkitError("ZSTD_FRAME_TOO_LARGE", `zstd decompress: frames declare ${expected} bytes, over maxOutput (${limit})`, {
+        maxOutput: limit,
+        declared: expected,
+      });
     }
     const dctx = this.sharedD(windowLog);
     const sink = new Sink(expected);
@@ -634,17 +643,32 @@ class ZstdEngine implements Zstd {
     const { windowLog, limit } = decompressOptions(options);
     const info = scanFrame(blob, offset);
     if (info.skippable) {
-      throw new LayerkitError("ZSTD_BAD_USAGE", `zstd: the frame at ${offset} is a skippable frame, not a zstd frame`, { offset, frameSize: info.frameSize });
+      throw new LayerkitError("ZSTD_BAD_USAGE", `zstd: the frame at ${offset} is a skippable frame, not a zstd frame`, {
+        offset,
+        frameSize: info.frameSize,
+      });
     }
     if (info.windowSize > 2 ** windowLog) {
-      throw new LayerkitError("ZSTD_WINDOW_TOO_LARGE", `zstd: frame at ${offset} needs a ${info.windowSize}-byte window, over 2^${windowLog}`, {
-        offset, windowSize: info.windowSize, maxWindowLog: windowLog,
-      });
+      throw new LayerkitError(
+        "ZSTD_WINDOW_TOO_LARGE",
+        `zstd: frame at ${offset} needs a ${info.windowSize}-byte window, over 2^${windowLog}`,
+        {
+          offset,
+          windowSize: info.windowSize,
+          maxWindowLog: windowLog,
+        },
+      );
     }
     if (info.contentSize > limit) {
-      throw new LayerkitError("ZSTD_FRAME_TOO_LARGE", `zstd: frame at ${offset} declares ${info.contentSize} bytes, over maxOutput (${limit})`, {
-        offset, declared: info.contentSize, maxOutput: limit,
-      });
+      throw new LayerkitError(
+        "ZSTD_FRAME_TOO_LARGE",
+        `zstd: frame at ${offset} declares ${info.contentSize} bytes, over maxOutput (${limit})`,
+        {
+          offset,
+          declared: info.contentSize,
+          maxOutput: limit,
+        },
+      );
     }
     const frame = blob.subarray(offset, offset + info.frameSize);
     const dctx = this.sharedD(windowLog);
@@ -678,7 +702,11 @@ class ZstdEngine implements Zstd {
       if (isZstdError(raw)) throw this.error(raw, "decompress", { offset });
       const r = raw >>> 0;
       if (r !== size) {
-        throw new LayerkitError("ZSTD_CORRUPT", `zstd: frame at ${offset} decoded to ${r} bytes, its header says ${size}`, { offset, declared: size, actual: r });
+        throw new LayerkitError("ZSTD_CORRUPT", `zstd: frame at ${offset} decoded to ${r} bytes, its header says ${size}`, {
+          offset,
+          declared: size,
+          actual: r,
+        });
       }
       return this.heap().slice(outPtr, outPtr + size);
     } catch (e) {
@@ -697,7 +725,11 @@ class ZstdEngine implements Zstd {
     const level = this.level(options);
     const windowLog = options?.windowLog ?? 0;
     if (windowLog !== 0 && (!Number.isInteger(windowLog) || windowLog < WINDOW_LOG_MIN || windowLog > WINDOW_LOG_MAX)) {
-      throw new LayerkitError("BAD_ARGUMENT", `zstd windowLog must be an integer in ${WINDOW_LOG_MIN}..${WINDOW_LOG_MAX}, got ${windowLog}`, { windowLog });
+      throw new LayerkitError(
+        "BAD_ARGUMENT",
+        `zstd windowLog must be an integer in ${WINDOW_LOG_MIN}..${WINDOW_LOG_MAX}, got ${windowLog}`,
+        { windowLog },
+      );
     }
     return new Compressor(this, level, options?.checksum ?? true, options?.compact ?? false, windowLog);
   }
@@ -844,7 +876,11 @@ function wrap(e: unknown): unknown {
 function decompressOptions(options: ZstdDecompressOptions | undefined): { windowLog: number; limit: number } {
   const windowLog = options?.maxWindowLog ?? DEFAULT_WINDOW_LOG;
   if (!Number.isInteger(windowLog) || windowLog < WINDOW_LOG_MIN || windowLog > WINDOW_LOG_MAX) {
-    throw new LayerkitError("BAD_ARGUMENT", `zstd maxWindowLog must be an integer in ${WINDOW_LOG_MIN}..${WINDOW_LOG_MAX}, got ${windowLog}`, { maxWindowLog: windowLog });
+    throw new LayerkitError(
+      "BAD_ARGUMENT",
+      `zstd maxWindowLog must be an integer in ${WINDOW_LOG_MIN}..${WINDOW_LOG_MAX}, got ${windowLog}`,
+      { maxWindowLog: windowLog },
+    );
   }
   const limit = options?.maxOutput ?? Infinity;
   if (typeof limit !== "number" || Number.isNaN(limit) || limit < 0) {
@@ -857,7 +893,7 @@ function decompressOptions(options: ZstdDecompressOptions | undefined): { window
 function expectedSize(data: Uint8Array): number {
   let total = 0;
   try {
-    for (let off = 0; off < data.length; ) {
+    for (let off = 0; off < data.length;) {
       const f = scanFrame(data, off);
       if (!f.skippable) {
         if (f.contentSize < 0) return -1;
@@ -885,7 +921,11 @@ function scanFrame(b: Uint8Array, offset: number): FrameInfo {
   }
   const need = (end: number, what: string): void => {
     if (end > b.length) {
-      throw new LayerkitError("ZSTD_TRUNCATED", `zstd: ${what} of the frame at ${offset} runs past the end of the data (${b.length} bytes)`, { offset, size: b.length });
+      throw new LayerkitError(
+        "ZSTD_TRUNCATED",
+        `zstd: ${what} of the frame at ${offset} runs past the end of the data (${b.length} bytes)`,
+        { offset, size: b.length },
+      );
     }
   };
   need(offset + 4, "magic number");
@@ -897,7 +937,10 @@ function scanFrame(b: Uint8Array, offset: number): FrameInfo {
     return { skippable: true, frameSize, contentSize: 0, windowSize: 0, checksum: false };
   }
   if (magic !== ZSTD_MAGIC) {
-    throw new LayerkitError("ZSTD_CORRUPT", `zstd: no zstd frame at ${offset} (magic 0x${magic.toString(16).padStart(8, "0")})`, { offset, magic });
+    throw new LayerkitError("ZSTD_CORRUPT", `zstd: no zstd frame at ${offset} (magic 0x${magic.toString(16).padStart(8, "0")})`, {
+      offset,
+      magic,
+    });
   }
   need(offset + 5, "frame header");
   const fhd = b[offset + 4]!;

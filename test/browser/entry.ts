@@ -7,7 +7,7 @@
  */
 import { loadCore } from "../../src/runtime/browser.js";
 import { cases } from "../conformance/index.js";
-import { assertBytesEqual, assertEqual, textBytes, type ConformanceCase } from "../conformance/harness.js";
+import { assertBytesEqual, assertEqual, type ConformanceCase, textBytes } from "../conformance/harness.js";
 import { runCase, toWire, type WireOutcome } from "./suite.js";
 
 /** Run after the suite: it re-points the adapter at URLs served as application/octet-stream. */
@@ -20,7 +20,11 @@ const fallbackCase: ConformanceCase = {
     });
     const data = textBytes(100_000, 7);
     assertBytesEqual(core.zstd.decompress(core.zstd.compress(data)), data, "zstd round trip");
-    assertEqual(core.sha256().update(new TextEncoder().encode("abc")).hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256(abc)");
+    assertEqual(
+      core.sha256().update(new TextEncoder().encode("abc")).hex(),
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+      "sha256(abc)",
+    );
   },
 };
 

@@ -58,7 +58,9 @@ function serve(script) {
     const wasm = /^\/(octet\/)?wasm\/(zstd|sha256)\.wasm$/.exec(path);
     if (path === "/" || path === "/index.html") return { type: "text/html; charset=utf-8", body: html };
     if (path === "/dist/runtime/conformance.js") return { type: "text/javascript; charset=utf-8", body: script };
-    if (wasm) return { type: wasm[1] ? "application/octet-stream" : "application/wasm", body: readFileSync(join(ROOT, "wasm", `${wasm[2]}.wasm`)) };
+    if (wasm) {
+      return { type: wasm[1] ? "application/octet-stream" : "application/wasm", body: readFileSync(join(ROOT, "wasm", `${wasm[2]}.wasm`)) };
+    }
     if (path === "/favicon.ico") return { status: 204, type: "text/plain", body: "" };
     return undefined;
   });
@@ -76,7 +78,10 @@ async function main() {
     const { page } = browser;
     await page.goto(`${s.origin}/`);
     await page.waitForFunction(() => "layerkitSuite" in globalThis, null, { timeout: 60_000 });
-    const { names, userAgent } = await page.evaluate(() => ({ names: globalThis.layerkitSuite.names, userAgent: globalThis.layerkitSuite.userAgent }));
+    const { names, userAgent } = await page.evaluate(() => ({
+      names: globalThis.layerkitSuite.names,
+      userAgent: globalThis.layerkitSuite.userAgent,
+    }));
     const version = /Chrome\/([\d.]+)/.exec(userAgent)?.[1] ?? "?";
     console.log(`Chromium ${version} (${CHROMIUM}), ${names.length} cases, served from ${s.origin}`);
     for (let i = 0; i < names.length; i++) {
@@ -92,7 +97,9 @@ async function main() {
     // compileStreaming could take it), and the fallback case fetched the octet-stream copies.
     const t0 = performance.now();
     const fetched = (p) => s.log.filter((l) => l.path === p && l.status === 200).length;
-    const missing = ["/wasm/zstd.wasm", "/wasm/sha256.wasm", "/octet/wasm/zstd.wasm", "/octet/wasm/sha256.wasm"].filter((p) => fetched(p) === 0);
+    const missing = ["/wasm/zstd.wasm", "/wasm/sha256.wasm", "/octet/wasm/zstd.wasm", "/octet/wasm/sha256.wasm"].filter((p) =>
+      fetched(p) === 0
+    );
     const adapter = {
       name: "adapter: wasm/*.wasm fetched relative to the bundle (application/wasm) and via the fallback URLs",
       ok: missing.length === 0,

@@ -57,7 +57,9 @@ export async function assertThrowsCode(fn: () => unknown, code: string, message:
     await fn();
   } catch (e) {
     if (isLayerkitError(e) && e.code === code) return;
-    throw new AssertionError(`${message}: expected LayerkitError ${code}, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    throw new AssertionError(
+      `${message}: expected LayerkitError ${code}, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+    );
   }
   throw new AssertionError(`${message}: expected LayerkitError ${code}, nothing was thrown`);
 }
@@ -67,9 +69,11 @@ export function pseudoRandomBytes(length: number, seed = 1): Uint8Array {
   const out = new Uint8Array(length);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < length; i++) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
   }
   return out;

@@ -5,7 +5,7 @@
  */
 import type { Zstd } from "../../src/wasm/zstd.js";
 import { skippableFrame } from "../../src/formats/zstd/skippable.js";
-import { assert, assertBytesEqual, assertEqual, assertThrowsCode, pseudoRandomBytes, textBytes, type ConformanceCase } from "./harness.js";
+import { assert, assertBytesEqual, assertEqual, assertThrowsCode, type ConformanceCase, pseudoRandomBytes, textBytes } from "./harness.js";
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -79,7 +79,14 @@ export const zstdCases: ConformanceCase[] = [
       // Compressible and incompressible stretches, so libzstd's block pre-splitter cuts blocks
       // inside 128 KiB block boundaries (it did so differently per write pattern before).
       const data = concat(textBytes(700_000, 31), pseudoRandomBytes(300_000, 32), textBytes(1_100_000, 33));
-      const cuts: number[][] = [[data.length], [1 << 20], [1 << 17], [(1 << 17) + 1], [65536], [4096, 200_000], [1, 7, 512, 131073, 3, 999_999]];
+      const cuts: number[][] = [[data.length], [1 << 20], [1 << 17], [(1 << 17) + 1], [65536], [4096, 200_000], [
+        1,
+        7,
+        512,
+        131073,
+        3,
+        999_999,
+      ]];
       for (const level of [1, 3, 9]) {
         let first: Uint8Array | undefined;
         for (const sizes of cuts) {
@@ -172,7 +179,11 @@ export const zstdCases: ConformanceCase[] = [
     async run({ core }) {
       const zstd = core.zstd;
       const wide = wideWindowFrame(28);
-      assertEqual(new TextDecoder().decode(zstd.decompress(wide, { maxWindowLog: 28 })), "hello", "2^28 window accepted with maxWindowLog 28");
+      assertEqual(
+        new TextDecoder().decode(zstd.decompress(wide, { maxWindowLog: 28 })),
+        "hello",
+        "2^28 window accepted with maxWindowLog 28",
+      );
       await assertThrowsCode(() => zstd.decompress(wide), "ZSTD_WINDOW_TOO_LARGE", "2^28 window over the default 2^27");
       await assertThrowsCode(() => zstd.decompressFrameAt(wide, 0), "ZSTD_WINDOW_TOO_LARGE", "decompressFrameAt window");
       assertEqual(new TextDecoder().decode(zstd.decompress(wideWindowFrame(27))), "hello", "2^27 window accepted by default");
@@ -183,7 +194,11 @@ export const zstdCases: ConformanceCase[] = [
       const streamed = concat(c.write(data), c.endFrame());
       c.free();
       await assertThrowsCode(() => zstd.decompress(streamed, { maxOutput: 1000 }), "ZSTD_FRAME_TOO_LARGE", "maxOutput, streamed frame");
-      await assertThrowsCode(() => zstd.decompressFrameAt(zstd.compress(data), 0, { maxOutput: 1000 }), "ZSTD_FRAME_TOO_LARGE", "maxOutput, sized frame");
+      await assertThrowsCode(
+        () => zstd.decompressFrameAt(zstd.compress(data), 0, { maxOutput: 1000 }),
+        "ZSTD_FRAME_TOO_LARGE",
+        "maxOutput, sized frame",
+      );
       assertEqual(zstd.decompress(streamed, { maxOutput: data.length }).length, data.length, "maxOutput = exact size is fine");
       stillWorks(zstd, "maxOutput");
 

@@ -42,7 +42,9 @@ export function testTar(): Uint8Array {
   for (const d of ["etc/", "usr/", "usr/bin/", "usr/lib/", "usr/share/", "usr/share/doc/", "usr/share/doc/layerkit/", "var/"]) {
     entries.push({ name: d, type: "dir", mtime: MTIME });
   }
-  for (const f of testFiles()) entries.push({ name: f.path, data: f.content, mtime: MTIME, mode: f.path.startsWith("usr/bin/") ? 0o755 : 0o644 });
+  for (const f of testFiles()) {
+    entries.push({ name: f.path, data: f.content, mtime: MTIME, mode: f.path.startsWith("usr/bin/") ? 0o755 : 0o644 });
+  }
   entries.push({ name: "usr/bin/tool-link", type: "symlink", linkname: "tool", mtime: MTIME });
   return buildTar(entries);
 }

@@ -44,7 +44,14 @@ export function upstreamLayers(): UpstreamLayer[] {
     ].map(([command, name]) => {
       const out = join(dir, name!);
       const r = runHarness<{ producer: string; annotations: Record<string, string>; size: number; digest: string }>([command!, tar, out]);
-      return { name: name!, producer: r.producer, bytes: new Uint8Array(readFileSync(out)), digest: r.digest, size: r.size, annotations: r.annotations };
+      return {
+        name: name!,
+        producer: r.producer,
+        bytes: new Uint8Array(readFileSync(out)),
+        digest: r.digest,
+        size: r.size,
+        annotations: r.annotations,
+      };
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

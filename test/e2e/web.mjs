@@ -20,7 +20,12 @@ import { assert, loadTestLayers, ROOT, runCases, typecheck } from "./support.mjs
 const RUNTIME = "web (chromium)";
 const OUT = join(ROOT, "test/out");
 const WAIT_MS = 120_000;
-const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".map": "application/json", ".wasm": "application/wasm" };
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".map": "application/json",
+  ".wasm": "application/wasm",
+};
 
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), "layerkit-web-"));
@@ -28,10 +33,16 @@ async function setup() {
   await buildWebExample(dir);
   Object.assign(ctx, await loadTestLayers());
   const { layers } = ctx;
-  const served = new Map([layers.chunked, layers.estargz, layers.tamperedChunked, layers.tamperedEstargz, layers.zstd, layers.gzip, ...layers.upstream].map((l) => [`/layers/${l.name}`, l.bytes]));
+  const served = new Map(
+    [layers.chunked, layers.estargz, layers.tamperedChunked, layers.tamperedEstargz, layers.zstd, layers.gzip, ...layers.upstream].map((
+      l,
+    ) => [`/layers/${l.name}`, l.bytes]),
+  );
   ctx.server = await serveHttp((path) => {
     if (served.has(path)) return { type: "application/octet-stream", body: served.get(path), ranges: true };
-    if (path === "/not-a-layer.txt") return { type: "text/plain", body: "this is not a layer, just some text that is long enough to be probed".repeat(4), ranges: true };
+    if (path === "/not-a-layer.txt") {
+      return { type: "text/plain", body: "this is not a layer, just some text that is long enough to be probed".repeat(4), ranges: true };
+    }
     const file = path === "/" ? "index.html" : path.slice(1);
     const ext = /\.[a-z]+$/.exec(file)?.[0];
     if (!/^[a-z0-9.]+$/.test(file) || !TYPES[ext]) return undefined;
@@ -62,7 +73,9 @@ async function shown(page) {
     state: document.body.dataset.state,
     ok: document.body.dataset.ok,
     error: document.getElementById("error").hidden ? undefined : document.getElementById("error").textContent,
-    checks: Object.fromEntries([...document.querySelectorAll("#checks li")].map((li) => [li.dataset.check, { state: li.dataset.state, text: li.textContent }])),
+    checks: Object.fromEntries(
+      [...document.querySelectorAll("#checks li")].map((li) => [li.dataset.check, { state: li.dataset.state, text: li.textContent }]),
+    ),
     files: [...document.querySelectorAll("#tree button.file")].map((b) => b.dataset.path).sort(),
     tree: document.getElementById("tree").textContent,
     progress: document.getElementById("progress-text").textContent,
@@ -96,10 +109,14 @@ async function clickFile(page, path) {
   const parts = path.split("/");
   for (let i = 1; i < parts.length; i++) {
     const dir = parts.slice(0, i).join("/");
-    if (!(await page.$eval(`#tree details[data-dir="${dir}"]`, (d) => d.open))) await page.click(`#tree details[data-dir="${dir}"] > summary`);
+    if (!(await page.$eval(`#tree details[data-dir="${dir}"]`, (d) => d.open))) {
+      await page.click(`#tree details[data-dir="${dir}"] > summary`);
+    }
   }
   await page.click(`#tree button.file[data-path="${path}"]`);
-  await page.waitForSelector(`#viewer[data-path="${path}"][data-state=done], #viewer[data-path="${path}"][data-state=error]`, { timeout: WAIT_MS });
+  await page.waitForSelector(`#viewer[data-path="${path}"][data-state=done], #viewer[data-path="${path}"][data-state=error]`, {
+    timeout: WAIT_MS,
+  });
   return page.evaluate(() => ({
     state: document.getElementById("viewer").dataset.state,
     text: document.getElementById("file-text")?.textContent,
@@ -127,15 +144,23 @@ function expectPassing(s, { authenticated, diffID = false, size = authenticated,
     "chunk-digests": "pass",
     "chunk-layout": "pass",
   };
-  for (const [name, state] of Object.entries(want)) assert(s.checks[name]?.state === state, `${name} check: ${JSON.stringify(s.checks[name])}, want ${state}`);
-  assert(s.checks.toc.text.includes(authenticated ? "(authenticated by the annotations)" : "(not authenticated"), `toc check: ${s.checks.toc.text}`);
+  for (const [name, state] of Object.entries(want)) {
+    assert(s.checks[name]?.state === state, `${name} check: ${JSON.stringify(s.checks[name])}, want ${state}`);
+  }
+  assert(
+    s.checks.toc.text.includes(authenticated ? "(authenticated by the annotations)" : "(not authenticated"),
+    `toc check: ${s.checks.toc.text}`,
+  );
   assert(s.checks["file-digests"].text.includes(`${s.files.length} files`), `file-digests check counts: ${s.checks["file-digests"].text}`);
 }
 
 function expectTree(ctx, s) {
   const want = ctx.layers.files.map((f) => f.path).sort();
   const got = s.files.filter((f) => !LANDMARK.test(f));
-  assert(s.files.length - got.length <= 1 && JSON.stringify(got) === JSON.stringify(want), `tree files ${JSON.stringify(s.files)}, want ${JSON.stringify(want)}`);
+  assert(
+    s.files.length - got.length <= 1 && JSON.stringify(got) === JSON.stringify(want),
+    `tree files ${JSON.stringify(s.files)}, want ${JSON.stringify(want)}`,
+  );
   assert(s.tree.includes("tool-link → tool"), `tree does not show the symlink: ${s.tree}`);
 }
 
@@ -165,7 +190,10 @@ function expectFile(ctx, path, shown) {
     assert(shown.text === new TextDecoder().decode(f.content), `text of ${path} differs: ${JSON.stringify(shown.text?.slice(0, 200))}`);
   } else {
     const digest = `sha256:${ctx.core.sha256().update(f.content).hex()}`;
-    assert(shown.size === `${f.content.length} bytes` && shown.digest === digest, `binary ${path}: shown ${shown.size} ${shown.digest}, want ${f.content.length} bytes ${digest}`);
+    assert(
+      shown.size === `${f.content.length} bytes` && shown.digest === digest,
+      `binary ${path}: shown ${shown.size} ${shown.digest}, want ${f.content.length} bytes ${digest}`,
+    );
   }
 }
 
@@ -181,10 +209,21 @@ const cases = [
     "zstd:chunked by URL with digest, diffID and annotations: every check passes (tar-split too), the tree lists the files",
     async (ctx) => {
       const l = ctx.layers.chunked;
-      const s = await enterUrl(ctx.page, `${ctx.server.origin}/layers/${l.name}`, { digest: l.result.digest, size: l.result.size, diffID: l.result.diffID, annotations: l.result.annotations });
+      const s = await enterUrl(ctx.page, `${ctx.server.origin}/layers/${l.name}`, {
+        digest: l.result.digest,
+        size: l.result.size,
+        diffID: l.result.diffID,
+        annotations: l.result.annotations,
+      });
       expectPassing(s, { authenticated: true, diffID: true });
-      assert(s.checks["toc-vs-tar-split"]?.state === "pass" && s.checks["tar-split-vs-tar"]?.state === "pass", `tar-split checks: ${JSON.stringify(s.checks)}`);
-      assert(s.checks.toc.text.includes("zstd:chunked") && s.checks.toc.text.includes(l.result.tocDigest), `toc check text: ${s.checks.toc.text}`);
+      assert(
+        s.checks["toc-vs-tar-split"]?.state === "pass" && s.checks["tar-split-vs-tar"]?.state === "pass",
+        `tar-split checks: ${JSON.stringify(s.checks)}`,
+      );
+      assert(
+        s.checks.toc.text.includes("zstd:chunked") && s.checks.toc.text.includes(l.result.tocDigest),
+        `toc check text: ${s.checks.toc.text}`,
+      );
       assert(s.checks["diff-id"].text.includes(l.result.diffID), `diff-id check text: ${s.checks["diff-id"].text}`);
       expectTree(ctx, s);
     },
@@ -234,7 +273,11 @@ const cases = [
     "layers written by upstream Go (c/storage ZstdCompressor, stargz-snapshotter estargz.Build zstdchunked) verify with their annotations and show their tree; c/storage's opens lazily",
     async (ctx) => {
       for (const l of ctx.layers.upstream) {
-        const s = await enterUrl(ctx.page, `${ctx.server.origin}/layers/${l.name}`, { digest: l.digest, size: l.size, annotations: l.annotations });
+        const s = await enterUrl(ctx.page, `${ctx.server.origin}/layers/${l.name}`, {
+          digest: l.digest,
+          size: l.size,
+          annotations: l.annotations,
+        });
         try {
           expectPassing(s, { authenticated: true });
           expectTree(ctx, s);
@@ -250,11 +293,20 @@ const cases = [
     "plain zstd and gzip layers by URL: digest, size, decompression and diffID verified; no TOC to browse",
     async (ctx) => {
       for (const l of [ctx.layers.zstd, ctx.layers.gzip]) {
-        const s = await enterUrl(ctx.page, `${ctx.server.origin}/layers/${l.name}`, { digest: l.result.digest, size: l.result.size, diffID: l.result.diffID });
+        const s = await enterUrl(ctx.page, `${ctx.server.origin}/layers/${l.name}`, {
+          digest: l.result.digest,
+          size: l.result.size,
+          diffID: l.result.diffID,
+        });
         assert(s.state === "done" && s.ok === "true", `${l.name}: ${JSON.stringify(s)}`);
-        for (const name of ["blob-size", "blob-digest", "decompress", "diff-id"]) assert(s.checks[name]?.state === "pass", `${l.name} ${name}: ${JSON.stringify(s.checks[name])}`);
+        for (const name of ["blob-size", "blob-digest", "decompress", "diff-id"]) {
+          assert(s.checks[name]?.state === "pass", `${l.name} ${name}: ${JSON.stringify(s.checks[name])}`);
+        }
         assert(s.files.length === 0 && s.tree.includes(`plain ${l.format} layer has no TOC`), `${l.name} tree: ${s.tree}`);
-        assert(s.checks["diff-id"].text.includes(ctx.layers.chunked.result.diffID), `${l.name}: same tar, same diffID as the zstd:chunked layer: ${s.checks["diff-id"].text}`);
+        assert(
+          s.checks["diff-id"].text.includes(ctx.layers.chunked.result.diffID),
+          `${l.name}: same tar, same diffID as the zstd:chunked layer: ${s.checks["diff-id"].text}`,
+        );
       }
     },
   ],
@@ -262,16 +314,29 @@ const cases = [
     "tampered zstd:chunked by URL: blob digest, decompression and file digests fail, the bad file names itself, clicking it shows a typed error",
     async (ctx) => {
       const good = ctx.layers.chunked;
-      const s = await enterUrl(ctx.page, `${ctx.server.origin}/layers/${ctx.layers.tamperedChunked.name}`, { digest: good.result.digest, size: good.result.size, annotations: good.result.annotations });
+      const s = await enterUrl(ctx.page, `${ctx.server.origin}/layers/${ctx.layers.tamperedChunked.name}`, {
+        digest: good.result.digest,
+        size: good.result.size,
+        annotations: good.result.annotations,
+      });
       assert(s.checks["blob-size"]?.state === "pass", `blob-size (same size): ${JSON.stringify(s.checks["blob-size"])}`);
       assert(s.state === "done" && s.ok === "false", `tampered layer not flagged: ${JSON.stringify(s)}`);
-      assert(s.checks["blob-digest"]?.state === "fail" && s.checks["blob-digest"].text.includes("DIGEST_MISMATCH"), `blob-digest: ${JSON.stringify(s.checks["blob-digest"])}`);
+      assert(
+        s.checks["blob-digest"]?.state === "fail" && s.checks["blob-digest"].text.includes("DIGEST_MISMATCH"),
+        `blob-digest: ${JSON.stringify(s.checks["blob-digest"])}`,
+      );
       assert(s.checks.toc?.state === "pass", `toc (untouched) should still authenticate: ${JSON.stringify(s.checks.toc)}`);
       assert(s.checks.decompress?.state === "fail", `decompress: ${JSON.stringify(s.checks.decompress)}`);
       const fd = s.checks["file-digests"];
-      assert(fd?.state === "fail" && fd.text.includes("usr/lib/big.bin") && !fd.text.includes("etc/os-release"), `file-digests: ${JSON.stringify(fd)}`);
+      assert(
+        fd?.state === "fail" && fd.text.includes("usr/lib/big.bin") && !fd.text.includes("etc/os-release"),
+        `file-digests: ${JSON.stringify(fd)}`,
+      );
       const shown = await clickFile(ctx.page, "usr/lib/big.bin");
-      assert(shown.state === "error" && /^(DIGEST_MISMATCH|ZSTD_[A-Z_]+|SIZE_MISMATCH):/.test(shown.error ?? ""), `clicking the tampered file: ${JSON.stringify(shown)}`);
+      assert(
+        shown.state === "error" && /^(DIGEST_MISMATCH|ZSTD_[A-Z_]+|SIZE_MISMATCH):/.test(shown.error ?? ""),
+        `clicking the tampered file: ${JSON.stringify(shown)}`,
+      );
       await ctx.page.screenshot({ path: join(OUT, "e2e-web-tampered.png"), fullPage: true });
     },
   ],
@@ -301,7 +366,11 @@ const cases = [
     async (ctx) => {
       const s = await dropFile(ctx.page, "tampered.esgz", ctx.layers.tamperedEstargz.bytes);
       const fd = s.checks["file-digests"];
-      assert(s.ok === "false" && fd?.state === "fail" && fd.text.includes("etc/os-release") && /GZIP_CORRUPT|DIGEST_MISMATCH|SIZE_MISMATCH/.test(fd.text), `file-digests: ${JSON.stringify(fd)}`);
+      assert(
+        s.ok === "false" && fd?.state === "fail" && fd.text.includes("etc/os-release") &&
+          /GZIP_CORRUPT|DIGEST_MISMATCH|SIZE_MISMATCH/.test(fd.text),
+        `file-digests: ${JSON.stringify(fd)}`,
+      );
     },
   ],
   [
@@ -310,21 +379,39 @@ const cases = [
       const l = ctx.layers.chunked;
       // Both key sets (current and c/storage 1.43's): a descriptor whose sets disagree is BAD_ANNOTATION.
       const wrong = `sha256:${"0".repeat(64)}`;
-      const annotations = { ...l.result.annotations, "io.github.containers.zstd-chunked.manifest-checksum": wrong, "io.containers.zstd-chunked.manifest-checksum": wrong };
+      const annotations = {
+        ...l.result.annotations,
+        "io.github.containers.zstd-chunked.manifest-checksum": wrong,
+        "io.containers.zstd-chunked.manifest-checksum": wrong,
+      };
       const s = await enterUrl(ctx.page, `${ctx.server.origin}/layers/${l.name}`, { annotations });
-      assert(s.ok === "false" && s.checks.toc?.state === "fail" && s.checks.toc.text.includes("DIGEST_MISMATCH"), `toc: ${JSON.stringify(s.checks.toc)}`);
+      assert(
+        s.ok === "false" && s.checks.toc?.state === "fail" && s.checks.toc.text.includes("DIGEST_MISMATCH"),
+        `toc: ${JSON.stringify(s.checks.toc)}`,
+      );
       assert(s.files.length === 0, `tree shown for an unauthenticated TOC: ${s.files}`);
     },
   ],
   [
     "bad input: truncated layers dropped (with and without annotations) and a URL that is no layer fail with typed codes",
     async (ctx) => {
-      const t = await dropFile(ctx.page, "truncated.zst", ctx.layers.truncated.bytes, { annotations: ctx.layers.chunked.result.annotations });
-      assert(t.ok === "false" && t.checks.toc?.state === "fail" && /^toc OUT_OF_RANGE: /.test(t.checks.toc.text), `truncated, annotated: ${JSON.stringify(t.checks.toc)}`);
+      const t = await dropFile(ctx.page, "truncated.zst", ctx.layers.truncated.bytes, {
+        annotations: ctx.layers.chunked.result.annotations,
+      });
+      assert(
+        t.ok === "false" && t.checks.toc?.state === "fail" && /^toc OUT_OF_RANGE: /.test(t.checks.toc.text),
+        `truncated, annotated: ${JSON.stringify(t.checks.toc)}`,
+      );
       const u = await dropFile(ctx.page, "truncated.zst", ctx.layers.truncated.bytes);
-      assert(u.ok === "false" && u.checks.decompress?.state === "fail" && u.checks.decompress.text.includes("ZSTD_TRUNCATED"), `truncated: ${JSON.stringify(u.checks)}`);
+      assert(
+        u.ok === "false" && u.checks.decompress?.state === "fail" && u.checks.decompress.text.includes("ZSTD_TRUNCATED"),
+        `truncated: ${JSON.stringify(u.checks)}`,
+      );
       const n = await enterUrl(ctx.page, `${ctx.server.origin}/not-a-layer.txt`);
-      assert(n.ok === "false" && n.checks.decompress?.state === "fail" && n.checks.decompress.text.includes("BAD_MAGIC"), `not a layer: ${JSON.stringify(n.checks)}`);
+      assert(
+        n.ok === "false" && n.checks.decompress?.state === "fail" && n.checks.decompress.text.includes("BAD_MAGIC"),
+        `not a layer: ${JSON.stringify(n.checks)}`,
+      );
     },
   ],
   [

@@ -13,11 +13,11 @@ import type { Core } from "../../src/core.js";
 import { LayerkitError } from "../../src/errors.js";
 import type { LayerFormat } from "../../src/layer/result.js";
 import { buildTar, readTar } from "../../src/tar/index.js";
-import { mutatePlain, mutateSeekable, type Mutated } from "./mutators.js";
+import { type Mutated, mutatePlain, mutateSeekable } from "./mutators.js";
 import { check, type Finding } from "./oracle.js";
-import { split, type SeekableParts } from "./reseal.js";
-import { inputSeed, rng, type Rng } from "./rng.js";
-import { buildLayer, FORMATS, sampleTar, type BaseLayer } from "./samples.js";
+import { type SeekableParts, split } from "./reseal.js";
+import { inputSeed, type Rng, rng } from "./rng.js";
+import { type BaseLayer, buildLayer, FORMATS, sampleTar } from "./samples.js";
 
 export interface Base extends BaseLayer {
   parts?: SeekableParts;
@@ -68,7 +68,10 @@ async function createInput(core: Core, r: Rng, base: Base, format: LayerFormat):
     const regs = list.filter((e) => e.header.typeflag === "0");
     if (regs.length === 0) return undefined;
     const t = r.pick(regs);
-    list.splice(0, 0, { header: { ...t.header, name: "x/forward", typeflag: "1", linkname: t.header.name, size: 0 }, data: new Uint8Array(0) });
+    list.splice(0, 0, {
+      header: { ...t.header, name: "x/forward", typeflag: "1", linkname: t.header.name, size: 0 },
+      data: new Uint8Array(0),
+    });
     what = "create:forward-link";
   }
   const tar = buildTar(
@@ -104,7 +107,9 @@ export async function runInput(core: Core, bases: Bases, seed: number, index: nu
   input ??= base.parts ? mutateSeekable(r, core, base.parts, base.annotations, base.blob) : mutatePlain(r, format, base.blob);
   const outcome = await check(core, input, nativeEvery > 0 && index % nativeEvery === 0);
   const findings = outcome.findings;
-  if (input.ops[1] === "created" && !outcome.verifyOk) findings.push({ kind: "disagree", message: `createLayer wrote a ${format} layer its own verify rejects (${outcome.tags[0]})` });
+  if (input.ops[1] === "created" && !outcome.verifyOk) {
+    findings.push({ kind: "disagree", message: `createLayer wrote a ${format} layer its own verify rejects (${outcome.tags[0]})` });
+  }
   return { index, input, findings, tags: outcome.tags };
 }
 
@@ -115,7 +120,19 @@ export function saveReproduction(dir: string, seed: number, res: InputResult): s
   writeFileSync(join(dir, name + ".blob"), res.input.blob);
   writeFileSync(
     join(dir, name + ".json"),
-    JSON.stringify({ seed, index: res.index, format: res.input.format, ops: res.input.ops, annotations: res.input.annotations, findings: res.findings, replay: `npm run fuzz -- --seed ${seed} --from ${res.index} --inputs 1` }, null, 2),
+    JSON.stringify(
+      {
+        seed,
+        index: res.index,
+        format: res.input.format,
+        ops: res.input.ops,
+        annotations: res.input.annotations,
+        findings: res.findings,
+        replay: `npm run fuzz -- --seed ${seed} --from ${res.index} --inputs 1`,
+      },
+      null,
+      2,
+    ),
   );
   return join(dir, name);
 }

@@ -37,7 +37,17 @@ for (let i = from; done < inputs && Date.now() < until; i++) {
   for (const t of res.tags) tally[t] = (tally[t] ?? 0) + 1;
   if (res.findings.length > 0) {
     const path = saveReproduction(out, seed, res);
-    write(`F ${JSON.stringify({ index: i, format: res.input.format, ops: res.input.ops, findings: res.findings.map((f) => `${f.kind}: ${f.message.slice(0, 300)}`), path })}`);
+    write(
+      `F ${
+        JSON.stringify({
+          index: i,
+          format: res.input.format,
+          ops: res.input.ops,
+          findings: res.findings.map((f) => `${f.kind}: ${f.message.slice(0, 300)}`),
+          path,
+        })
+      }`,
+    );
   }
   if (Date.now() - lastStats > 5000) {
     write(`S ${JSON.stringify({ next: i + 1, done, tally })}`);

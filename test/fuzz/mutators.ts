@@ -10,7 +10,7 @@ import { Gunzip, gzipMember } from "../../src/gzip/index.js";
 import { buildSkippableFrame } from "../../src/formats/zstd-chunked/footer.js";
 import type { LayerFormat } from "../../src/layer/result.js";
 import type { Rng } from "./rng.js";
-import { concat, seal, sha, shiftOffsets, type Sealed, type SeekableParts, type TocEntryJson } from "./reseal.js";
+import { concat, seal, type Sealed, type SeekableParts, sha, shiftOffsets, type TocEntryJson } from "./reseal.js";
 
 export interface Mutated extends Sealed {
   format: LayerFormat;
@@ -22,11 +22,60 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 const INTERESTING: unknown[] = [
-  -1, 0, 1, 4, 7, 8, 511, 512, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 1e300, 1.5,
-  "", ".", "..", "../x", "/abs", "a\u0000b", "d", "d/f1", "x/f2", "sha256:", "sha256:" + "0".repeat(64), "zeros", "reg", "chunk", "hardlink", "dir",
-  null, true, [], {},
+  -1,
+  0,
+  1,
+  4,
+  7,
+  8,
+  511,
+  512,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53 - 1,
+  2 ** 53,
+  1e300,
+  1.5,
+  "",
+  ".",
+  "..",
+  "../x",
+  "/abs",
+  "a\u0000b",
+  "d",
+  "d/f1",
+  "x/f2",
+  "sha256:",
+  "sha256:" + "0".repeat(64),
+  "zeros",
+  "reg",
+  "chunk",
+  "hardlink",
+  "dir",
+  null,
+  true,
+  [],
+  {},
 ];
-const FIELDS = ["type", "name", "linkName", "mode", "size", "uid", "gid", "modtime", "digest", "offset", "endOffset", "chunkSize", "chunkOffset", "chunkDigest", "chunkType", "xattrs", "innerOffset"];
+const FIELDS = [
+  "type",
+  "name",
+  "linkName",
+  "mode",
+  "size",
+  "uid",
+  "gid",
+  "modtime",
+  "digest",
+  "offset",
+  "endOffset",
+  "chunkSize",
+  "chunkOffset",
+  "chunkDigest",
+  "chunkType",
+  "xattrs",
+  "innerOffset",
+];
 const OTHER_DIGEST = "sha256:" + "ab".repeat(32);
 
 /** One blind byte-level edit of `b` (a copy; may change the length). */
@@ -61,7 +110,8 @@ export function mutateBytes(r: Rng, b: Uint8Array, from = 0, to = b.length): { b
   }
 }
 
-const payloadEntries = (toc: SeekableParts["toc"]): TocEntryJson[] => toc.entries.filter((e) => typeof e["offset"] === "number" && (e["offset"] as number) > 0);
+const payloadEntries = (toc: SeekableParts["toc"]): TocEntryJson[] =>
+  toc.entries.filter((e) => typeof e["offset"] === "number" && (e["offset"] as number) > 0);
 
 /** A structure-aware edit of the TOC object. */
 function mutateTocEntries(r: Rng, p: SeekableParts): string {
@@ -150,7 +200,9 @@ function mutateTocEntries(r: Rng, p: SeekableParts): string {
 function frameStarts(p: SeekableParts): number[] {
   const set = new Set<number>();
   for (const e of p.toc.entries) {
-    for (const k of ["offset", "endOffset"]) if (typeof e[k] === "number" && (e[k] as number) > 0 && (e[k] as number) < p.payload.length) set.add(e[k] as number);
+    for (const k of ["offset", "endOffset"]) {
+      if (typeof e[k] === "number" && (e[k] as number) > 0 && (e[k] as number) < p.payload.length) set.add(e[k] as number);
+    }
   }
   return [...set].sort((a, b) => a - b);
 }
@@ -188,7 +240,11 @@ function memberSurgery(r: Rng, p: SeekableParts): string {
   const out = data.slice();
   // Header blocks: 512-aligned blocks from the end of the chunk's padding; pick one, or anywhere.
   const entry = p.toc.entries.find((e) => e["offset"] === start);
-  const chunk = typeof entry?.["chunkSize"] === "number" && (entry["chunkSize"] as number) > 0 ? (entry["chunkSize"] as number) : typeof entry?.["size"] === "number" ? (entry["size"] as number) : 0;
+  const chunk = typeof entry?.["chunkSize"] === "number" && (entry["chunkSize"] as number) > 0
+    ? (entry["chunkSize"] as number)
+    : typeof entry?.["size"] === "number"
+    ? (entry["size"] as number)
+    : 0;
   const inner = typeof entry?.["innerOffset"] === "number" ? (entry["innerOffset"] as number) : 0;
   const headerStart = inner + Math.ceil(chunk / 512) * 512;
   let at: number;
@@ -229,7 +285,13 @@ function mutateTocText(r: Rng, p: SeekableParts): { text: Uint8Array; op: string
 }
 
 /** One mutated input from a seekable layer's parts (a fresh copy is made). */
-export function mutateSeekable(r: Rng, core: Core, base: SeekableParts, baseAnnotations: Record<string, string>, baseBlob: Uint8Array): Mutated {
+export function mutateSeekable(
+  r: Rng,
+  core: Core,
+  base: SeekableParts,
+  baseAnnotations: Record<string, string>,
+  baseBlob: Uint8Array,
+): Mutated {
   const p: SeekableParts = { ...base, toc: structuredClone(base.toc) };
   const ops: string[] = [];
   const kind = r.int(10);
@@ -250,7 +312,12 @@ export function mutateSeekable(r: Rng, core: Core, base: SeekableParts, baseAnno
     // Blind edits of the original sealed blob (footer, TOC frame, tar-split), annotations kept or not.
     const m = mutateBytes(r, baseBlob, r.chance(0.5) ? Math.max(0, baseBlob.length - 200) : 0);
     const keep = r.chance(0.5);
-    return { format: p.format, blob: m.bytes, annotations: keep ? baseAnnotations : {}, ops: ["blind:" + m.op + (keep ? "" : ":no-annotations")] };
+    return {
+      format: p.format,
+      blob: m.bytes,
+      annotations: keep ? baseAnnotations : {},
+      ops: ["blind:" + m.op + (keep ? "" : ":no-annotations")],
+    };
   }
   const s = seal(core, p);
   return { format: p.format, ...s, ops };
@@ -262,13 +329,11 @@ export function mutatePlain(r: Rng, format: LayerFormat, blob: Uint8Array): Muta
   let b = blob;
   if (format === "zstd" && r.chance(0.3)) {
     const at = r.int(b.length + 1);
-    const frame = r.chance(0.5)
-      ? buildSkippableFrame(r.bytes(r.int(8)))
-      : (() => {
-          const f = buildSkippableFrame(new Uint8Array(0));
-          new DataView(f.buffer, f.byteOffset).setUint32(4, r.pick([0x80000008, 0xfffffff0, 0x7fffffff, 100]), true);
-          return f;
-        })();
+    const frame = r.chance(0.5) ? buildSkippableFrame(r.bytes(r.int(8))) : (() => {
+      const f = buildSkippableFrame(new Uint8Array(0));
+      new DataView(f.buffer, f.byteOffset).setUint32(4, r.pick([0x80000008, 0xfffffff0, 0x7fffffff, 100]), true);
+      return f;
+    })();
     b = concat([b.subarray(0, at), frame, b.subarray(at)]);
     ops.push(`frame:skippable@${at}`);
   }

@@ -90,7 +90,11 @@ export async function check(core: Core, input: Mutated, native: boolean): Promis
     verifyOk = report.ok;
     tags.push(report.ok ? "verify:ok" : `verify:${report.failures[0]?.code ?? "?"}`);
   } catch (e) {
-    findings.push(codeOf(e) ? { kind: "untyped", message: `verifyLayer threw ${codeOf(e)} for bad input (it reports, never throws)` } : untyped("verifyLayer", e));
+    findings.push(
+      codeOf(e)
+        ? { kind: "untyped", message: `verifyLayer threw ${codeOf(e)} for bad input (it reports, never throws)` }
+        : untyped("verifyLayer", e),
+    );
   }
 
   let extracted: Extracted | undefined;
@@ -134,19 +138,37 @@ export async function check(core: Core, input: Mutated, native: boolean): Promis
     if (bytes) {
       const entry = findEntry(index.entries, name);
       if (entry.digest === undefined || sha(bytes) !== entry.digest) {
-        findings.push({ kind: "uncommitted", message: `readFile ${JSON.stringify(name)} returned ${bytes.length} bytes with digest ${sha(bytes)}, the TOC commits to ${entry.digest}` });
+        findings.push({
+          kind: "uncommitted",
+          message: `readFile ${JSON.stringify(name)} returned ${bytes.length} bytes with digest ${
+            sha(bytes)
+          }, the TOC commits to ${entry.digest}`,
+        });
       }
     }
     if (!verifyOk || !extracted) continue;
     const want = extracted.files.get(name);
     if (bytes && want === undefined) {
-      findings.push({ kind: "disagree", message: `verify passed; readFile ${JSON.stringify(name)} returned ${bytes.length} bytes, extraction ${extracted.failed.has(name) ? "cannot create it" : "has no such regular file"}` });
+      findings.push({
+        kind: "disagree",
+        message: `verify passed; readFile ${JSON.stringify(name)} returned ${bytes.length} bytes, extraction ${
+          extracted.failed.has(name) ? "cannot create it" : "has no such regular file"
+        }`,
+      });
     } else if (bytes && want && sha(bytes) !== sha(want)) {
-      findings.push({ kind: "disagree", message: `verify passed; readFile ${JSON.stringify(name)} returned ${bytes.length} bytes, extraction gives ${want.length} other bytes` });
+      findings.push({
+        kind: "disagree",
+        message: `verify passed; readFile ${
+          JSON.stringify(name)
+        } returned ${bytes.length} bytes, extraction gives ${want.length} other bytes`,
+      });
     } else if (!bytes && code !== "BAD_ARGUMENT" && code !== "NOT_FOUND") {
       findings.push({ kind: "disagree", message: `verify passed; readFile ${JSON.stringify(name)} failed with ${code}` });
     } else if (!bytes && want !== undefined) {
-      findings.push({ kind: "disagree", message: `verify passed; readFile ${JSON.stringify(name)} failed with ${code}, extraction has it (${want.length} bytes)` });
+      findings.push({
+        kind: "disagree",
+        message: `verify passed; readFile ${JSON.stringify(name)} failed with ${code}, extraction has it (${want.length} bytes)`,
+      });
     }
   }
   return { verifyOk, findings, tags };
@@ -165,10 +187,18 @@ async function compareNative(core: Core, format: LayerFormat, blob: Uint8Array, 
   }
   const nativeOk = r.status === 0;
   tags.push(`native:${nativeOk ? "ok" : "fail"}:${ours ? "ok" : "fail"}`);
-  if (nativeOk && ours && sha(ours) !== sha(new Uint8Array(r.stdout))) findings.push({ kind: "native", message: `${tool} -dc and decompressLayer give different bytes` });
-  else if (nativeOk !== (ours !== undefined)) {
+  if (nativeOk && ours && sha(ours) !== sha(new Uint8Array(r.stdout))) {
+    findings.push({ kind: "native", message: `${tool} -dc and decompressLayer give different bytes` });
+  } else if (nativeOk !== (ours !== undefined)) {
     // gzip -dc accepts trailing zeros after the last member ("decompression OK, trailing garbage ignored", exit 2);
     // only a success/failure split in the other direction, or with exit 0, is a finding.
-    if (!(tool === "gzip" && r.status === 2)) findings.push({ kind: "native", message: `${tool} -dc ${nativeOk ? "accepts" : `refuses (${String(r.stderr).trim().slice(0, 200)})`}, decompressLayer ${ours ? "accepts" : "refuses"}` });
+    if (!(tool === "gzip" && r.status === 2)) {
+      findings.push({
+        kind: "native",
+        message: `${tool} -dc ${nativeOk ? "accepts" : `refuses (${String(r.stderr).trim().slice(0, 200)})`}, decompressLayer ${
+          ours ? "accepts" : "refuses"
+        }`,
+      });
+    }
   }
 }

@@ -44,7 +44,10 @@ export async function split(core: Core, base: BaseLayer): Promise<SeekableParts>
       format: "zstd:chunked",
       payload: base.blob.slice(0, t.payloadEnd),
       toc: JSON.parse(dec.decode(tocJson)),
-      tarSplit: { frame: base.blob.slice(ts.offset - SKIPPABLE_HEADER_SIZE, ts.offset + ts.length), uncompressedLength: ts.uncompressedLength },
+      tarSplit: {
+        frame: base.blob.slice(ts.offset - SKIPPABLE_HEADER_SIZE, ts.offset + ts.length),
+        uncompressedLength: ts.uncompressedLength,
+      },
     };
   }
   if (base.format !== "estargz") throw new Error(`${base.format} is not seekable`);

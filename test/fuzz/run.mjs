@@ -7,7 +7,7 @@
  * findings. Reproductions go to DIR (default test/out/fuzz). Exit code 1 when anything was found.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,7 +29,15 @@ let next = Number(opt("from", "0"));
 
 const dir = mkdtempSync(join(tmpdir(), "layerkit-fuzz-"));
 const bundle = join(dir, "cli.mjs");
-await build({ entryPoints: [join(root, "test/fuzz/cli.ts")], bundle: true, platform: "node", format: "esm", target: "node20", outfile: bundle, logLevel: "error" });
+await build({
+  entryPoints: [join(root, "test/fuzz/cli.ts")],
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  outfile: bundle,
+  logLevel: "error",
+});
 
 const until = Date.now() + seconds * 1000;
 const findings = [];
@@ -50,7 +58,18 @@ function rssOf(pid) {
 function runWorker() {
   return new Promise((resolveRun) => {
     const left = inputs - done;
-    const child = spawn(process.execPath, [bundle, "--seed", String(seed), "--from", String(next), "--until", String(until), "--out", out, ...(Number.isFinite(left) ? ["--inputs", String(left)] : [])], {
+    const child = spawn(process.execPath, [
+      bundle,
+      "--seed",
+      String(seed),
+      "--from",
+      String(next),
+      "--until",
+      String(until),
+      "--out",
+      out,
+      ...(Number.isFinite(left) ? ["--inputs", String(left)] : []),
+    ], {
       env: { ...process.env, LAYERKIT_ROOT: root },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -98,7 +117,12 @@ function runWorker() {
       done += workerDone;
       tally.peakRssMiB = Math.max(tally.peakRssMiB ?? 0, Math.round(peak / 2 ** 20));
       if (killed) {
-        findings.push({ index: current, kind: killed.kind, findings: [killed.message], replay: `npm run fuzz -- --seed ${seed} --from ${current} --inputs 1` });
+        findings.push({
+          index: current,
+          kind: killed.kind,
+          findings: [killed.message],
+          replay: `npm run fuzz -- --seed ${seed} --from ${current} --inputs 1`,
+        });
         console.log(`finding: ${killed.message}`);
         done += 1;
         next = current + 1;

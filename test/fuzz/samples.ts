@@ -84,7 +84,12 @@ export const streamOf = (b: Uint8Array): ReadableStream<Uint8Array> =>
 
 /** Writes `tar` as a layer of `format` (small eStargz chunks, so files have several). */
 export async function buildLayer(core: Core, tar: Uint8Array, format: LayerFormat, r: Rng): Promise<BaseLayer> {
-  const w = createLayer(streamOf(tar), { format, core, level: 1, ...(format === "estargz" ? { chunkSize: r.pick([1024, 4096, 16_384]) } : {}) });
+  const w = createLayer(streamOf(tar), {
+    format,
+    core,
+    level: 1,
+    ...(format === "estargz" ? { chunkSize: r.pick([1024, 4096, 16_384]) } : {}),
+  });
   const [blob, result] = await Promise.all([collect(w.stream), w.result]);
   return { format, tar, blob, annotations: result.annotations ?? {} };
 }

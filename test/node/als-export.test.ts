@@ -3,7 +3,7 @@
  * source under /usr/share/gocode is the reference: the path, base64 flavour, required files and
  * the `info` field names are checked against it), whole layer directories or none.
  */
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,7 +33,22 @@ beforeAll(async () => {
     trees.push(t);
   }
   layout = join(work, "oci");
-  const r = runCli(["image", "build", "--layer", trees[0]!, "--layer", trees[1]!, "--format", "gzip", "--format", "zstd:chunked", "-o", layout, "--tag", "v1"]);
+  const r = runCli([
+    "image",
+    "build",
+    "--layer",
+    trees[0]!,
+    "--layer",
+    trees[1]!,
+    "--format",
+    "gzip",
+    "--format",
+    "zstd:chunked",
+    "-o",
+    layout,
+    "--tag",
+    "v1",
+  ]);
   if (r.status !== 0) throw new Error(r.stderr);
   const blob = (d: string) => readFileSync(join(layout, "blobs/sha256", d.split(":")[1]!), "utf8");
   const manifest = JSON.parse(blob(JSON.parse(readFileSync(join(layout, "index.json"), "utf8")).manifests[0].digest));
@@ -117,7 +132,12 @@ describe("the layout, against c/storage 1.43's source", () => {
     const store = freshStore();
     const broken = join(work, "broken");
     runCli(["image", "build", "--layer", trees[0]!, "--layer", trees[1]!, "--format", "gzip", "-o", broken, "--tag", "v1"]);
-    const manifest = JSON.parse(readFileSync(join(broken, "blobs/sha256", JSON.parse(readFileSync(join(broken, "index.json"), "utf8")).manifests[0].digest.split(":")[1]), "utf8"));
+    const manifest = JSON.parse(
+      readFileSync(
+        join(broken, "blobs/sha256", JSON.parse(readFileSync(join(broken, "index.json"), "utf8")).manifests[0].digest.split(":")[1]),
+        "utf8",
+      ),
+    );
     // The second layer's blob is corrupted: the first is exported, the second is not.
     const second = join(broken, "blobs/sha256", manifest.layers[1].digest.split(":")[1]);
     const bytes = readFileSync(second);

@@ -102,7 +102,9 @@ describe("Go byte strings", () => {
     const words = ["a", "b", "ab", "", "\uFF21", "\u{1F600}", "é", "\udcff", "\u007f", "Z"];
     for (const a of words) {
       for (const b of words) {
-        expect(Math.sign(compareGoStrings(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(Buffer.compare(Buffer.from(goStringBytes(a)), Buffer.from(goStringBytes(b))));
+        expect(Math.sign(compareGoStrings(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(
+          Buffer.compare(Buffer.from(goStringBytes(a)), Buffer.from(goStringBytes(b))),
+        );
       }
     }
     // UTF-16 order would put U+FF21 after the emoji's surrogates' opposite.

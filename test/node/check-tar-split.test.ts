@@ -24,7 +24,16 @@ async function layer(tar: Uint8Array) {
 const clone = (e: TocEntry[]): TocEntry[] => JSON.parse(JSON.stringify(e)) as TocEntry[];
 
 describe("checkTarSplit (TOC ↔ tar-split, upstream's rule)", () => {
-  for (const [name, make] of Object.entries({ kitchenSink: tars.kitchenSinkTar, paxTimes: tars.paxTimesTar, xattrs: tars.xattrsTar, longNames: tars.longNamesTar, gnu: tars.gnuFormatTar, trailing: () => tars.trailingPaddingTar(4096) })) {
+  for (
+    const [name, make] of Object.entries({
+      kitchenSink: tars.kitchenSinkTar,
+      paxTimes: tars.paxTimesTar,
+      xattrs: tars.xattrsTar,
+      longNames: tars.longNamesTar,
+      gnu: tars.gnuFormatTar,
+      trailing: () => tars.trailingPaddingTar(4096),
+    })
+  ) {
     it(`accepts what our writer produced: ${name}`, async () => {
       const { entries, tarSplit } = await layer(make());
       await expect(checkTarSplit(entries, tarSplit)).resolves.toBeUndefined();
@@ -43,17 +52,41 @@ describe("checkTarSplit (TOC ↔ tar-split, upstream's rule)", () => {
   });
 
   const TAMPER: Array<[string, (e: TocEntry[]) => void]> = [
-    ["a different mode", (e) => { e.find((x) => x.type === "reg")!.mode = 0o4755; }],
-    ["a different size", (e) => { const r = e.find((x) => x.type === "reg" && x.size)!; r.size = r.size! + 1; }],
-    ["a different uid", (e) => { e.find((x) => x.type === "reg")!.uid = 4242; }],
-    ["a different link target", (e) => { e.find((x) => x.type === "symlink")!.linkName = "/etc/shadow"; }],
-    ["a different type", (e) => { e.find((x) => x.type === "fifo")!.type = "reg"; }],
-    ["a nanosecond-different mtime", (e) => { const r = e.find((x) => x.modtime && /\.\d+Z$/.test(x.modtime))!; r.modtime = r.modtime!.replace(/(\d)Z$/, (_m, d: string) => `${(Number(d) + 1) % 10}Z`); }],
-    ["an extra xattr", (e) => { e.find((x) => x.type === "reg")!.xattrs = { "user.evil": "AA==" }; }],
-    ["a missing entry", (e) => { e.splice(e.findIndex((x) => x.type === "dir"), 1); }],
-    ["an extra entry", (e) => { e.push({ type: "reg", name: "./ghost" }); }],
-    ["a duplicate entry", (e) => { e.push({ ...e.find((x) => x.type === "dir")! }); }],
-    ["a renamed entry", (e) => { e.find((x) => x.type === "symlink")!.name += "2"; }],
+    ["a different mode", (e) => {
+      e.find((x) => x.type === "reg")!.mode = 0o4755;
+    }],
+    ["a different size", (e) => {
+      const r = e.find((x) => x.type === "reg" && x.size)!;
+      r.size = r.size! + 1;
+    }],
+    ["a different uid", (e) => {
+      e.find((x) => x.type === "reg")!.uid = 4242;
+    }],
+    ["a different link target", (e) => {
+      e.find((x) => x.type === "symlink")!.linkName = "/etc/shadow";
+    }],
+    ["a different type", (e) => {
+      e.find((x) => x.type === "fifo")!.type = "reg";
+    }],
+    ["a nanosecond-different mtime", (e) => {
+      const r = e.find((x) => x.modtime && /\.\d+Z$/.test(x.modtime))!;
+      r.modtime = r.modtime!.replace(/(\d)Z$/, (_m, d: string) => `${(Number(d) + 1) % 10}Z`);
+    }],
+    ["an extra xattr", (e) => {
+      e.find((x) => x.type === "reg")!.xattrs = { "user.evil": "AA==" };
+    }],
+    ["a missing entry", (e) => {
+      e.splice(e.findIndex((x) => x.type === "dir"), 1);
+    }],
+    ["an extra entry", (e) => {
+      e.push({ type: "reg", name: "./ghost" });
+    }],
+    ["a duplicate entry", (e) => {
+      e.push({ ...e.find((x) => x.type === "dir")! });
+    }],
+    ["a renamed entry", (e) => {
+      e.find((x) => x.type === "symlink")!.name += "2";
+    }],
   ];
   for (const [what, tamper] of TAMPER) {
     it(`rejects a TOC with ${what} (INCONSISTENT, naming the path)`, async () => {

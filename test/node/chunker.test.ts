@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { Chunker, chunkBytes, HOLE_THRESHOLD, type ChunkInfo } from "../../src/formats/zstd-chunked/chunker.js";
+import { chunkBytes, Chunker, type ChunkInfo, HOLE_THRESHOLD } from "../../src/formats/zstd-chunked/chunker.js";
 import { isLayerkitError } from "../../src/errors.js";
 import { cat, holesPayload, randomBytes } from "../fixtures/tars.js";
 
@@ -121,7 +121,12 @@ const structured: Record<string, Uint8Array> = {
   holeAtStart: cat(zeros(5000), randomBytes(200_000, 1)),
   holeAtEnd: cat(randomBytes(200_000, 2), zeros(4096)),
   runs1023and1024: cat(randomBytes(70_000, 3), zeros(1023), randomBytes(5000, 4), zeros(1024), randomBytes(70_000, 5), zeros(1023)),
-  shortRunsEverywhere: cat(...Array.from({ length: 400 }, (_, i) => cat(randomBytes(1 + ((i * 37) % 300), i + 10), zeros([1, 2, 100, 1022, 1023, 1024, 1025, 3000][i % 8]!)))),
+  shortRunsEverywhere: cat(
+    ...Array.from(
+      { length: 400 },
+      (_, i) => cat(randomBytes(1 + ((i * 37) % 300), i + 10), zeros([1, 2, 100, 1022, 1023, 1024, 1025, 3000][i % 8]!)),
+    ),
+  ),
   text: new TextEncoder().encode("the quick brown fox jumps over the lazy dog\n".repeat(30_000)),
   random: randomBytes(1_000_000, 6),
   lowEntropy: randomBytes(500_000, 7).map((x) => (x < 160 ? 0 : x & 3)),
@@ -143,7 +148,9 @@ describe("chunker (c/storage rolling checksum + holes)", () => {
         for (let cut = 0; cut <= data.length; cut += step) expect(streamChunks(data, [cut]), `${name} cut ${cut}`).toEqual(want);
         expect(streamChunks(data, Array.from({ length: data.length }, (_, i) => i)), `${name} 1-byte pieces`).toEqual(want);
       }
-      for (const seed of [1, 2, 3]) expect(streamChunks(data, randomCuts(data.length, seed + data.length, 50)), `${name} seed ${seed}`).toEqual(want);
+      for (const seed of [1, 2, 3]) {
+        expect(streamChunks(data, randomCuts(data.length, seed + data.length, 50)), `${name} seed ${seed}`).toEqual(want);
+      }
       for (const piece of [1023, 1024, 4096, 65536]) expect(streamChunksFast(data, piece), `${name} piece ${piece}`).toEqual(want);
     }
   });

@@ -4,7 +4,7 @@
  * exit codes and reports on good, tampered and mislabelled layers.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,7 +25,9 @@ beforeAll(() => {
   makeTree(tree);
   expected = listTree(tree);
   // The source layer comes from native tools only.
-  const tar = execFileSync("tar", ["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-C", tree, "-cf", "-", "."], { maxBuffer: 1 << 28 });
+  const tar = execFileSync("tar", ["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-C", tree, "-cf", "-", "."], {
+    maxBuffer: 1 << 28,
+  });
   tarDigest = sha256(tar);
   gz = join(work, "native.tar.gz");
   writeFileSync(gz, execFileSync("gzip", ["-6", "-n"], { input: tar, maxBuffer: 1 << 28 }));
@@ -57,10 +59,22 @@ describe("convert", () => {
   it("gzip (GNU tar + gzip) → zstd:chunked: c/storage's partial pull extracts the same files; the tar is unchanged", () => {
     const out = join(work, "c.zstd-chunked");
     const res = convert(gz, "zstd:chunked", out);
-    expect(res).toMatchObject({ sourceFormat: "gzip", format: "zstd:chunked", sourceDiffID: tarDigest, diffID: tarDigest, diffIDChanged: false });
+    expect(res).toMatchObject({
+      sourceFormat: "gzip",
+      format: "zstd:chunked",
+      sourceDiffID: tarDigest,
+      diffID: tarDigest,
+      diffIDChanged: false,
+    });
     const ann = join(work, "c.ann.json");
     writeFileSync(ann, JSON.stringify(res.annotations));
-    const up = runHarness<{ files: Array<{ name: string; type: string; digest?: string }> }>(["cstorage-apply", "--map-current-keys", out, ann, join(work, "x-c")]);
+    const up = runHarness<{ files: Array<{ name: string; type: string; digest?: string }> }>([
+      "cstorage-apply",
+      "--map-current-keys",
+      out,
+      ann,
+      join(work, "x-c"),
+    ]);
     const regs = up.files.filter((f) => f.type === "reg").map((f) => [f.name, f.digest]);
     expect(regs).toEqual(expected.filter((f) => f.type === "reg").map((f) => [f.name, f.digest]));
   });
@@ -69,7 +83,9 @@ describe("convert", () => {
     const out = join(work, "c.estargz");
     const res = convert(gz, "estargz", out);
     expect(res.diffIDChanged).toBe(true);
-    const harness = execFileSync("bash", [join(ROOT, "test/go/build-estargz.sh"), join(work, "go-bin")], { encoding: "utf8" }).trim().split("\n").pop()!;
+    const harness = execFileSync("bash", [join(ROOT, "test/go/build-estargz.sh"), join(work, "go-bin")], { encoding: "utf8" }).trim().split(
+      "\n",
+    ).pop()!;
     const r = spawnSync(harness, ["verify", out, res.tocDigest!], { encoding: "utf8", maxBuffer: 1 << 28 });
     expect(r.stderr).toBe("");
     const up = JSON.parse(r.stdout) as { diffID: string; files: Array<{ name: string; type: string; sha256?: string }> };
@@ -80,7 +96,10 @@ describe("convert", () => {
     const back = convert(out, "zstd:chunked", join(work, "c.back"));
     expect(back.sourceFormat).toBe("estargz");
     expect(back.diffIDChanged).toBe(true);
-    const names = execFileSync("tar", ["-t"], { input: execFileSync("zstd", ["-dc", join(work, "c.back")], { maxBuffer: 1 << 28 }), encoding: "utf8" });
+    const names = execFileSync("tar", ["-t"], {
+      input: execFileSync("zstd", ["-dc", join(work, "c.back")], { maxBuffer: 1 << 28 }),
+      encoding: "utf8",
+    });
     expect(names).not.toContain("stargz.index.json");
     expect(names).not.toContain("landmark");
   });

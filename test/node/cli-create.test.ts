@@ -4,7 +4,7 @@
  * and by native zstd/gzip + GNU tar; determinism with and without --mtime; owners, devices.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, chownSync, readdirSync } from "node:fs";
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -75,10 +75,22 @@ describe("create DIR in each format, read back by upstream and native tools", ()
     const annPath = join(work, "chunked.annotations.json");
     writeFileSync(annPath, JSON.stringify(res.annotations));
     const dest = join(work, "x-cstorage");
-    const up = runHarness<{ files: Array<{ name: string; type: string; digest?: string; linkName?: string; mode: string }> }>(["cstorage-apply", "--map-current-keys", out, annPath, dest]);
+    const up = runHarness<{ files: Array<{ name: string; type: string; digest?: string; linkName?: string; mode: string }> }>([
+      "cstorage-apply",
+      "--map-current-keys",
+      out,
+      annPath,
+      dest,
+    ]);
     const theirs = up.files.map((f) => ({ name: f.name, type: f.type, digest: f.digest, linkname: f.linkName, mode: parseInt(f.mode, 8) }));
     // c/storage 1.43's partial pull ignores FIFOs and devices (storage_linux.go: "Ignore.").
-    const ours = expected.filter((f) => f.type !== "fifo").map((f) => ({ name: f.name, type: f.type, digest: f.digest, linkname: f.linkname, mode: f.mode }));
+    const ours = expected.filter((f) => f.type !== "fifo").map((f) => ({
+      name: f.name,
+      type: f.type,
+      digest: f.digest,
+      linkname: f.linkname,
+      mode: f.mode,
+    }));
     expect(theirs).toEqual(ours);
     // The same tar as plain zstd (same diffID), and a full-pull client still reads it.
     const tar = execFileSync("zstd", ["-dc", out], { maxBuffer: 1 << 28 });
@@ -89,13 +101,21 @@ describe("create DIR in each format, read back by upstream and native tools", ()
   it("estargz: stargz-snapshotter's estargz.Open + VerifyTOC read every file; gzip -d gives the diffID", () => {
     const out = join(work, "layer.estargz");
     const res = create([tree, "-o", out, "--format", "estargz", "--prioritize", "etc/os-release"]);
-    const harness = execFileSync("bash", [join(ROOT, "test/go/build-estargz.sh"), join(work, "go-bin")], { encoding: "utf8" }).trim().split("\n").pop()!;
+    const harness = execFileSync("bash", [join(ROOT, "test/go/build-estargz.sh"), join(work, "go-bin")], { encoding: "utf8" }).trim().split(
+      "\n",
+    ).pop()!;
     const r = spawnSync(harness, ["verify", out, res.tocDigest!], { encoding: "utf8", maxBuffer: 1 << 28 });
     expect(r.stderr).toBe("");
-    const up = JSON.parse(r.stdout) as { diffID: string; tarEntries: string[]; files: Array<{ name: string; type: string; sha256?: string; linkName?: string; size: number }> };
+    const up = JSON.parse(r.stdout) as {
+      diffID: string;
+      tarEntries: string[];
+      files: Array<{ name: string; type: string; sha256?: string; linkName?: string; size: number }>;
+    };
     expect(up.diffID).toBe(res.diffID);
     // Upstream resolves the hardlink to its target's content, so both names list as files.
-    const regs = up.files.filter((f) => f.type === "reg" && f.name !== ".prefetch.landmark").map((f) => [f.name, "sha256:" + (f.sha256 ?? "").replace(/^sha256:/, "")]);
+    const regs = up.files.filter((f) => f.type === "reg" && f.name !== ".prefetch.landmark").map((
+      f,
+    ) => [f.name, "sha256:" + (f.sha256 ?? "").replace(/^sha256:/, "")]);
     const wantRegs = expected.filter((f) => f.type === "reg").map((f) => [f.name, f.digest]);
     expect(regs.sort()).toEqual(wantRegs.sort());
     const links = up.files.filter((f) => f.type === "symlink").map((f) => [f.name, f.linkName]);
@@ -167,7 +187,10 @@ describe("owners, devices, sockets", () => {
     const mk = spawnSync("mknod", ["-m", "0666", join(dir, "null"), "c", "1", "3"]);
     expect(mk.status).toBe(0);
     const list = (file: string): string =>
-      execFileSync("tar", ["--numeric-owner", "-tv"], { input: execFileSync("zstd", ["-dc", file], { maxBuffer: 1 << 28 }), encoding: "utf8" });
+      execFileSync("tar", ["--numeric-owner", "-tv"], {
+        input: execFileSync("zstd", ["-dc", file], { maxBuffer: 1 << 28 }),
+        encoding: "utf8",
+      });
 
     const plain = create([dir, "-o", join(work, "o1"), "--format", "zstd", "--quiet"]);
     expect(plain.skipped).toEqual(["null"]);

@@ -3,7 +3,7 @@
  * printed by --help, copied into the README), and the messages a user sees on bad input: one
  * line, no stack trace, no partial output left behind — through the real bin.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,12 +16,39 @@ let tree: string;
 /** The meaning of each exit code, written out here independently of src/cli/errors.ts. */
 const EXPECTED: Record<number, string[]> = {
   1: [
-    "ZSTD_CORRUPT", "ZSTD_TRUNCATED", "ZSTD_FRAME_TOO_LARGE", "ZSTD_WINDOW_TOO_LARGE", "OUT_OF_RANGE", "LIMIT_EXCEEDED", "TRUNCATED", "TAR_CORRUPT",
-    "TAR_DUPLICATE_PATH", "BAD_TAR_SPLIT", "UNSAFE_PATH", "BAD_MAGIC", "BAD_FOOTER", "BAD_TOC", "BAD_ANNOTATION", "DIGEST_MISMATCH", "SIZE_MISMATCH",
-    "INCONSISTENT", "GZIP_CORRUPT", "BAD_MANIFEST",
+    "ZSTD_CORRUPT",
+    "ZSTD_TRUNCATED",
+    "ZSTD_FRAME_TOO_LARGE",
+    "ZSTD_WINDOW_TOO_LARGE",
+    "OUT_OF_RANGE",
+    "LIMIT_EXCEEDED",
+    "TRUNCATED",
+    "TAR_CORRUPT",
+    "TAR_DUPLICATE_PATH",
+    "BAD_TAR_SPLIT",
+    "UNSAFE_PATH",
+    "BAD_MAGIC",
+    "BAD_FOOTER",
+    "BAD_TOC",
+    "BAD_ANNOTATION",
+    "DIGEST_MISMATCH",
+    "SIZE_MISMATCH",
+    "INCONSISTENT",
+    "GZIP_CORRUPT",
+    "BAD_MANIFEST",
   ],
   2: ["BAD_ARGUMENT", "BAD_CONTENTMETA"],
-  3: ["WASM_LOAD_FAILED", "ZSTD_BAD_USAGE", "ZSTD_OUT_OF_MEMORY", "ZSTD_INTERNAL", "HASH_BAD_USAGE", "IO", "HTTP", "UNAUTHORIZED", "TIMEOUT"],
+  3: [
+    "WASM_LOAD_FAILED",
+    "ZSTD_BAD_USAGE",
+    "ZSTD_OUT_OF_MEMORY",
+    "ZSTD_INTERNAL",
+    "HASH_BAD_USAGE",
+    "IO",
+    "HTTP",
+    "UNAUTHORIZED",
+    "TIMEOUT",
+  ],
   4: ["TAR_UNSUPPORTED", "NOT_FOUND", "UNSUPPORTED_FORMAT"],
 };
 
@@ -165,10 +192,16 @@ describe("verify says what it checked", () => {
 
   it("a given but wrong manifest-checksum is a mismatch, not 'no expected digest'", () => {
     const layer = join(work, "layer.zstd-chunked");
-    const created = JSON.parse(runCli(["create", tree, "--format", "zstd:chunked", "-o", join(work, "again.zst"), "--json"]).stdout) as { annotations: Record<string, string> };
+    const created = JSON.parse(runCli(["create", tree, "--format", "zstd:chunked", "-o", join(work, "again.zst"), "--json"]).stdout) as {
+      annotations: Record<string, string>;
+    };
     // Both key sets (current and c/storage 1.43's): a descriptor whose sets disagree is refused earlier.
     const wrong = `sha256:${"0".repeat(64)}`;
-    const annotations = { ...created.annotations, "io.github.containers.zstd-chunked.manifest-checksum": wrong, "io.containers.zstd-chunked.manifest-checksum": wrong };
+    const annotations = {
+      ...created.annotations,
+      "io.github.containers.zstd-chunked.manifest-checksum": wrong,
+      "io.containers.zstd-chunked.manifest-checksum": wrong,
+    };
     const r = runCli(["verify", layer, "--annotations", JSON.stringify(annotations)]);
     expect(r.status).toBe(1);
     const toc = r.stdout.split("\n").find((l) => /^FAILED\s+toc/.test(l))!;

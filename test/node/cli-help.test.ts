@@ -63,7 +63,12 @@ describe("usage errors exit 2", () => {
   it("--json turns a usage error into one JSON error object on stdout", () => {
     const r = runCli(["cat", "x.zst", "--json"]);
     expect(r.status).toBe(2);
-    expect(JSON.parse(r.stdout)).toEqual({ error: { code: "USAGE", message: "takes 2 argument(s), got 1: cat SOURCE PATH [--layer N|DIGEST] [--blob] [--annotations JSON|FILE]" } });
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: {
+        code: "USAGE",
+        message: "takes 2 argument(s), got 1: cat SOURCE PATH [--layer N|DIGEST] [--blob] [--annotations JSON|FILE]",
+      },
+    });
     const layer = runCli(["ls", "file.zst", "--layer", "-1", "--json"]);
     expect(layer.status).toBe(2);
     expect(JSON.parse(layer.stdout).error.code).toBe("USAGE");

@@ -48,7 +48,17 @@ describe("http(s):// SOURCE", async () => {
   });
 
   it("verify and convert read a URL whole", async () => {
-    const v = await runCliAsync(["verify", url, "--diff-id", layer.diffID, "--digest", layer.digest, "--annotations", JSON.stringify(layer.annotations), "--json"]);
+    const v = await runCliAsync([
+      "verify",
+      url,
+      "--diff-id",
+      layer.diffID,
+      "--digest",
+      layer.digest,
+      "--annotations",
+      JSON.stringify(layer.annotations),
+      "--json",
+    ]);
     expect(v.status, v.stdout + v.stderr).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, tocAuthenticated: true, diffID: layer.diffID });
     const c = await runCliAsync(["convert", url, "-o", join(work, "from-url.gz"), "--to", "gzip", "--json"]);

@@ -49,11 +49,36 @@ describe("image build", () => {
     const stargz = json<Created>(["create", join(work, "app"), "-o", join(work, "prebuilt.gz"), "--format", "estargz"]);
 
     const layout = join(work, "oci");
-    const built = json<{ manifest: { digest: string }; layers: Array<{ format: string; diffID: string; descriptor: { digest: string; annotations?: Record<string, string> } }> }>([
-      "image", "build",
-      "--layer", tree, "--layer", tarPath, "--layer", join(work, "prebuilt.zst"), "--layer", join(work, "prebuilt.gz"),
-      "--format", "zstd", "--format", "gzip", "--format", "zstd:chunked", "--format", "estargz",
-      "-o", layout, "--tag", "v1", "--mtime", "0",
+    const built = json<
+      {
+        manifest: { digest: string };
+        layers: Array<{ format: string; diffID: string; descriptor: { digest: string; annotations?: Record<string, string> } }>;
+      }
+    >([
+      "image",
+      "build",
+      "--layer",
+      tree,
+      "--layer",
+      tarPath,
+      "--layer",
+      join(work, "prebuilt.zst"),
+      "--layer",
+      join(work, "prebuilt.gz"),
+      "--format",
+      "zstd",
+      "--format",
+      "gzip",
+      "--format",
+      "zstd:chunked",
+      "--format",
+      "estargz",
+      "-o",
+      layout,
+      "--tag",
+      "v1",
+      "--mtime",
+      "0",
     ]);
     expect(built.layers.map((l) => l.format)).toEqual(["zstd", "gzip", "zstd:chunked", "estargz"]);
     // Existing blobs are described exactly as their writer described them.
@@ -75,7 +100,11 @@ describe("image build", () => {
       "application/vnd.oci.image.layer.v1.tar+gzip",
     ]);
     expect(raw.layers[2]!.digest).toBe(chunked.digest);
-    const config = JSON.parse(execFileSync("skopeo", ["inspect", "--config", "--raw", `oci:${layout}:v1`], { encoding: "utf8" })) as { rootfs: { diff_ids: string[] }; os: string; architecture: string };
+    const config = JSON.parse(execFileSync("skopeo", ["inspect", "--config", "--raw", `oci:${layout}:v1`], { encoding: "utf8" })) as {
+      rootfs: { diff_ids: string[] };
+      os: string;
+      architecture: string;
+    };
     expect(config.rootfs.diff_ids).toEqual(built.layers.map((l) => l.diffID));
     expect([config.os, config.architecture]).toEqual(["linux", "amd64"]);
     // skopeo copy re-reads every blob and checks its digest.
@@ -86,8 +115,30 @@ describe("image build", () => {
   });
 
   it("is reproducible: the same inputs give the same manifest digest", () => {
-    const a = json<{ manifest: { digest: string } }>(["image", "build", "--layer", tree, "--format", "zstd:chunked", "-o", join(work, "r1"), "--mtime", "0"]);
-    const b = json<{ manifest: { digest: string } }>(["image", "build", "--layer", tree, "--format", "zstd:chunked", "-o", join(work, "r2"), "--mtime", "0"]);
+    const a = json<{ manifest: { digest: string } }>([
+      "image",
+      "build",
+      "--layer",
+      tree,
+      "--format",
+      "zstd:chunked",
+      "-o",
+      join(work, "r1"),
+      "--mtime",
+      "0",
+    ]);
+    const b = json<{ manifest: { digest: string } }>([
+      "image",
+      "build",
+      "--layer",
+      tree,
+      "--format",
+      "zstd:chunked",
+      "-o",
+      join(work, "r2"),
+      "--mtime",
+      "0",
+    ]);
     expect(a.manifest.digest).toBe(b.manifest.digest);
   });
 
@@ -95,7 +146,22 @@ describe("image build", () => {
     const noFormat = runCli(["image", "build", "--layer", tree, "-o", join(work, "bad1")]);
     expect(noFormat.status).toBe(2);
     expect(noFormat.stderr).toContain("--format is required");
-    const counts = runCli(["image", "build", "--layer", tree, "--layer", tree, "--layer", tree, "--format", "zstd", "--format", "gzip", "-o", join(work, "bad2")]);
+    const counts = runCli([
+      "image",
+      "build",
+      "--layer",
+      tree,
+      "--layer",
+      tree,
+      "--layer",
+      tree,
+      "--format",
+      "zstd",
+      "--format",
+      "gzip",
+      "-o",
+      join(work, "bad2"),
+    ]);
     expect(counts.status).toBe(2);
     const sub = runCli(["image", "push", "--layer", tree, "-o", join(work, "bad3")]);
     expect(sub.status).toBe(2);

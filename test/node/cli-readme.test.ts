@@ -15,7 +15,9 @@ let work: string;
 
 /** The bodies of the fenced blocks with info string `lang …flags`. */
 function blocks(flag: string): string[] {
-  return [...README.matchAll(/^```(\S+)([^\n]*)\n([\s\S]*?)^```$/gm)].filter((m) => m[2]!.trim().split(/\s+/).includes(flag)).map((m) => m[3]!);
+  return [...README.matchAll(/^```(\S+)([^\n]*)\n([\s\S]*?)^```$/gm)].filter((m) => m[2]!.trim().split(/\s+/).includes(flag)).map((m) =>
+    m[3]!
+  );
 }
 
 beforeAll(() => {
@@ -46,14 +48,19 @@ describe("README code blocks marked `sh test`", () => {
       const r = spawnSync("bash", ["-c", script], { cwd: inRoot ? ROOT : work, encoding: "utf8", maxBuffer: 1 << 26 });
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
       if (body.includes("layerkit cat")) expect(r.stdout).toContain('NAME="layerkit readme"');
-      if (body.includes("npm run demo")) expect(r.stdout).toMatch(/read {5}usr\/share\/doc\/layerkit\/LICENSE lazily: \d+ bytes in 2 request\(s\)/);
+      if (body.includes("npm run demo")) {
+        expect(r.stdout).toMatch(/read {5}usr\/share\/doc\/layerkit\/LICENSE lazily: \d+ bytes in 2 request\(s\)/);
+      }
     });
   }
 });
 
 describe("README claims", () => {
   it("names pako (the gzip library in package.json), not fflate; no install command for an unpublished package", () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; scripts: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      scripts: Record<string, string>;
+    };
     expect(Object.keys(pkg.dependencies)).toContain("pako");
     expect(README).not.toMatch(/fflate/i);
     expect(README).toContain("pako");

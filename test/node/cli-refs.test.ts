@@ -4,7 +4,7 @@
  * Debian's docker-registry on 127.0.0.1 (htpasswd, and token auth for `identitytoken`).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,7 +40,14 @@ beforeAll(async () => {
   writeFileSync(join(tree, "usr/lib/os-release"), 'NAME="layerkit refs"\n');
   writeFileSync(join(tree, "usr/lib/data.bin"), noise(300_000, 7));
   mkdirSync(join(work, "home"));
-  bare = { HOME: join(work, "home"), XDG_RUNTIME_DIR: join(work, "run"), XDG_CONFIG_HOME: join(work, "config"), LAYERKIT_REGISTRY_USER: "", REGISTRY_AUTH_FILE: "", DOCKER_CONFIG: "" };
+  bare = {
+    HOME: join(work, "home"),
+    XDG_RUNTIME_DIR: join(work, "run"),
+    XDG_CONFIG_HOME: join(work, "config"),
+    LAYERKIT_REGISTRY_USER: "",
+    REGISTRY_AUTH_FILE: "",
+    DOCKER_CONFIG: "",
+  };
   // Unset rather than empty: the CLI treats an empty LAYERKIT_REGISTRY_USER as a user name.
   delete process.env.LAYERKIT_REGISTRY_USER;
   delete process.env.LAYERKIT_REGISTRY_PASSWORD;
@@ -64,7 +71,9 @@ describe("credentials", () => {
     const lines = r.stderr.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain("[UNAUTHORIZED]");
-    for (const way of ["--creds", "--authfile", "LAYERKIT_REGISTRY_USER", "LAYERKIT_REGISTRY_PASSWORD", "docker login"]) expect(lines[0]).toContain(way);
+    for (const way of ["--creds", "--authfile", "LAYERKIT_REGISTRY_USER", "LAYERKIT_REGISTRY_PASSWORD", "docker login"]) {
+      expect(lines[0]).toContain(way);
+    }
   });
 
   it("--creds USER:PASS, and docker:// as skopeo writes it", () => {
@@ -109,7 +118,12 @@ describe("credentials", () => {
   it("an `identitytoken` is exchanged with the refresh-token grant", async () => {
     // The token server runs in this process: the bin must run asynchronously to reach it.
     const auth = join(work, "identity.json");
-    writeFileSync(auth, JSON.stringify({ auths: { [tokenRegistry.host]: { auth: b64("<token>:"), identitytoken: refreshTokenFor(tokenRegistry.password) } } }));
+    writeFileSync(
+      auth,
+      JSON.stringify({
+        auths: { [tokenRegistry.host]: { auth: b64("<token>:"), identitytoken: refreshTokenFor(tokenRegistry.password) } },
+      }),
+    );
     const good = await runCliAsync(["push", layout, `${tokenRegistry.host}/team/id:v1`, "--authfile", auth], { env: bare });
     expect(good.status, good.stderr).toBe(0);
     expect(tokenRegistry.tokenRequests.some((t) => t.grant === "refresh_token" && t.scopes.some((s) => s.includes("push")))).toBe(true);
@@ -125,21 +139,38 @@ describe("references", () => {
   const creds = () => ["--creds", `${registry.username}:${registry.password}`];
 
   it("push without a tag pushes latest; pull without a tag pulls it", () => {
-    const pushed = JSON.parse(ok(["push", layout, `${registry.host}/team/notag`, ...creds(), "--json"]).stdout) as { manifest: { digest: string } };
+    const pushed = JSON.parse(ok(["push", layout, `${registry.host}/team/notag`, ...creds(), "--json"]).stdout) as {
+      manifest: { digest: string };
+    };
     expect(pushed.manifest.digest).toBe(built.manifest.digest);
-    const tags = execFileSync("skopeo", ["list-tags", "--tls-verify=false", "--creds", `${registry.username}:${registry.password}`, `docker://${registry.host}/team/notag`], { encoding: "utf8" });
+    const tags = execFileSync("skopeo", [
+      "list-tags",
+      "--tls-verify=false",
+      "--creds",
+      `${registry.username}:${registry.password}`,
+      `docker://${registry.host}/team/notag`,
+    ], { encoding: "utf8" });
     expect(JSON.parse(tags).Tags).toEqual(["latest"]);
     const out = join(work, "pulled-latest");
-    const pulled = JSON.parse(ok(["pull", `${registry.host}/team/notag`, "-o", out, ...creds(), "--json"]).stdout) as { tag: string; manifest: { digest: string } };
+    const pulled = JSON.parse(ok(["pull", `${registry.host}/team/notag`, "-o", out, ...creds(), "--json"]).stdout) as {
+      tag: string;
+      manifest: { digest: string };
+    };
     expect(pulled).toMatchObject({ tag: "latest", manifest: { digest: built.manifest.digest } });
   });
 
   it("@digest names the manifest for inspect, verify, cat, ls and pull; --layer takes an index or a digest; --blob names a layer blob", () => {
     const ref = `${registry.host}/team/app@${built.manifest.digest}`;
     const layer = built.layers[0]!.descriptor.digest;
-    const inspected = JSON.parse(ok(["inspect", ref, "--layer", "0", ...creds(), "--json"]).stdout) as { authenticated: boolean; digest: string };
+    const inspected = JSON.parse(ok(["inspect", ref, "--layer", "0", ...creds(), "--json"]).stdout) as {
+      authenticated: boolean;
+      digest: string;
+    };
     expect(inspected).toMatchObject({ authenticated: true, digest: layer });
-    const verified = JSON.parse(ok(["verify", ref, "--layer", layer, ...creds(), "--json"]).stdout) as { ok: boolean; checks: Array<{ name: string; status: string }> };
+    const verified = JSON.parse(ok(["verify", ref, "--layer", layer, ...creds(), "--json"]).stdout) as {
+      ok: boolean;
+      checks: Array<{ name: string; status: string }>;
+    };
     expect(verified.ok).toBe(true);
     expect(verified.checks.filter((c) => c.status === "skipped")).toEqual([]); // digest and diffID came from the image
     expect(ok(["cat", ref, "usr/lib/os-release", "--layer", "0", ...creds()]).stdout).toBe('NAME="layerkit refs"\n');
@@ -159,7 +190,10 @@ describe("references", () => {
     for (const source of [layout, `oci:${layout}`, `oci:${layout}:v1`]) {
       expect(ok(["cat", source, "usr/lib/os-release", "--layer", "0"]).stdout).toBe('NAME="layerkit refs"\n');
     }
-    const v = JSON.parse(ok(["verify", `oci:${layout}:v1`, "--layer", "0", "--json"]).stdout) as { ok: boolean; checks: Array<{ status: string }> };
+    const v = JSON.parse(ok(["verify", `oci:${layout}:v1`, "--layer", "0", "--json"]).stdout) as {
+      ok: boolean;
+      checks: Array<{ status: string }>;
+    };
     expect(v.ok).toBe(true);
     expect(v.checks.filter((c) => c.status === "skipped")).toEqual([]);
     const missing = run(["ls", `oci:${layout}:nope`, "--layer", "0"]);
@@ -172,7 +206,11 @@ describe("references", () => {
 describe("- for stdin and stdout", () => {
   it("create - -o -: a tar on stdin, the layer on stdout, the summary on stderr", () => {
     const tar = execFileSync("tar", ["-C", tree, "-cf", "-", "."]);
-    const r = spawnSync(process.execPath, [BIN, "create", "-", "-o", "-", "--format", "zstd:chunked"], { input: tar, maxBuffer: 1 << 26, env: { ...process.env, ...bare } });
+    const r = spawnSync(process.execPath, [BIN, "create", "-", "-o", "-", "--format", "zstd:chunked"], {
+      input: tar,
+      maxBuffer: 1 << 26,
+      env: { ...process.env, ...bare },
+    });
     expect(r.status, r.stderr.toString()).toBe(0);
     expect(r.stderr.toString()).toContain("-: zstd:chunked");
     const layer = join(work, "from-stdin.zst");
@@ -187,16 +225,32 @@ describe("- for stdin and stdout", () => {
   it("verify -, cat /dev/stdin, convert - -o -; nothing left in the temp directory", () => {
     const layer = readFileSync(join(work, "from-stdin.zst"));
     const before = readdirSync(tmpdir()).filter((n) => n.startsWith("layerkit-stdin-")).length;
-    const verify = spawnSync(process.execPath, [BIN, "verify", "-", "--digest", sha256(layer)], { input: layer, encoding: "utf8", env: { ...process.env, ...bare } });
+    const verify = spawnSync(process.execPath, [BIN, "verify", "-", "--digest", sha256(layer)], {
+      input: layer,
+      encoding: "utf8",
+      env: { ...process.env, ...bare },
+    });
     expect(verify.status, verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/^OK: zstd:chunked /m);
-    const cat = spawnSync(process.execPath, [BIN, "cat", "/dev/stdin", "usr/lib/os-release"], { input: layer, encoding: "utf8", env: { ...process.env, ...bare } });
+    const cat = spawnSync(process.execPath, [BIN, "cat", "/dev/stdin", "usr/lib/os-release"], {
+      input: layer,
+      encoding: "utf8",
+      env: { ...process.env, ...bare },
+    });
     expect(cat.status, cat.stderr).toBe(0);
     expect(cat.stdout).toBe('NAME="layerkit refs"\n');
-    const conv = spawnSync(process.execPath, [BIN, "convert", "-", "-o", "-", "--to", "gzip"], { input: layer, maxBuffer: 1 << 26, env: { ...process.env, ...bare } });
+    const conv = spawnSync(process.execPath, [BIN, "convert", "-", "-o", "-", "--to", "gzip"], {
+      input: layer,
+      maxBuffer: 1 << 26,
+      env: { ...process.env, ...bare },
+    });
     expect(conv.status, conv.stderr.toString()).toBe(0);
     expect(conv.stdout.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
-    const bad = spawnSync(process.execPath, [BIN, "verify", "-"], { input: Buffer.from("not a layer at all"), encoding: "utf8", env: { ...process.env, ...bare } });
+    const bad = spawnSync(process.execPath, [BIN, "verify", "-"], {
+      input: Buffer.from("not a layer at all"),
+      encoding: "utf8",
+      env: { ...process.env, ...bare },
+    });
     expect(bad.status).toBe(1);
     expect(readdirSync(tmpdir()).filter((n) => n.startsWith("layerkit-stdin-")).length).toBe(before);
   });

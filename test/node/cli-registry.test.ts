@@ -14,7 +14,10 @@ let work: string;
 let tree: string;
 let registry: TestRegistry;
 let env: Record<string, string>;
-let built: { manifest: { digest: string }; layers: Array<{ format: string; descriptor: { digest: string; size: number; annotations?: Record<string, string> } }> };
+let built: {
+  manifest: { digest: string };
+  layers: Array<{ format: string; descriptor: { digest: string; size: number; annotations?: Record<string, string> } }>;
+};
 
 function cli(args: string[], extraEnv: Record<string, string> = {}) {
   return runCli(args, { env: { ...env, ...extraEnv } });
@@ -35,7 +38,22 @@ beforeAll(async () => {
   makeTree(tree);
   registry = await startRegistry("htpasswd");
   env = { LAYERKIT_REGISTRY_USER: registry.username, LAYERKIT_REGISTRY_PASSWORD: registry.password };
-  built = json(["image", "build", "--layer", tree, "--layer", join(tree, "etc"), "--format", "zstd:chunked", "--format", "estargz", "-o", join(work, "oci"), "--tag", "v1"]);
+  built = json([
+    "image",
+    "build",
+    "--layer",
+    tree,
+    "--layer",
+    join(tree, "etc"),
+    "--format",
+    "zstd:chunked",
+    "--format",
+    "estargz",
+    "-o",
+    join(work, "oci"),
+    "--tag",
+    "v1",
+  ]);
 });
 
 afterAll(async () => {
@@ -45,11 +63,21 @@ afterAll(async () => {
 
 describe("push and pull", () => {
   it("push uploads every blob and the manifest; skopeo sees the same digest; a second push skips existing blobs", () => {
-    const first = json<{ manifest: { digest: string }; blobs: Record<string, string> }>(["push", join(work, "oci"), `${registry.host}/team/app:v1`]);
+    const first = json<{ manifest: { digest: string }; blobs: Record<string, string> }>([
+      "push",
+      join(work, "oci"),
+      `${registry.host}/team/app:v1`,
+    ]);
     expect(first.manifest.digest).toBe(built.manifest.digest);
     expect(new Set(Object.values(first.blobs))).toEqual(new Set(["monolithic"]));
     const inspected = JSON.parse(
-      execFileSync("skopeo", ["inspect", "--tls-verify=false", "--creds", `${registry.username}:${registry.password}`, `docker://${registry.host}/team/app:v1`], { encoding: "utf8" }),
+      execFileSync("skopeo", [
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        `${registry.username}:${registry.password}`,
+        `docker://${registry.host}/team/app:v1`,
+      ], { encoding: "utf8" }),
     ) as { Digest: string; Layers: string[] };
     expect(inspected.Digest).toBe(built.manifest.digest);
     expect(inspected.Layers).toEqual(built.layers.map((l) => l.descriptor.digest));
@@ -65,7 +93,9 @@ describe("push and pull", () => {
       const hex = l.descriptor.digest.slice(7);
       expect(readFileSync(join(out, "blobs/sha256", hex)).equals(readFileSync(join(work, "oci/blobs/sha256", hex)))).toBe(true);
     }
-    const index = JSON.parse(readFileSync(join(out, "index.json"), "utf8")) as { manifests: Array<{ digest: string; annotations: Record<string, string> }> };
+    const index = JSON.parse(readFileSync(join(out, "index.json"), "utf8")) as {
+      manifests: Array<{ digest: string; annotations: Record<string, string> }>;
+    };
     expect(index.manifests).toHaveLength(1);
     expect(index.manifests[0]).toMatchObject({ digest: built.manifest.digest, annotations: { "org.opencontainers.image.ref.name": "v1" } });
     // skopeo reads the pulled layout.
@@ -76,7 +106,9 @@ describe("push and pull", () => {
 
 describe("registry SOURCEs", () => {
   it("REPO:TAG --layer N: inspect authenticates the TOC with the manifest's annotations; ls and cat read lazily", () => {
-    const zc = json<{ format: string; authenticated: boolean; annotations: Record<string, string>; blobSize: number; bytesFetched: number }>(["inspect", `${registry.host}/team/app:v1`, "--layer", "0"]);
+    const zc = json<
+      { format: string; authenticated: boolean; annotations: Record<string, string>; blobSize: number; bytesFetched: number }
+    >(["inspect", `${registry.host}/team/app:v1`, "--layer", "0"]);
     expect(zc).toMatchObject({ format: "zstd:chunked", authenticated: true, annotations: built.layers[0]!.descriptor.annotations });
     expect(zc.bytesFetched).toBeLessThan(zc.blobSize / 10);
     const sg = json<{ format: string; authenticated: boolean }>(["inspect", `${registry.host}/team/app:v1`, "--layer", "1"]);
@@ -91,7 +123,11 @@ describe("registry SOURCEs", () => {
 
   it("--blob REPO@sha256:<blob>: a blob by digest (TOC found by its footer, not authenticated)", () => {
     const d = built.layers[0]!.descriptor;
-    const r = json<{ format: string; authenticated: boolean; digest: string }>(["inspect", "--blob", `${registry.host}/team/app@${d.digest}`]);
+    const r = json<{ format: string; authenticated: boolean; digest: string }>([
+      "inspect",
+      "--blob",
+      `${registry.host}/team/app@${d.digest}`,
+    ]);
     expect(r).toMatchObject({ format: "zstd:chunked", authenticated: false, digest: d.digest });
     const big = cli(["cat", "--blob", `${registry.host}/team/app@${d.digest}`, "usr/share/big.bin", "--json"]);
     expect(big.status).toBe(0);

@@ -104,7 +104,10 @@ export function listTree(dir: string): TreeFile[] {
 }
 
 /** Like runCli, without blocking this process's event loop (needed when the test itself serves HTTP). */
-export function runCliAsync(args: string[], options: { env?: Record<string, string> } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runCliAsync(
+  args: string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
     let stdout = "";

@@ -9,7 +9,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getCore, type Core } from "../../src/core.js";
+import { type Core, getCore } from "../../src/core.js";
 import { NodeSha256 } from "../../src/runtime/node-hash.js";
 import { loadCore } from "../../src/runtime/node.js";
 import type { ConformanceCase } from "../conformance/harness.js";

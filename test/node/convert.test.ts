@@ -42,10 +42,11 @@ beforeAll(async () => {
   core = await loadCore();
   work = mkdtempSync(join(tmpdir(), "layerkit-convert-"));
   // Fails loudly (no skip) when Go or Debian's packages are missing.
-  estargzHarness = execFileSync("bash", [join(root, "test/go/build-estargz.sh"), join(work, "bin")], { encoding: "utf8" }).trim().split("\n").pop()!;
+  estargzHarness = execFileSync("bash", [join(root, "test/go/build-estargz.sh"), join(work, "bin")], { encoding: "utf8" }).trim().split(
+    "\n",
+  ).pop()!;
 }, TIMEOUT);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
 
 const sha = (b: Uint8Array): string => "sha256:" + createHash("sha256").update(b).digest("hex");
 const native = (format: LayerFormat, blob: Uint8Array): Uint8Array =>
@@ -73,7 +74,11 @@ async function entriesOf(tar: Uint8Array): Promise<string[]> {
   return out;
 }
 
-async function make(tar: Uint8Array, format: LayerFormat, level?: number): Promise<{ blob: Uint8Array; annotations: Record<string, string> }> {
+async function make(
+  tar: Uint8Array,
+  format: LayerFormat,
+  level?: number,
+): Promise<{ blob: Uint8Array; annotations: Record<string, string> }> {
   const w = createLayer(streamOf(tar), { format, core, ...(level === undefined ? {} : { level }) });
   const blob = await bytesOf(w.stream);
   return { blob, annotations: (await w.result).annotations };
@@ -130,7 +135,9 @@ describe("convertLayer: every pair of formats", () => {
             } else {
               expect(r.diffIDChanged, label).toBe(true);
             }
-            if (to === "zstd:chunked" && from === "estargz") expect(r.stripped.map(cleanEntryName), label).toEqual([".no.prefetch.landmark", "stargz.index.json"]);
+            if (to === "zstd:chunked" && from === "estargz") {
+              expect(r.stripped.map(cleanEntryName), label).toEqual([".no.prefetch.landmark", "stargz.index.json"]);
+            }
 
             if (to === "zstd:chunked") {
               const index = await readToc(new MemorySource(blob), { annotations: r.annotations, core, tarSplit: true });
@@ -140,7 +147,12 @@ describe("convertLayer: every pair of formats", () => {
               const base = join(work, `${name}-${from}-to-zstd-chunked`.replace(/\W/g, "_"));
               writeFileSync(`${base}.zst`, blob);
               writeFileSync(`${base}.json`, JSON.stringify(r.annotations));
-              const up = runHarness<{ entries: { type: string; name: string }[] }>(["cstorage-read", "--map-current-keys", `${base}.zst`, `${base}.json`]);
+              const up = runHarness<{ entries: { type: string; name: string }[] }>([
+                "cstorage-read",
+                "--map-current-keys",
+                `${base}.zst`,
+                `${base}.json`,
+              ]);
               expect(up.entries.filter((e) => e.type !== "chunk").map((e) => e.name), label).toEqual(
                 r.toc!.entries!.filter((e) => e.type !== "chunk").map((e) => e.name),
               );
@@ -148,7 +160,10 @@ describe("convertLayer: every pair of formats", () => {
             if (to === "estargz") {
               const path = join(work, `${name}-${from}-to.esgz`.replace(/[^\w.]/g, "_"));
               writeFileSync(path, blob);
-              const v = estargzGo(["verify", path, r.tocDigest!]) as { diffID: string; files: { type: string; name: string; sha256: string }[] };
+              const v = estargzGo(["verify", path, r.tocDigest!]) as {
+                diffID: string;
+                files: { type: string; name: string; sha256: string }[];
+              };
               expect(v.diffID, label).toBe(r.diffID);
               const rd = await readEstargzToc(new MemorySource(blob), { core, tocDigest: r.tocDigest! });
               for (const f of rd.regularFiles()) expect(sha(await rd.readFile(f)), `${label} ${f.name}`).toBe(f.digest);
@@ -173,18 +188,34 @@ describe("convertLayer: sources written by upstream", () => {
       const esgzPath = join(work, "up.esgz");
       const built = estargzGo(["build", tarPath, esgzPath]) as { tocDigest: string; diffID: string };
       const szPath = join(work, "up-stargz.zst");
-      const sz = runHarness<{ annotations: Record<string, string>; tocDigest: string; diffID: string }>(["stargz-zstd-write", tarPath, szPath]);
+      const sz = runHarness<{ annotations: Record<string, string>; tocDigest: string; diffID: string }>([
+        "stargz-zstd-write",
+        tarPath,
+        szPath,
+      ]);
       // stargz-snapshotter's converter puts the eStargz TOC digest next to the old zstd:chunked keys.
       const szAnnotations = { ...sz.annotations, "containerd.io/snapshot/stargz/toc.digest": sz.tocDigest };
       const csPath = join(work, "up-cstorage.zst");
       const cs = runHarness<{ annotations: Record<string, string> }>(["cstorage-write", "--level", "3", tarPath, csPath]);
       const { readFileSync } = await import("node:fs");
       const sources: [string, Uint8Array, Record<string, string>, LayerFormat, string][] = [
-        ["estargz.Build", new Uint8Array(readFileSync(esgzPath)), { "containerd.io/snapshot/stargz/toc.digest": built.tocDigest }, "estargz", built.diffID],
+        [
+          "estargz.Build",
+          new Uint8Array(readFileSync(esgzPath)),
+          { "containerd.io/snapshot/stargz/toc.digest": built.tocDigest },
+          "estargz",
+          built.diffID,
+        ],
         ["stargz zstdchunked", new Uint8Array(readFileSync(szPath)), szAnnotations, "zstd:chunked", sz.diffID],
         // c/storage 1.43 drops the tar's trailing padding (docs/formats/zstd-chunked.md §1.5): its diffID is
         // that of what it wrote, which native zstd tells.
-        ["c/storage zstd:chunked", new Uint8Array(readFileSync(csPath)), cs.annotations, "zstd:chunked", sha(native("zstd", new Uint8Array(readFileSync(csPath))))],
+        [
+          "c/storage zstd:chunked",
+          new Uint8Array(readFileSync(csPath)),
+          cs.annotations,
+          "zstd:chunked",
+          sha(native("zstd", new Uint8Array(readFileSync(csPath)))),
+        ],
       ];
       for (const [label, blob, annotations, format, diffID] of sources) {
         const detected = await detectLayerFormat(new MemorySource(blob), annotations);
@@ -261,7 +292,13 @@ describe("convertLayer: options and streams", () => {
   it("level, prioritizedFiles and chunkSize reach the target writer", async () => {
     const tar = tars.kitchenSinkTar();
     const src = await make(tar, "zstd");
-    const w = convertLayer(new MemorySource(src.blob), { to: "estargz", prioritizedFiles: ["./bin/tool"], chunkSize: 65536, level: 1, core });
+    const w = convertLayer(new MemorySource(src.blob), {
+      to: "estargz",
+      prioritizedFiles: ["./bin/tool"],
+      chunkSize: 65536,
+      level: 1,
+      core,
+    });
     const blob = await bytesOf(w.stream);
     const r = await w.result;
     const rd = await readEstargzToc(new MemorySource(blob), { core, tocDigest: r.tocDigest! });
@@ -317,7 +354,9 @@ describe("convertLayer: bad input", () => {
   it("maxUncompressedSize: LIMIT_EXCEEDED; unknown formats: UNSUPPORTED_FORMAT at the call", async () => {
     const gz = (await make(tars.kitchenSinkTar(), "gzip")).blob;
     expect(await codeOf(convertLayer(new MemorySource(gz), { to: "zstd", maxUncompressedSize: 4096, core }))).toBe("LIMIT_EXCEEDED");
-    expect(() => convertLayer(new MemorySource(gz), { to: "lz4" } as unknown as ConvertLayerOptions)).toThrow(expect.objectContaining({ code: "UNSUPPORTED_FORMAT" }));
+    expect(() => convertLayer(new MemorySource(gz), { to: "lz4" } as unknown as ConvertLayerOptions)).toThrow(
+      expect.objectContaining({ code: "UNSUPPORTED_FORMAT" }),
+    );
     expect(() => convertLayer(new MemorySource(gz), { to: "zstd", from: "tar" } as unknown as ConvertLayerOptions)).toThrow(
       expect.objectContaining({ code: "UNSUPPORTED_FORMAT" }),
     );
@@ -331,14 +370,29 @@ describe("convertLayer: bounded memory", () => {
       const out = join(work, "mem");
       mkdirSync(out, { recursive: true });
       const child = join(out, "child.mjs");
-      await build({ entryPoints: [join(root, "test/node/convert-memory-child.ts")], bundle: true, platform: "node", format: "esm", outfile: child, logLevel: "error" });
+      await build({
+        entryPoints: [join(root, "test/node/convert-memory-child.ts")],
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        outfile: child,
+        logLevel: "error",
+      });
       const r = spawnSync(process.execPath, ["--max-old-space-size=128", child, join(root, "wasm/zstd.wasm"), String(512 << 20)], {
         encoding: "utf8",
         maxBuffer: 1 << 20,
         timeout: LONG_TIMEOUT - 10_000,
       });
       if (r.status !== 0) throw new Error(`child failed (${r.status} ${r.signal}): ${r.stderr}`);
-      const m = JSON.parse(r.stdout) as { tarBytes: number; gzipBytes: number; outBytes: number; maxRssMiB: number; sourceDiffID: string; tarDiffID: string; diffID: string };
+      const m = JSON.parse(r.stdout) as {
+        tarBytes: number;
+        gzipBytes: number;
+        outBytes: number;
+        maxRssMiB: number;
+        sourceDiffID: string;
+        tarDiffID: string;
+        diffID: string;
+      };
       expect(m.tarBytes).toBeGreaterThanOrEqual(512 << 20);
       expect(m.gzipBytes).toBeGreaterThan(0);
       expect(m.outBytes).toBeGreaterThan(0);

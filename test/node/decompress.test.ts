@@ -19,8 +19,8 @@ beforeAll(async () => {
   core = await loadCore();
 });
 
-
-const sh = (cmd: string, args: string[], input: Uint8Array): Uint8Array => new Uint8Array(execFileSync(cmd, args, { input, maxBuffer: 1 << 28 }));
+const sh = (cmd: string, args: string[], input: Uint8Array): Uint8Array =>
+  new Uint8Array(execFileSync(cmd, args, { input, maxBuffer: 1 << 28 }));
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
 async function codeOf(stream: ReadableStream<Uint8Array>): Promise<string> {
@@ -56,11 +56,13 @@ describe("decompressLayer", () => {
     });
 
     it(`${name}: native gzip -9, pigz and zstd -12 blobs restore the exact tar`, async () => {
-      for (const [compression, blob] of [
-        ["gzip", sh("gzip", ["-9", "-c"], tar)],
-        ["gzip", sh("pigz", ["-c", "-b", "32"], tar)],
-        ["zstd", sh("zstd", ["-12", "-q", "-c"], tar)],
-      ] as const) {
+      for (
+        const [compression, blob] of [
+          ["gzip", sh("gzip", ["-9", "-c"], tar)],
+          ["gzip", sh("pigz", ["-c", "-b", "32"], tar)],
+          ["zstd", sh("zstd", ["-12", "-q", "-c"], tar)],
+        ] as const
+      ) {
         expect(sha(await bytesOf(decompressLayer(streamOf(blob), compression, { core })))).toBe(sha(tar));
       }
     });
@@ -79,7 +81,12 @@ describe("decompressLayer", () => {
     const b = tars.randomBytes(50_000, 2);
     const gz = tars.cat(sh("gzip", ["-c"], a), sh("gzip", ["-c"], b));
     expect(sha(await bytesOf(decompressLayer(streamOf(gz), "gzip")))).toBe(sha(tars.cat(a, b)));
-    const zs = tars.cat(buildSkippableFrame(Uint8Array.of(1, 2, 3)), core.zstd.compress(a), buildSkippableFrame(new Uint8Array(100)), core.zstd.compress(b));
+    const zs = tars.cat(
+      buildSkippableFrame(Uint8Array.of(1, 2, 3)),
+      core.zstd.compress(a),
+      buildSkippableFrame(new Uint8Array(100)),
+      core.zstd.compress(b),
+    );
     expect(sha(await bytesOf(decompressLayer(streamOf(zs), "zstd", { core })))).toBe(sha(tars.cat(a, b)));
   });
 
@@ -155,7 +162,9 @@ describe("decompressLayer", () => {
     const data = new Uint8Array(1 << 20);
     expect(await codeOf(decompressLayer(streamOf(sh("gzip", ["-c"], data)), "gzip", { maxOutput: 1000 }))).toBe("LIMIT_EXCEEDED");
     expect(await codeOf(decompressLayer(streamOf(core.zstd.compress(data)), "zstd", { core, maxOutput: 1000 }))).toBe("LIMIT_EXCEEDED");
-    expect(sha(await bytesOf(decompressLayer(streamOf(core.zstd.compress(data)), "zstd", { core, maxOutput: data.length })))).toBe(sha(data));
+    expect(sha(await bytesOf(decompressLayer(streamOf(core.zstd.compress(data)), "zstd", { core, maxOutput: data.length })))).toBe(
+      sha(data),
+    );
     expect(() => decompressLayer(streamOf(data), "lz4" as "gzip")).toThrow(expect.objectContaining({ code: "BAD_ARGUMENT" }));
     expect(() => decompressLayer(streamOf(data), "gzip", { maxOutput: -1 })).toThrow(expect.objectContaining({ code: "BAD_ARGUMENT" }));
   });

@@ -22,7 +22,10 @@ async function bytesOf(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-async function make(tar: Uint8Array, format: Exclude<LayerFormat, "gzip">): Promise<{ blob: Uint8Array; annotations: Record<string, string> }> {
+async function make(
+  tar: Uint8Array,
+  format: Exclude<LayerFormat, "gzip">,
+): Promise<{ blob: Uint8Array; annotations: Record<string, string> }> {
   const w = createLayer(new Blob([tar as Uint8Array<ArrayBuffer>]).stream(), { format, core });
   const blob = await bytesOf(w.stream);
   return { blob, annotations: (await w.result).annotations };

@@ -18,7 +18,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Core } from "../../src/core.js";
-import { buildFooter, createEstargzLayer, readEstargzToc, type EstargzLayerOptions, type EstargzToc } from "../../src/formats/estargz/index.js";
+import {
+  buildFooter,
+  createEstargzLayer,
+  type EstargzLayerOptions,
+  type EstargzToc,
+  readEstargzToc,
+} from "../../src/formats/estargz/index.js";
 import { cleanEntryName } from "../../src/go/path.js";
 import { goRegHeader } from "../../src/tar/writer.js";
 import { goGzipHeader, gunzip } from "../../src/gzip/index.js";
@@ -174,13 +180,17 @@ function edgeFixture(): TarSpec[] {
       name: "dir/xattrs",
       type: "file",
       data: enc.encode("with xattrs"),
-      pax: { "SCHILY.xattr.user.foo": "bar", "SCHILY.xattr.security.capability": Uint8Array.of(1, 0, 0, 2, 0xff, 0, 0, 0), "SCHILY.xattr.user.empty": "" },
+      pax: {
+        "SCHILY.xattr.user.foo": "bar",
+        "SCHILY.xattr.security.capability": Uint8Array.of(1, 0, 0, 2, 0xff, 0, 0, 0),
+        "SCHILY.xattr.user.empty": "",
+      },
     },
     { name: "dir/setuid", type: "file", data: enc.encode("#!/bin/sh\n"), mode: 0o4755 },
     { name: "dir/bigids", type: "file", uid: 3_000_000, gid: 4_000_000, uname: "big", gname: "big" },
     { name: "dir/frac-time", type: "file", data: enc.encode("t"), pax: { mtime: "1700000000.7" } },
     { name: "dir/old-time", type: "file", data: enc.encode("o"), mtime: 1 },
-    { name: "dir/json<&>chars \"q\"", type: "file", data: enc.encode("j") },
+    { name: 'dir/json<&>chars "q"', type: "file", data: enc.encode("j") },
     { name: "dir/exact-512", type: "file", data: content(512, 3) },
   ];
 }
@@ -192,7 +202,15 @@ function manySmallFixture(): TarSpec[] {
     specs.push({ name: `d${d}/`, type: "dir", mode: 0o755 });
     for (let f = 0; f < 70; f++) {
       const n = Math.floor(r() * r() * 4000);
-      specs.push({ name: `d${d}/f${f}.txt`, type: "file", data: content(n, d * 1000 + f), uid: f % 3, gid: f % 2, uname: `u${f % 3}`, gname: `g${f % 2}` });
+      specs.push({
+        name: `d${d}/f${f}.txt`,
+        type: "file",
+        data: content(n, d * 1000 + f),
+        uid: f % 3,
+        gid: f % 2,
+        uname: `u${f % 3}`,
+        gname: `g${f % 2}`,
+      });
     }
   }
   return specs;
@@ -246,7 +264,8 @@ interface GoVerify {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "layerkit-estargz-interop-"));
   // Fails loudly (no skip) when Go or Debian's packages are missing.
-  harness = execFileSync("bash", [join(__dirname, "../go/build-estargz.sh"), join(dir, "bin")], { encoding: "utf8" }).trim().split("\n").pop()!;
+  harness = execFileSync("bash", [join(__dirname, "../go/build-estargz.sh"), join(dir, "bin")], { encoding: "utf8" }).trim().split("\n")
+    .pop()!;
 }, TIMEOUT);
 
 afterAll(() => {
@@ -272,7 +291,11 @@ describe("ours → upstream (estargz.Open + VerifyTOC + chunk verifiers)", () =>
   for (const [label, make] of fixtures) {
     const variants: [string, EstargzLayerOptions, (specs: TarSpec[]) => EstargzLayerOptions][] = [
       ["defaults", {}, () => ({})],
-      ["prioritized files", {}, (specs) => ({ prioritizedFiles: specs.filter((s) => s.type === "file").slice(-3).map((s) => s.name).reverse() })],
+      [
+        "prioritized files",
+        {},
+        (specs) => ({ prioritizedFiles: specs.filter((s) => s.type === "file").slice(-3).map((s) => s.name).reverse() }),
+      ],
       ["64 KiB chunks, level 1", { chunkSize: 65536, level: 1 }, () => ({ chunkSize: 65536, level: 1 })],
     ];
     for (const [vlabel, , opts] of variants) {
@@ -356,7 +379,12 @@ describe("upstream → ours (estargz.Build blobs read and verified by readEstarg
         // The bytes we write ourselves match Go's: footer, member header, landmark and TOC headers.
         expect(Buffer.compare(blob.subarray(blob.length - 51), buildFooter(rd.tocOffset))).toBe(0);
         expect(Buffer.compare(blob.subarray(0, 10), goGzipHeader(9))).toBe(0);
-        expect(Buffer.compare(gunzip(blob.subarray(0, rd.files[0]!.chunks[0]!.offset)).subarray(0, 512), goRegHeader(".no.prefetch.landmark", 1))).toBe(0);
+        expect(
+          Buffer.compare(
+            gunzip(blob.subarray(0, rd.files[0]!.chunks[0]!.offset)).subarray(0, 512),
+            goRegHeader(".no.prefetch.landmark", 1),
+          ),
+        ).toBe(0);
         const tocTar = gunzip(blob.subarray(rd.tocOffset, blob.length - 51));
         expect(Buffer.compare(tocTar.subarray(0, 512), goRegHeader("stargz.index.json", rd.tocJson.length))).toBe(0);
         expect(tocTar.length).toBe(512 + rd.tocJson.length + ((512 - (rd.tocJson.length % 512)) % 512) + 1024);

@@ -11,13 +11,13 @@ import {
   buildFooter,
   buildLegacyFooter,
   createEstargzLayer,
+  type EstargzLayerOptions,
+  type EstargzLayerResult,
   findFooter,
   formatModtime,
   jsonString as goJsonString,
   marshalTocText,
   readEstargzToc,
-  type EstargzLayerOptions,
-  type EstargzLayerResult,
 } from "../../src/formats/estargz/index.js";
 import { goRegHeader } from "../../src/tar/writer.js";
 import { gunzip, gzipMember } from "../../src/gzip/index.js";
@@ -75,7 +75,11 @@ function ustar(e: Ent): Uint8Array {
 }
 const tarOf = (ents: Ent[]) => cat([...ents.map(ustar), new Uint8Array(1024)]);
 
-async function write(tar: Uint8Array, options: EstargzLayerOptions = {}, asStream = false): Promise<{ blob: Uint8Array; res: EstargzLayerResult }> {
+async function write(
+  tar: Uint8Array,
+  options: EstargzLayerOptions = {},
+  asStream = false,
+): Promise<{ blob: Uint8Array; res: EstargzLayerResult }> {
   const w = createEstargzLayer(core, asStream ? new Blob([tar as Uint8Array<ArrayBuffer>]).stream() : new MemorySource(tar), options);
   const blob = await bytesOf(w.stream);
   return { blob, res: await w.result };
@@ -85,7 +89,7 @@ async function write(tar: Uint8Array, options: EstargzLayerOptions = {}, asStrea
 function tarNames(blob: Uint8Array): string[] {
   const t = gunzip(blob);
   const names: string[] = [];
-  for (let off = 0; off + 512 <= t.length; ) {
+  for (let off = 0; off + 512 <= t.length;) {
     const h = t.subarray(off, off + 512);
     if (h.every((x) => x === 0)) break;
     const name = new TextDecoder().decode(h.subarray(0, h.indexOf(0) < 0 ? 100 : Math.min(100, h.indexOf(0))));
@@ -122,7 +126,12 @@ function craft(
   }
   const toc = {
     version: 1,
-    entries: files.map((f, i) => ({ name: f.name, type: "reg", size: f.data.length, offset: offsets[i + 1], digest: sha(f.data), chunkDigest: sha(f.data) }) as Record<string, unknown>),
+    entries: files.map((f, i) =>
+      ({ name: f.name, type: "reg", size: f.data.length, offset: offsets[i + 1], digest: sha(f.data), chunkDigest: sha(f.data) }) as Record<
+        string,
+        unknown
+      >
+    ),
   };
   mutate(toc, offsets);
   const json = enc.encode(JSON.stringify(toc, null, "\t"));
@@ -144,7 +153,8 @@ describe("footer", () => {
   it("is Go's 51 bytes", () => {
     const f = buildFooter(0x1234abcd);
     expect(Buffer.from(f).toString("hex")).toBe(
-      "1f8b080400000000" + "00ff" + "1a00" + "53471600" + Buffer.from("000000001234abcdSTARGZ").toString("hex") + "010000ffff" + "0000000000000000",
+      "1f8b080400000000" + "00ff" + "1a00" + "53471600" + Buffer.from("000000001234abcdSTARGZ").toString("hex") + "010000ffff" +
+        "0000000000000000",
     );
     expect(findFooter(f)).toEqual({ tocOffset: 0x1234abcd, size: 51, legacy: false });
     expect(gunzip(f).length).toBe(0);
@@ -173,7 +183,9 @@ describe("footer", () => {
 
 describe("TOC JSON", () => {
   it("escapes like Go's encoding/json", () => {
-    expect(goJsonString('a"b\\c\n\r\t\b\f\u0001<>&\u2028\u2029é😀')).toBe('"a\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u003c\\u003e\\u0026\\u2028\\u2029é😀"');
+    expect(goJsonString('a"b\\c\n\r\t\b\f\u0001<>&\u2028\u2029é😀')).toBe(
+      '"a\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u003c\\u003e\\u0026\\u2028\\u2029é😀"',
+    );
     // Invalid UTF-8 bytes (lone surrogates in Go byte strings) become \ufffd.
     expect(goJsonString("x\udc80y\ud800")).toBe('"x\\ufffdy\\ufffd"');
   });
@@ -182,7 +194,15 @@ describe("TOC JSON", () => {
       version: 1,
       entries: [
         { name: "d/", type: "dir", mode: 493, modtime: "2020-01-01T00:00:00Z", userName: "root" },
-        { name: "f", type: "reg", size: 3, offset: 0, xattrs: { "user.b": "Yg==", "user.a": "YQ==" }, digest: "sha256:x", chunkDigest: "sha256:x" },
+        {
+          name: "f",
+          type: "reg",
+          size: 3,
+          offset: 0,
+          xattrs: { "user.b": "Yg==", "user.a": "YQ==" },
+          digest: "sha256:x",
+          chunkDigest: "sha256:x",
+        },
       ],
     });
     expect(text).toBe(
@@ -341,9 +361,20 @@ describe("reader on bad blobs", () => {
 
   it("TOC member that is not a tar entry named stargz.index.json: BAD_TOC", async () => {
     await expectCode(readEstargzToc(new MemorySource(craft(FILES, undefined, { tocName: "other.json" }).blob), { core }), "BAD_TOC");
-    await expectCode(readEstargzToc(new MemorySource(craft(FILES, undefined, { tocMember: (j) => gzipMember(j) }).blob), { core }), "BAD_TOC");
-    await expectCode(readEstargzToc(new MemorySource(craft(FILES, undefined, { tocMember: () => enc.encode("not gzip at all") }).blob), { core }), "BAD_TOC");
-    await expectCode(readEstargzToc(new MemorySource(craft(FILES, undefined, { tocMember: (j) => cat([gzipMember(j), enc.encode("junk")]) }).blob), { core }), "BAD_TOC");
+    await expectCode(
+      readEstargzToc(new MemorySource(craft(FILES, undefined, { tocMember: (j) => gzipMember(j) }).blob), { core }),
+      "BAD_TOC",
+    );
+    await expectCode(
+      readEstargzToc(new MemorySource(craft(FILES, undefined, { tocMember: () => enc.encode("not gzip at all") }).blob), { core }),
+      "BAD_TOC",
+    );
+    await expectCode(
+      readEstargzToc(new MemorySource(craft(FILES, undefined, { tocMember: (j) => cat([gzipMember(j), enc.encode("junk")]) }).blob), {
+        core,
+      }),
+      "BAD_TOC",
+    );
   });
 
   it("TOC digest mismatch: DIGEST_MISMATCH", async () => {
@@ -375,7 +406,15 @@ describe("reader on bad blobs", () => {
     const big = new Uint8Array(3000).fill(1);
     const chunked = craft([{ name: "c", data: big }], (toc, offsets) => {
       toc.entries = [
-        { name: "c", type: "reg", size: 3000, offset: offsets[1], chunkSize: 1000, digest: sha(big), chunkDigest: sha(big.subarray(0, 1000)) },
+        {
+          name: "c",
+          type: "reg",
+          size: 3000,
+          offset: offsets[1],
+          chunkSize: 1000,
+          digest: sha(big),
+          chunkDigest: sha(big.subarray(0, 1000)),
+        },
         { name: "c", type: "chunk", offset: offsets[1]! + 5, chunkOffset: 1000, chunkDigest: sha(big.subarray(1000)) },
       ];
     });

@@ -43,7 +43,10 @@ async function layerFile(tar: Uint8Array, format: LayerFormat | "tar"): Promise<
 }
 
 function xattrsOf(path: string): Record<string, string> {
-  const out = execFileSync("getfattr", ["-h", "-d", "-m", "-", "-e", "hex", path], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const out = execFileSync("getfattr", ["-h", "-d", "-m", "-", "-e", "hex", path], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   const r: Record<string, string> = {};
   for (const line of out.split("\n")) {
     const m = /^([^#=][^=]*)=0x([0-9a-f]*)$/.exec(line);
@@ -60,7 +63,15 @@ function outsideListing(): string[] {
 const T = { sec: 1700000000, nsec: 123456789 };
 const KITCHEN: TarWriteEntry[] = [
   { name: "etc/", type: "dir", mode: 0o750, uid: 3, gid: 4, mtime: T },
-  { name: "etc/conf", data: enc.encode("conf\n"), mode: 0o640, uid: 1000, gid: 1001, mtime: T, xattrs: { "user.note": "hello", "trusted.t": "root-only" } },
+  {
+    name: "etc/conf",
+    data: enc.encode("conf\n"),
+    mode: 0o640,
+    uid: 1000,
+    gid: 1001,
+    mtime: T,
+    xattrs: { "user.note": "hello", "trusted.t": "root-only" },
+  },
   { name: "bin/", type: "dir", mtime: T },
   { name: "bin/su", data: enc.encode("#!/bin/sh\n"), mode: 0o4755, mtime: T },
   { name: "bin/su-link", type: "hardlink", linkname: "bin/su", mtime: T },
@@ -85,7 +96,8 @@ describe("extract: every format gives the same tree, with metadata", () => {
       // Nanoseconds through a double: within a microsecond. eStargz's TOC keeps whole seconds (RFC 3339 without a fraction).
       const ns = format === "estargz" ? 1700000000000000000n : 1700000000123456789n;
       expect(Math.abs(Number(conf.mtimeNs - ns))).toBeLessThan(1000);
-      expect(Math.abs(Number(lstatSync(join(dir, "etc"), { bigint: true }).mtimeNs - ns)), "directory mtime set after its contents").toBeLessThan(1000);
+      expect(Math.abs(Number(lstatSync(join(dir, "etc"), { bigint: true }).mtimeNs - ns)), "directory mtime set after its contents")
+        .toBeLessThan(1000);
       expect(lstatSync(join(dir, "etc")).mode & 0o7777).toBe(0o750);
       expect(xattrsOf(join(dir, "etc/conf"))).toEqual({ "user.note": "hello", "trusted.t": "root-only" });
       expect(lstatSync(join(dir, "bin/su")).mode & 0o7777).toBe(0o4755);
@@ -133,7 +145,23 @@ describe("extract: images (OCI layout), whiteouts and opaque directories", () =>
     writeFileSync(lowerPath, lower);
     writeFileSync(upperPath, upper);
     const layout = join(work, "layer-oci");
-    execFileSync(process.execPath, [BIN, "image", "build", "--layer", lowerPath, "--layer", upperPath, "--format", "zstd:chunked", "--format", "gzip", "-o", layout, "--tag", "v1"]);
+    execFileSync(process.execPath, [
+      BIN,
+      "image",
+      "build",
+      "--layer",
+      lowerPath,
+      "--layer",
+      upperPath,
+      "--format",
+      "zstd:chunked",
+      "--format",
+      "gzip",
+      "-o",
+      layout,
+      "--tag",
+      "v1",
+    ]);
     const dir = fresh();
     const out = JSON.parse(execFileSync(process.execPath, [BIN, "extract", layout, dir, "--tag", "v1", "--json"], { encoding: "utf8" }));
     expect(out.layers.map((l: { format: string; by: string }) => `${l.format}/${l.by}`)).toEqual(["zstd:chunked/toc", "gzip/stream"]);
@@ -191,7 +219,10 @@ describe("extract: bad input never writes outside DIR and never leaves a wrong f
 
   it("hardlinks to a path outside DIR (through a symlink) or to a path not there yet (UNSAFE_PATH)", async () => {
     await bad([{ name: "early", type: "hardlink", linkname: "later" }, { name: "later", data: enc.encode("x") }], "UNSAFE_PATH");
-    await bad([{ name: "etc", type: "symlink", linkname: "/etc" }, { name: "pw", type: "hardlink", linkname: "etc/passwd" }], "UNSAFE_PATH");
+    await bad(
+      [{ name: "etc", type: "symlink", linkname: "/etc" }, { name: "pw", type: "hardlink", linkname: "etc/passwd" }],
+      "UNSAFE_PATH",
+    );
     await bad([{ name: "d/", type: "dir" }, { name: "h", type: "hardlink", linkname: "d" }], "UNSAFE_PATH");
   });
 
@@ -234,7 +265,16 @@ describe("extract: bad input never writes outside DIR and never leaves a wrong f
         yield enc.encode("evil");
       },
     };
-    await expectCode(applyLayer((async function* () { yield entry; })(), fs, () => core.sha256()), "DIGEST_MISMATCH");
+    await expectCode(
+      applyLayer(
+        (async function* () {
+          yield entry;
+        })(),
+        fs,
+        () => core.sha256(),
+      ),
+      "DIGEST_MISMATCH",
+    );
     expect(readdirSync(join(dir, "etc"))).toEqual([]);
     // A payload byte changed in a zstd:chunked blob: its frame check refuses it, the staging dir is dropped.
     const tar = buildTar([{ name: "f", data: new Uint8Array(100000).fill(7) }]);
@@ -252,7 +292,11 @@ describe("extract: bad input never writes outside DIR and never leaves a wrong f
     const tar = buildTar([{ name: "f", data: enc.encode("content"), mode: 0o644 }]);
     const made = await makeLayer(tar, "zstd:chunked");
     const [off, len] = made.result.annotations[ANNOTATION_MANIFEST_POSITION]!.split(":").map(Number) as [number, number];
-    const [tsOff, tsLen, tsUlen] = made.result.annotations[ANNOTATION_TARSPLIT_POSITION]!.split(":").map(Number) as [number, number, number];
+    const [tsOff, tsLen, tsUlen] = made.result.annotations[ANNOTATION_TARSPLIT_POSITION]!.split(":").map(Number) as [
+      number,
+      number,
+      number,
+    ];
     const json = execFileSync("zstd", ["-q", "-d", "-c"], { input: made.blob.subarray(off, off + len) }).toString();
     expect(json).toContain('"mode":420');
     const forged = Buffer.from(json.replace('"mode":420', '"mode":493'));
@@ -265,7 +309,14 @@ describe("extract: bad input never writes outside DIR and never leaves a wrong f
       skippableFrameHeader(toc.length),
       toc,
       tarSplitFrame,
-      buildFooterV3({ tocOffset: newTocOff, tocLength: toc.length, tocUncompressedLength: forged.length, tarSplitOffset: newTsOff, tarSplitLength: tsLen, tarSplitUncompressedLength: tsUlen }),
+      buildFooterV3({
+        tocOffset: newTocOff,
+        tocLength: toc.length,
+        tocUncompressedLength: forged.length,
+        tarSplitOffset: newTsOff,
+        tarSplitLength: tsLen,
+        tarSplitUncompressedLength: tsUlen,
+      }),
     ]);
     const path = join(work, "layer-forged.zst");
     writeFileSync(path, blob);

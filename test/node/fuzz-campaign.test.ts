@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Core } from "../../src/core.js";
 import { loadCore } from "../../src/runtime/node.js";
-import { makeBases, runInput, type Bases } from "../fuzz/campaign.js";
+import { type Bases, makeBases, runInput } from "../fuzz/campaign.js";
 
 const SEED = 18;
 const INPUTS = Number(process.env["LAYERKIT_FUZZ_SLICE"] ?? 900);

@@ -143,7 +143,11 @@ beforeAll(async () => {
   const zw = createLayer(streamOf(tar), { format: "zstd:chunked", core, level: 3 });
   const zblob = await collect(zw.stream);
   const zres = await zw.result;
-  chunked = { blob: zblob, annotations: zres.annotations, index: await readToc(new MemorySource(zblob), { annotations: zres.annotations, core }) };
+  chunked = {
+    blob: zblob,
+    annotations: zres.annotations,
+    index: await readToc(new MemorySource(zblob), { annotations: zres.annotations, core }),
+  };
   const ew = createLayer(streamOf(tar), { format: "estargz", core, level: 6, chunkSize: 50_000 });
   const eblob = await collect(ew.stream);
   const eres = await ew.result;
@@ -193,11 +197,57 @@ async function readAllEstargz(blob: Uint8Array, tocDigest?: string): Promise<str
 // Structured TOC mutations: re-sealed blobs, so the parser behind the digest check is reached.
 
 const INTERESTING: unknown[] = [
-  -1, 0, 1, 7, 8, 511, 512, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 1e300, -0.5, 1.5,
-  "", "..", "../x", "/abs", "a\u0000b", "d/small", "d/big", "sha256:", "sha256:" + "0".repeat(64), "zeros", "reg", "chunk", "x",
-  null, true, [], {},
+  -1,
+  0,
+  1,
+  7,
+  8,
+  511,
+  512,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  2 ** 53 + 2,
+  1e300,
+  -0.5,
+  1.5,
+  "",
+  "..",
+  "../x",
+  "/abs",
+  "a\u0000b",
+  "d/small",
+  "d/big",
+  "sha256:",
+  "sha256:" + "0".repeat(64),
+  "zeros",
+  "reg",
+  "chunk",
+  "x",
+  null,
+  true,
+  [],
+  {},
 ];
-const FIELDS = ["type", "name", "linkName", "mode", "size", "uid", "gid", "modtime", "digest", "offset", "endOffset", "chunkSize", "chunkOffset", "chunkDigest", "chunkType", "xattrs", "innerOffset"];
+const FIELDS = [
+  "type",
+  "name",
+  "linkName",
+  "mode",
+  "size",
+  "uid",
+  "gid",
+  "modtime",
+  "digest",
+  "offset",
+  "endOffset",
+  "chunkSize",
+  "chunkOffset",
+  "chunkDigest",
+  "chunkType",
+  "xattrs",
+  "innerOffset",
+];
 
 function mutateToc(rng: Rng, json: Uint8Array, blobLen: number): Uint8Array {
   const toc = JSON.parse(dec.decode(json)) as { entries: Record<string, unknown>[] };
@@ -266,7 +316,9 @@ function resealZstdChunked(json: Uint8Array): { blob: Uint8Array; annotations: R
 /** An eStargz blob with the TOC JSON replaced (new TOC member and footer). */
 function resealEstargz(json: Uint8Array): { blob: Uint8Array; tocDigest: string } {
   const tocTar = buildTar([{ name: "stargz.index.json", data: json, mtime: 0 }]);
-  const blob = new Uint8Array(Buffer.concat([estargz.blob.subarray(0, estargz.tocOffset), gzipMember(tocTar, 1), buildEstargzFooter(estargz.tocOffset)]));
+  const blob = new Uint8Array(
+    Buffer.concat([estargz.blob.subarray(0, estargz.tocOffset), gzipMember(tocTar, 1), buildEstargzFooter(estargz.tocOffset)]),
+  );
   return { blob, tocDigest: sha(json) };
 }
 
@@ -322,7 +374,9 @@ describe("fuzz (seeded, bounded)", () => {
 
   it("zstd:chunked: re-sealed TOCs with mutated entries (authenticated and not)", async () => {
     const rng = prng(2);
-    const json = core.zstd.decompress(chunked.blob.subarray(chunked.index.tocPosition.offset, chunked.index.tocPosition.offset + chunked.index.tocPosition.length));
+    const json = core.zstd.decompress(
+      chunked.blob.subarray(chunked.index.tocPosition.offset, chunked.index.tocPosition.offset + chunked.index.tocPosition.length),
+    );
     const codes = new Map<string, number>();
     for (let i = 0; i < ITERATIONS; i++) {
       const { blob, annotations } = resealZstdChunked(mutateToc(rng, json, chunked.blob.length));
@@ -338,7 +392,9 @@ describe("fuzz (seeded, bounded)", () => {
     // through the Go harness) validates little at this stage, so most mutations we reject it
     // accepts; the other way round would mean we trust something upstream does not.
     const rng = prng(11);
-    const json = core.zstd.decompress(chunked.blob.subarray(chunked.index.tocPosition.offset, chunked.index.tocPosition.offset + chunked.index.tocPosition.length));
+    const json = core.zstd.decompress(
+      chunked.blob.subarray(chunked.index.tocPosition.offset, chunked.index.tocPosition.offset + chunked.index.tocPosition.length),
+    );
     const dir = mkdtempSync(join(tmpdir(), "layerkit-fuzz-"));
     const codes = new Map<string, number>();
     try {
@@ -347,7 +403,10 @@ describe("fuzz (seeded, bounded)", () => {
         const ours = await outcome(`upstream diff #${i}`, () => readToc(new MemorySource(blob), { core, annotations }));
         writeFileSync(join(dir, "blob"), blob);
         writeFileSync(join(dir, "ann.json"), JSON.stringify(annotations));
-        const up = spawnSync(harnessPath(), ["cstorage-read", "--map-current-keys", join(dir, "blob"), join(dir, "ann.json")], { encoding: "utf8", maxBuffer: 1 << 26 });
+        const up = spawnSync(harnessPath(), ["cstorage-read", "--map-current-keys", join(dir, "blob"), join(dir, "ann.json")], {
+          encoding: "utf8",
+          maxBuffer: 1 << 26,
+        });
         const theirs = up.status === 0 ? "ok" : "rejects";
         if (ours === "ok") expect(theirs, `#${i}: we accept a TOC upstream rejects: ${up.stderr}`).toBe("ok");
         tally(codes, `ours:${ours}/upstream:${theirs}`);
@@ -393,9 +452,33 @@ describe("fuzz (seeded, bounded)", () => {
 
   it("zstd:chunked and eStargz: re-sealed TOCs with the JSON text mutated (the JSON reader behind the digest)", async () => {
     const rng = prng(8);
-    const zjson = core.zstd.decompress(chunked.blob.subarray(chunked.index.tocPosition.offset, chunked.index.tocPosition.offset + chunked.index.tocPosition.length));
+    const zjson = core.zstd.decompress(
+      chunked.blob.subarray(chunked.index.tocPosition.offset, chunked.index.tocPosition.offset + chunked.index.tocPosition.length),
+    );
     const ejson = (await readEstargzToc(new MemorySource(estargz.blob), { core })).tocJson;
-    const snippets = ["{", "}", "[", "]", ",", ":", '"', "\\", "\\u0000", "\\ud800", "1e999", "-0", "0.5", "null", "true", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", '"type":"chunk"', '"name":"../x"', '"offset":-1', "\u00ff", "\ufeff"];
+    const snippets = [
+      "{",
+      "}",
+      "[",
+      "]",
+      ",",
+      ":",
+      '"',
+      "\\",
+      "\\u0000",
+      "\\ud800",
+      "1e999",
+      "-0",
+      "0.5",
+      "null",
+      "true",
+      "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+      '"type":"chunk"',
+      '"name":"../x"',
+      '"offset":-1',
+      "\u00ff",
+      "\ufeff",
+    ];
     const codes = new Map<string, number>();
     for (let i = 0; i < ITERATIONS / 2; i++) {
       const estargzSide = rng.chance(0.5);
@@ -430,7 +513,23 @@ describe("fuzz (seeded, bounded)", () => {
       "containerd.io/snapshot/stargz/toc.digest",
       "io.github.containers.zstd-chunked.tarsplit-checksum",
     ];
-    const values: unknown[] = ["", ":", "1:2:3", "1:2:3:4", "8:1:1:1", "0:0:0:1", "-1:5:5:1", "99999999999999999:1:1:1", " 8:1:1:1", "sha256:", "sha256:" + "A".repeat(64), 42, null, ["x"], { a: 1 }];
+    const values: unknown[] = [
+      "",
+      ":",
+      "1:2:3",
+      "1:2:3:4",
+      "8:1:1:1",
+      "0:0:0:1",
+      "-1:5:5:1",
+      "99999999999999999:1:1:1",
+      " 8:1:1:1",
+      "sha256:",
+      "sha256:" + "A".repeat(64),
+      42,
+      null,
+      ["x"],
+      { a: 1 },
+    ];
     const source = new MemorySource(chunked.blob);
     const codes = new Map<string, number>();
     for (let i = 0; i < ITERATIONS / 2; i++) {
@@ -451,7 +550,10 @@ describe("fuzz (seeded, bounded)", () => {
             a[k] = chunked.annotations[rng.pick(keys)];
         }
       }
-      tally(codes, await outcome(`annotations #${i} ${JSON.stringify(a)}`, () => readToc(source, { core, annotations: a as Record<string, string> })));
+      tally(
+        codes,
+        await outcome(`annotations #${i} ${JSON.stringify(a)}`, () => readToc(source, { core, annotations: a as Record<string, string> })),
+      );
     }
     report(codes);
     expect(codes.get("ok") ?? 0).toBeGreaterThan(0);
@@ -542,8 +644,14 @@ describe("fuzz (seeded, bounded)", () => {
         continue;
       }
       if (walked && read) {
-        expect(Buffer.from(goStringBytes(walked.header.name)).toString("hex"), `#${i} name`).toBe(Buffer.from(goStringBytes(read.header.name)).toString("hex"));
-        expect([walked.header.typeflag, walked.header.size, walked.dataSize], `#${i}`).toEqual([read.header.typeflag, read.header.size, read.dataSize]);
+        expect(Buffer.from(goStringBytes(walked.header.name)).toString("hex"), `#${i} name`).toBe(
+          Buffer.from(goStringBytes(read.header.name)).toString("hex"),
+        );
+        expect([walked.header.typeflag, walked.header.size, walked.dataSize], `#${i}`).toEqual([
+          read.header.typeflag,
+          read.header.size,
+          read.dataSize,
+        ]);
         agreed++;
       }
     }

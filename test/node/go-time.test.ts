@@ -102,7 +102,16 @@ describe("formatGoTime / parseRfc3339", () => {
     expect(code(() => formatGoTime(MAX_MARSHAL_UNIX + 1))).toBe("OUT_OF_RANGE");
     expect(code(() => formatGoTime(MIN_MARSHAL_UNIX - 1))).toBe("OUT_OF_RANGE");
     expect(code(() => formatGoTime(MAX_MARSHAL_UNIX, 999_999_999))).toBe("ok");
-    for (const bad of ["", "2023-02-29T00:00:00Z", "2023-11-14T22:13:20", "2023-11-14T25:00:00Z", "２０２３-11-14T22:13:20Z", "2023-11-14T22:13:20.Z"]) {
+    for (
+      const bad of [
+        "",
+        "2023-02-29T00:00:00Z",
+        "2023-11-14T22:13:20",
+        "2023-11-14T25:00:00Z",
+        "２０２３-11-14T22:13:20Z",
+        "2023-11-14T22:13:20.Z",
+      ]
+    ) {
       let e: unknown;
       try {
         parseRfc3339(bad, "BAD_TOC");

@@ -19,9 +19,9 @@ beforeAll(async () => {
   core = await loadCore();
 });
 
-
 const sha = (b: Uint8Array): string => "sha256:" + createHash("sha256").update(b).digest("hex");
-const sh = (cmd: string, args: string[], input: Uint8Array): Uint8Array => new Uint8Array(execFileSync(cmd, args, { input, maxBuffer: 1 << 28 }));
+const sh = (cmd: string, args: string[], input: Uint8Array): Uint8Array =>
+  new Uint8Array(execFileSync(cmd, args, { input, maxBuffer: 1 << 28 }));
 
 async function gzipLayer(tar: Uint8Array, level?: number, piece?: number) {
   const w = createLayer(streamOf(tar, piece), { format: "gzip", core, ...(level === undefined ? {} : { level }) });
@@ -60,11 +60,13 @@ describe("gzip layer writer", () => {
 
   it("one member with Go's header: no flags, MTIME 0, OS 255, XFL by level", async () => {
     const tar = tars.kitchenSinkTar();
-    for (const [level, xfl] of [
-      [9, 2],
-      [1, 4],
-      [6, 0],
-    ] as const) {
+    for (
+      const [level, xfl] of [
+        [9, 2],
+        [1, 4],
+        [6, 0],
+      ] as const
+    ) {
       const { blob } = await gzipLayer(tar, level);
       expect(Array.from(blob.subarray(0, 10))).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
       // gzip -l counts members' sizes; a single member's ISIZE is the tar size.

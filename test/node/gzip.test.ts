@@ -8,7 +8,16 @@ import { describe, expect, it, vi } from "vitest";
 
 vi.setConfig({ testTimeout: 60_000 });
 import { LayerkitError } from "../../src/errors.js";
-import { crc32, createGzipCompressor, goGzipHeader, Gunzip, gunzip, gunzipMember, gzipMember, parseGzipHeader } from "../../src/gzip/index.js";
+import {
+  crc32,
+  createGzipCompressor,
+  goGzipHeader,
+  Gunzip,
+  gunzip,
+  gunzipMember,
+  gzipMember,
+  parseGzipHeader,
+} from "../../src/gzip/index.js";
 import { concatBytes } from "../../src/util/bytes.js";
 import { rng } from "../fixtures/tars.js";
 
@@ -16,7 +25,9 @@ import { rng } from "../fixtures/tars.js";
 function sample(n: number, seed = 1): Uint8Array {
   const r = rng(seed);
   const out = new Uint8Array(n);
-  const words = ["layer", "chunk", "stargz", "\n", " ", "index.json", "/usr/lib/", "\x00\x00\x00\x00"].map((w) => new TextEncoder().encode(w));
+  const words = ["layer", "chunk", "stargz", "\n", " ", "index.json", "/usr/lib/", "\x00\x00\x00\x00"].map((w) =>
+    new TextEncoder().encode(w)
+  );
   let i = 0;
   while (i < n) {
     const k = r();
@@ -55,7 +66,7 @@ async function expectCode(f: () => unknown, code: string): Promise<LayerkitError
 function splitPush(g: Gunzip, data: Uint8Array, seed: number): Uint8Array {
   const r = rng(seed);
   const parts: Uint8Array[] = [];
-  for (let i = 0; i < data.length; ) {
+  for (let i = 0; i < data.length;) {
     const n = Math.min(data.length - i, 1 + Math.floor(r() * (r() < 0.5 ? 50 : 70000)));
     parts.push(...g.push(data.subarray(i, i + n)));
     i += n;
@@ -173,7 +184,7 @@ describe("deflate (pako members, zlib's decoder)", () => {
       const r = rng(seed);
       const m = createGzipCompressor({ level: 9 }).member();
       const parts: Uint8Array[] = [];
-      for (let i = 0; i < data.length; ) {
+      for (let i = 0; i < data.length;) {
         const n = Math.min(data.length - i, 1 + Math.floor(r() * (r() < 0.3 ? 100 : 200_000)));
         parts.push(...(m.write(data.subarray(i, i + n)) as Uint8Array[]));
         i += n;

@@ -13,9 +13,7 @@ import { backoffDelay, isRetryable, retryPolicy, withRetry } from "../../src/sou
 import { ByteReader } from "../../src/util/bytes.js";
 import { randomBytes } from "../fixtures/tars.js";
 import { expectCode } from "../support/registry.js";
-import { FaultServer, type BlobBehaviour } from "../support/http-server.js";
-
-
+import { type BlobBehaviour, FaultServer } from "../support/http-server.js";
 
 const blob = randomBytes(1 << 20, 7);
 const fast: HttpSourceOptions = { retry: { baseDelayMs: 1, maxDelayMs: 4 } };
@@ -196,13 +194,15 @@ describe("HttpSource", () => {
     await expectCode(source.read(blob.length - 5, 10), "OUT_OF_RANGE");
   });
 
-  it.each([
-    ["500", "HTTP"],
-    ["503", "HTTP"],
-    ["reset", "IO"],
-    ["reset-mid-body", "IO"],
-    ["short-body", "TRUNCATED"],
-  ] as const)("retries a transient %s and succeeds; gives %s when it persists", async (fault, code) => {
+  it.each(
+    [
+      ["500", "HTTP"],
+      ["503", "HTTP"],
+      ["reset", "IO"],
+      ["reset-mid-body", "IO"],
+      ["short-body", "TRUNCATED"],
+    ] as const,
+  )("retries a transient %s and succeeds; gives %s when it persists", async (fault, code) => {
     const ok = setup({ transient: { fault, times: 2 } });
     expect(await ok.source.read(4096, 8192)).toEqual(blob.subarray(4096, 12288));
     expect(ok.source.stats.requests).toBe(3);
@@ -277,7 +277,9 @@ describe("HttpSource", () => {
     const fake: typeof fetch = async (_url, init) => {
       calls.push({ redirect: init?.redirect, authorization: new Headers(init?.headers).get("authorization") });
       // What a browser gives for redirect: "manual": an opaque response hiding the Location.
-      if (init?.redirect === "manual") return { type: "opaqueredirect", status: 0, headers: new Headers(), body: null } as unknown as Response;
+      if (init?.redirect === "manual") {
+        return { type: "opaqueredirect", status: 0, headers: new Headers(), body: null } as unknown as Response;
+      }
       return new Response(new Uint8Array(blob.subarray(0, 4)), { status: 206, headers: { "content-range": `bytes 0-3/${blob.length}` } });
     };
     const s = new HttpSource("http://example.invalid/b", { fetch: fake, headers: { authorization: "Bearer x" } });
@@ -291,7 +293,10 @@ describe("HttpSource", () => {
 
   it("stops retrying when its signal is aborted", async () => {
     const abort = new AbortController();
-    const { source } = setup({ transient: { fault: "503", times: 100 } }, { signal: abort.signal, retry: { retries: 1000, baseDelayMs: 5 } });
+    const { source } = setup({ transient: { fault: "503", times: 100 } }, {
+      signal: abort.signal,
+      retry: { retries: 1000, baseDelayMs: 5 },
+    });
     const p = source.read(0, 10);
     setTimeout(() => abort.abort(), 30);
     await expectCode(p, "IO");

@@ -85,14 +85,44 @@ interface Appended {
 
 describe("image append (CLI, OCI layout)", () => {
   const flags = [
-    "--entrypoint", '["/bin/app","-v"]', "--cmd", "serve", "--env", "PATH=/opt/bin:/usr/bin", "--env", "MODE=prod",
-    "--workdir", "/opt", "--user", "1000:1000", "--label", "org.example.team=infra", "--annotation", "org.example.build=42",
-    "--created", "2024-01-02T03:04:05Z", "--mtime", "0",
+    "--entrypoint",
+    '["/bin/app","-v"]',
+    "--cmd",
+    "serve",
+    "--env",
+    "PATH=/opt/bin:/usr/bin",
+    "--env",
+    "MODE=prod",
+    "--workdir",
+    "/opt",
+    "--user",
+    "1000:1000",
+    "--label",
+    "org.example.team=infra",
+    "--annotation",
+    "org.example.build=42",
+    "--created",
+    "2024-01-02T03:04:05Z",
+    "--mtime",
+    "0",
   ];
 
   it("adds a directory and a tar as zstd:chunked layers, sets the config, keeps and adds history; verify and skopeo read it", async () => {
     const out = join(work, "out");
-    const r = json<Appended>(["image", "append", `oci:${baseLayout}:v1`, "--layer", tree, "--layer", tarPath, "--format", "zstd:chunked", "-t", `oci:${out}:v2`, ...flags]);
+    const r = json<Appended>([
+      "image",
+      "append",
+      `oci:${baseLayout}:v1`,
+      "--layer",
+      tree,
+      "--layer",
+      tarPath,
+      "--format",
+      "zstd:chunked",
+      "-t",
+      `oci:${out}:v2`,
+      ...flags,
+    ]);
     const { manifest, config, digest } = await layoutImage(out, "v2");
     expect(digest).toBe(r.descriptor.digest);
     expect(manifest.mediaType).toBe(OCI_MANIFEST);
@@ -121,13 +151,30 @@ describe("image append (CLI, OCI layout)", () => {
     const verify = runCli(["image", "verify", `oci:${out}:v2`]);
     expect(verify.stdout + verify.stderr).toMatch(/: ok$/m);
     expect(verify.status).toBe(0);
-    const inspected = JSON.parse(skopeo(["inspect", `oci:${out}:v2`])) as { Layers: string[]; Env: string[]; Labels: Record<string, string> };
+    const inspected = JSON.parse(skopeo(["inspect", `oci:${out}:v2`])) as {
+      Layers: string[];
+      Env: string[];
+      Labels: Record<string, string>;
+    };
     expect(inspected.Layers).toEqual(manifest.layers.map((l) => l.digest));
     expect(inspected.Env).toEqual(["PATH=/opt/bin:/usr/bin", "MODE=prod"]);
     expect(inspected.Labels).toEqual({ "org.example.team": "infra" });
 
     // Same inputs and options: the same manifest digest.
-    const again = json<Appended>(["image", "append", `oci:${baseLayout}:v1`, "--layer", tree, "--layer", tarPath, "--format", "zstd:chunked", "-t", `oci:${join(work, "out2")}:x`, ...flags]);
+    const again = json<Appended>([
+      "image",
+      "append",
+      `oci:${baseLayout}:v1`,
+      "--layer",
+      tree,
+      "--layer",
+      tarPath,
+      "--format",
+      "zstd:chunked",
+      "-t",
+      `oci:${join(work, "out2")}:x`,
+      ...flags,
+    ]);
     expect(again.descriptor.digest).toBe(r.descriptor.digest);
   }, TIMEOUT);
 
@@ -156,13 +203,47 @@ describe("image append (CLI, OCI layout)", () => {
 
   it("bad input: typed errors and exit codes, nothing tagged", async () => {
     const out = join(work, "bad");
-    const missingTag = runCli(["image", "append", `oci:${baseLayout}:nope`, "--layer", tree, "--format", "gzip", "-t", `oci:${out}:v1`, "--json"]);
+    const missingTag = runCli([
+      "image",
+      "append",
+      `oci:${baseLayout}:nope`,
+      "--layer",
+      tree,
+      "--format",
+      "gzip",
+      "-t",
+      `oci:${out}:v1`,
+      "--json",
+    ]);
     expect(missingTag.status).toBe(4);
     expect(JSON.parse(missingTag.stdout).error.code).toBe("NOT_FOUND");
-    const noLayer = runCli(["image", "append", `oci:${baseLayout}:v1`, "--layer", join(work, "no-such"), "--format", "gzip", "-t", `oci:${out}:v1`, "--json"]);
+    const noLayer = runCli([
+      "image",
+      "append",
+      `oci:${baseLayout}:v1`,
+      "--layer",
+      join(work, "no-such"),
+      "--format",
+      "gzip",
+      "-t",
+      `oci:${out}:v1`,
+      "--json",
+    ]);
     expect(noLayer.status).toBe(4);
     expect(JSON.parse(noLayer.stdout).error.code).toBe("NOT_FOUND");
-    const env = runCli(["image", "append", `oci:${baseLayout}:v1`, "--layer", tree, "--format", "gzip", "-t", `oci:${out}:v1`, "--env", "NOEQUALS"]);
+    const env = runCli([
+      "image",
+      "append",
+      `oci:${baseLayout}:v1`,
+      "--layer",
+      tree,
+      "--format",
+      "gzip",
+      "-t",
+      `oci:${out}:v1`,
+      "--env",
+      "NOEQUALS",
+    ]);
     expect(env.status).toBe(2);
     expect(env.stderr).toMatch(/NOEQUALS.*KEY=VALUE/);
     // Nothing named v1 at the target, whatever was written before the failure.
@@ -175,7 +256,12 @@ describe("appendImage (registry)", () => {
   it("Docker schema 2 base + a zstd:chunked layer → an OCI image skopeo and verifyImage accept; same digest twice", async () => {
     const tar = async () => new Blob([readFileSync(tarPath)]).stream();
     const run = (tag: string) =>
-      appendImage(new RegistryImage(client, "base/docker", "v1"), new RegistryImage(client, "out/app", tag), [{ kind: "tar", tar, format: "zstd:chunked", createdBy: "test" }], {
+      appendImage(new RegistryImage(client, "base/docker", "v1"), new RegistryImage(client, "out/app", tag), [{
+        kind: "tar",
+        tar,
+        format: "zstd:chunked",
+        createdBy: "test",
+      }], {
         env: ["EXTRA=1"],
       });
     const r = await run("v1");
@@ -199,7 +285,11 @@ describe("appendImage (registry)", () => {
   it("an index base needs a platform; with one, the result is that platform's single manifest", async () => {
     const tar = async () => new Blob([readFileSync(tarPath)]).stream();
     const err = await expectCode(
-      appendImage(new RegistryImage(client, "base/multi", "v1"), new RegistryImage(client, "out/multi", "v1"), [{ kind: "tar", tar, format: "gzip" }]),
+      appendImage(new RegistryImage(client, "base/multi", "v1"), new RegistryImage(client, "out/multi", "v1"), [{
+        kind: "tar",
+        tar,
+        format: "gzip",
+      }]),
       "NOT_FOUND",
     );
     expect(err.message).toMatch(/linux\/arm64\/v8/);

@@ -22,7 +22,13 @@ import { NodeSha256 } from "../../src/runtime/node-hash.js";
 import type { Zstd } from "../../src/wasm/zstd.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { FileSource } from "../../src/source/node-file.js";
-import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_MANIFEST_CHECKSUM, ANNOTATION_MANIFEST_POSITION, OLD_ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_POSITION } from "../../src/layer/annotations.js";
+import {
+  ANNOTATION_ESTARGZ_TOC_DIGEST,
+  ANNOTATION_MANIFEST_CHECKSUM,
+  ANNOTATION_MANIFEST_POSITION,
+  OLD_ANNOTATION_MANIFEST_CHECKSUM,
+  OLD_ANNOTATION_MANIFEST_POSITION,
+} from "../../src/layer/annotations.js";
 import { readToc, type ReadTocResult } from "../../src/formats/zstd-chunked/read-toc.js";
 import { readFile } from "../../src/lazy/read-file.js";
 import { loadCore } from "../../src/runtime/node.js";
@@ -53,7 +59,11 @@ function zstdDecompressPrefix(data: Uint8Array, want: number): Uint8Array {
 
 const core: Core = {
   // zstd:chunked only: DEFLATE is never reached, and touching it fails the test.
-  deflate: new Proxy({}, { get: () => { throw new Error("DEFLATE is not used by this test"); } }) as Deflate,
+  deflate: new Proxy({}, {
+    get: () => {
+      throw new Error("DEFLATE is not used by this test");
+    },
+  }) as Deflate,
   zstd: {
     decompress(data: Uint8Array, options?: { maxOutput?: number }) {
       const out = zstdDecompress(data);
@@ -89,7 +99,20 @@ function octal(n: number, width: number): string {
   return n.toString(8).padStart(width - 1, "0") + "\0";
 }
 
-function header(name: string, e: { typeflag: string; size: number; mode: number; uid: number; gid: number; mtime: number; linkName?: string; devMajor?: number; devMinor?: number }): Uint8Array {
+function header(
+  name: string,
+  e: {
+    typeflag: string;
+    size: number;
+    mode: number;
+    uid: number;
+    gid: number;
+    mtime: number;
+    linkName?: string;
+    devMajor?: number;
+    devMinor?: number;
+  },
+): Uint8Array {
   const h = new Uint8Array(512);
   const put = (s: string | Uint8Array, at: number, len: number) => {
     const b = typeof s === "string" ? enc.encode(s) : s;
@@ -203,7 +226,12 @@ const edgeEntries: TarEntry[] = [
   { name: "./hosts-link", type: "hardlink", linkName: "./etc/hosts" },
   { name: "./fifo", type: "fifo" },
   { name: "./dev-null", type: "char", devMajor: 1, devMinor: 3, mode: 0o666 },
-  { name: "./xattr.txt", type: "reg", content: enc.encode("xattrs\n"), pax: { "SCHILY.xattr.user.test": "value", mtime: "1700000000.123456789" } },
+  {
+    name: "./xattr.txt",
+    type: "reg",
+    content: enc.encode("xattrs\n"),
+    pax: { "SCHILY.xattr.user.test": "value", mtime: "1700000000.123456789" },
+  },
   { name: "./bigid.txt", type: "reg", content: enc.encode("ids\n"), uid: 100000, gid: 100001, pax: { uid: "100000", gid: "100001" } },
 ];
 
@@ -313,7 +341,10 @@ describe("c/storage 1.43 writes, layerkit reads", () => {
       expect(r.entries.find((e) => e.name === "./link")?.linkName).toBe("../etc/hosts");
       expect(r.entries.find((e) => e.name === "./hosts-link")?.linkName).toBe("./etc/hosts");
       expect(r.entries.find((e) => e.name === "./dev-null")).toMatchObject({ devMajor: 1, devMinor: 3, mode: 0o666 });
-      expect(r.entries.find((e) => e.name === "./xattr.txt")).toMatchObject({ xattrs: { "user.test": btoa("value") }, modtime: "2023-11-14T22:13:20.123456789Z" });
+      expect(r.entries.find((e) => e.name === "./xattr.txt")).toMatchObject({
+        xattrs: { "user.test": btoa("value") },
+        modtime: "2023-11-14T22:13:20.123456789Z",
+      });
       expect(r.entries.find((e) => e.name === "./bigid.txt")).toMatchObject({ uid: 100000, gid: 100001 });
       // chunking happened: several chunks, a zeros chunk, and a lone all-zero file without chunk fields
       const big = r.entries.find((e) => e.name === "./big.bin")!;
@@ -366,7 +397,9 @@ describe("c/storage 1.43 writes, layerkit reads", () => {
 
   it("upstream's whole partial pull (GetDiffer + ApplyDiff) extracts the tar's files", () => {
     const dest = join(work, "apply-edge");
-    const up = run(["cstorage-apply", blobPath, annPath, dest]) as { files: { name: string; type: string; digest?: string; linkName?: string }[] };
+    const up = run(["cstorage-apply", blobPath, annPath, dest]) as {
+      files: { name: string; type: string; digest?: string; linkName?: string }[];
+    };
     const got = new Map(up.files.map((f) => [f.name, f]));
     for (const e of edgeEntries) {
       const name = e.name.replace(/^\.\//, "").replace(/\/$/, "");
@@ -432,11 +465,13 @@ describe("c/storage 1.43 writes, layerkit reads", () => {
   });
 
   it("reads small and empty layers", async () => {
-    for (const [label, entries] of [
-      ["empty tar", []],
-      ["only dirs", [{ name: "a/", type: "dir" }, { name: "a/b/", type: "dir" }]],
-      ["one empty file", [{ name: "e", type: "reg" }]],
-    ] as [string, TarEntry[]][]) {
+    for (
+      const [label, entries] of [
+        ["empty tar", []],
+        ["only dirs", [{ name: "a/", type: "dir" }, { name: "a/b/", type: "dir" }]],
+        ["one empty file", [{ name: "e", type: "reg" }]],
+      ] as [string, TarEntry[]][]
+    ) {
       const tarPath = join(work, `small-${label.replace(/ /g, "-")}.tar`);
       writeFileSync(tarPath, buildTar(entries));
       const out = tarPath + ".blob";
@@ -459,7 +494,10 @@ describe("stargz-snapshotter's zstdchunked writes, layerkit classifies it separa
     expect(Object.keys(w.annotations).sort()).toEqual([OLD_ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_POSITION].sort());
     const blob = new Uint8Array(readFileSync(out));
     // as stargz-snapshotter's converter annotates it: old keys + the eStargz TOC digest
-    const r = await readToc(new MemorySource(blob), { annotations: { ...w.annotations, [ANNOTATION_ESTARGZ_TOC_DIGEST]: w.tocDigest }, core });
+    const r = await readToc(new MemorySource(blob), {
+      annotations: { ...w.annotations, [ANNOTATION_ESTARGZ_TOC_DIGEST]: w.tocDigest },
+      core,
+    });
     expect(r).toMatchObject({ format: "estargz-zstd", generation: "G1", authenticated: true, estargzTocDigest: w.tocDigest });
     expect(r.footer?.version).toBe("v1");
     expect(r.entries[0]!.name).toBe(".no.prefetch.landmark");

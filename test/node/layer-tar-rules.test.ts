@@ -19,7 +19,7 @@ import { loadCore } from "../../src/runtime/node.js";
 import type { Core } from "../../src/core.js";
 import { createLayer } from "../../src/create-layer.js";
 import { LayerkitError } from "../../src/errors.js";
-import { mediaTypeOf, type LayerFormat } from "../../src/layer/result.js";
+import { type LayerFormat, mediaTypeOf } from "../../src/layer/result.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { buildTar, readTar } from "../../src/tar/index.js";
 import { PLAIN_TAR_READ } from "../../src/tar/layer-rules.js";
@@ -74,7 +74,9 @@ function dumpDirTar(): Uint8Array {
 function gitArchiveTar(): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), "layerkit-git-"));
   const git = (...args: string[]): Buffer =>
-    execFileSync("git", ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main", ...args], { maxBuffer: 1 << 26 });
+    execFileSync("git", ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main", ...args], {
+      maxBuffer: 1 << 26,
+    });
   git("init", "-q");
   writeFileSync(join(dir, "hello.txt"), "hello\n");
   git("add", "hello.txt");
@@ -124,13 +126,29 @@ describe("plain layers carry what Go's archive/tar reads", () => {
 
   it("sparse maps are read as Go reads them: logical size and fragments, the stored bytes as payload", async () => {
     const gnu = (await readTar(tars.gnuSparseTar(), PLAIN_TAR_READ)).entries[0]!;
-    expect([gnu.header.name, gnu.header.size, gnu.dataSize, gnu.header.sparse]).toEqual(["sparse", 4096, 512, [{ offset: 0, length: 512 }]]);
+    expect([gnu.header.name, gnu.header.size, gnu.dataSize, gnu.header.sparse]).toEqual(["sparse", 4096, 512, [{
+      offset: 0,
+      length: 512,
+    }]]);
     const pax = (await readTar(tars.paxSparseTar(), PLAIN_TAR_READ)).entries[0]!;
-    expect([pax.header.name, pax.header.size, pax.dataSize, pax.header.sparse]).toEqual(["sparse", 4096, 512, [{ offset: 0, length: 512 }]]);
+    expect([pax.header.name, pax.header.size, pax.dataSize, pax.header.sparse]).toEqual(["sparse", 4096, 512, [{
+      offset: 0,
+      length: 512,
+    }]]);
     // A map whose fragments do not add up to the stored bytes is TAR_CORRUPT (Go fails reading it).
-    const short = buildTar([{ name: "s", data: tars.randomBytes(100, 1), pax: { "GNU.sparse.numblocks": "1", "GNU.sparse.map": "0,200", "GNU.sparse.size": "300" }, mtime: MTIME }]);
+    const short = buildTar([{
+      name: "s",
+      data: tars.randomBytes(100, 1),
+      pax: { "GNU.sparse.numblocks": "1", "GNU.sparse.map": "0,200", "GNU.sparse.size": "300" },
+      mtime: MTIME,
+    }]);
     await expect(readTar(short, PLAIN_TAR_READ)).rejects.toMatchObject({ code: "TAR_CORRUPT" });
-    const outside = buildTar([{ name: "s", data: tars.randomBytes(100, 1), pax: { "GNU.sparse.numblocks": "1", "GNU.sparse.map": "250,100", "GNU.sparse.size": "300" }, mtime: MTIME }]);
+    const outside = buildTar([{
+      name: "s",
+      data: tars.randomBytes(100, 1),
+      pax: { "GNU.sparse.numblocks": "1", "GNU.sparse.map": "250,100", "GNU.sparse.size": "300" },
+      mtime: MTIME,
+    }]);
     await expect(readTar(outside, PLAIN_TAR_READ)).rejects.toMatchObject({ code: "TAR_CORRUPT" });
   });
 
@@ -197,7 +215,9 @@ describe("unsafe names", () => {
           // The seekable TOC readers refuse `..` themselves; a writer may refuse as well. A hardlink
           // whose target is no earlier entry is refused by the seekable writers whatever its name
           // (src/layer/link-rules.ts: TAR_UNSUPPORTED, as upstream refuses missing link targets).
-          const allowed = what.startsWith("hardlink") && (format === "zstd:chunked" || format === "estargz") ? ["UNSAFE_PATH", "TAR_UNSUPPORTED"] : ["UNSAFE_PATH"];
+          const allowed = what.startsWith("hardlink") && (format === "zstd:chunked" || format === "estargz")
+            ? ["UNSAFE_PATH", "TAR_UNSUPPORTED"]
+            : ["UNSAFE_PATH"];
           expect(allowed, format).toContain((e as LayerkitError).code);
           continue;
         }

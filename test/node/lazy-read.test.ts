@@ -21,9 +21,9 @@ import { FOOTER_PROBE, openFile, openLayerIndex, PrefetchSource, readFile } from
 import { estargzFileChunks } from "../../src/formats/estargz/file-chunks.js";
 import { HttpSource } from "../../src/source/http.js";
 import { MemorySource } from "../../src/source/memory.js";
-import { TarWriter, type TarWriteEntry } from "../../src/tar/writer.js";
+import { type TarWriteEntry, TarWriter } from "../../src/tar/writer.js";
 import { expectCode } from "../support/registry.js";
-import { FaultServer, type BlobBehaviour } from "../support/http-server.js";
+import { type BlobBehaviour, FaultServer } from "../support/http-server.js";
 import { bytesOf } from "../support/streams.js";
 
 const enc = new TextEncoder();
@@ -129,7 +129,9 @@ describe("a file out of a 1 GiB zstd:chunked layer over HTTP", () => {
       ],
       { format: "zstd:chunked", core },
     );
-    console.log(`1 GiB zstd:chunked layer: ${built.blob.length} bytes compressed, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `1 GiB zstd:chunked layer: ${built.blob.length} bytes compressed, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     blob = built.blob;
     annotations = built.result.descriptor.annotations ?? {};
   }, 600_000);
@@ -142,7 +144,11 @@ describe("a file out of a 1 GiB zstd:chunked layer over HTTP", () => {
     const source = serve(blob);
     const got = await readFile(source, "etc/link.conf", { annotations, core });
     expect(sha(got)).toBe(sha(target));
-    console.log(`1 GiB layer, with annotations: ${source.stats.requests} requests, ${source.stats.bytes} bytes (file ${span.end - span.start}, TOC frame ${8 + ref.tocPosition.length}, TOC start to end ${blob.length - tocStart})`);
+    console.log(
+      `1 GiB layer, with annotations: ${source.stats.requests} requests, ${source.stats.bytes} bytes (file ${
+        span.end - span.start
+      }, TOC frame ${8 + ref.tocPosition.length}, TOC start to end ${blob.length - tocStart})`,
+    );
     expect(source.stats.requests).toBe(2);
     expect(source.stats.bytes).toBe(blob.length - tocStart + (span.end - span.start));
     // The issue's budget: compressed file + TOC frame + footer + 1 KiB (the small tar-split
@@ -240,7 +246,11 @@ describe("eStargz layers over HTTP", () => {
     const tocLength = blob.length - 51 - ref.tocOffset;
     for (const [name, data] of Object.entries(files)) {
       const source = serve(blob);
-      const got = await readFile(source, name, { core, probeSize: FOOTER_PROBE, annotations: { [ANNOTATION_ESTARGZ_TOC_DIGEST]: tocDigest } });
+      const got = await readFile(source, name, {
+        core,
+        probeSize: FOOTER_PROBE,
+        annotations: { [ANNOTATION_ESTARGZ_TOC_DIGEST]: tocDigest },
+      });
       expect(sha(got), name).toBe(sha(data));
       const entry = ref.lookup(name)!;
       const fileBytes = entry.chunks.length ? Math.max(...entry.chunks.map((c) => c.end)) - entry.chunks[0]!.offset : 0;
@@ -275,22 +285,32 @@ describe("eStargz layers over HTTP", () => {
 
   it("follows hardlinks, streams with openFile, and authenticates the TOC by its annotation", async () => {
     const source = serve(blob);
-    const { entry, index, stream } = await openFile(source, "./usr/lib/big-link", { core, annotations: { [ANNOTATION_ESTARGZ_TOC_DIGEST]: tocDigest } });
+    const { entry, index, stream } = await openFile(source, "./usr/lib/big-link", {
+      core,
+      annotations: { [ANNOTATION_ESTARGZ_TOC_DIGEST]: tocDigest },
+    });
     expect(entry.name).toBe("usr/lib/big.bin");
     expect(index.format).toBe("estargz");
     expect(index.authenticated).toBe(true);
     expect(sha(await bytesOf(stream))).toBe(sha(files["usr/lib/big.bin"]));
     const wrong = "sha256:" + "0".repeat(64);
-    await expectCode(readFile(serve(blob), "etc/os-release", { core, annotations: { [ANNOTATION_ESTARGZ_TOC_DIGEST]: wrong } }), "DIGEST_MISMATCH");
+    await expectCode(
+      readFile(serve(blob), "etc/os-release", { core, annotations: { [ANNOTATION_ESTARGZ_TOC_DIGEST]: wrong } }),
+      "DIGEST_MISMATCH",
+    );
   });
 
   it("reads an eStargz layer written by upstream's estargz.Build (Go harness)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "layerkit-lazy-"));
     try {
-      const harness = execFileSync("bash", [join(import.meta.dirname, "../go/build-estargz.sh"), join(dir, "bin")], { encoding: "utf8" }).trim().split("\n").pop()!;
+      const harness = execFileSync("bash", [join(import.meta.dirname, "../go/build-estargz.sh"), join(dir, "bin")], { encoding: "utf8" })
+        .trim().split("\n").pop()!;
       writeFileSync(join(dir, "in.tar"), await bytesOf(tarStream(smallSpecs)));
       const out = JSON.parse(
-        execFileSync(harness, ["build", "--chunk-size", String(64 * 1024), join(dir, "in.tar"), join(dir, "out.gz")], { encoding: "utf8", env: { ...process.env, GOMAXPROCS: "1" } }),
+        execFileSync(harness, ["build", "--chunk-size", String(64 * 1024), join(dir, "in.tar"), join(dir, "out.gz")], {
+          encoding: "utf8",
+          env: { ...process.env, GOMAXPROCS: "1" },
+        }),
       ) as { tocDigest: string };
       const upstream = new Uint8Array(readFileSync(join(dir, "out.gz")));
       const annotations = { [ANNOTATION_ESTARGZ_TOC_DIGEST]: out.tocDigest };
@@ -362,7 +382,9 @@ describe("zstd:chunked and eStargz against misbehaving servers and bad input", (
   it("refuses a TOC that does not match its annotation", async () => {
     const annotations = { ...zc.annotations };
     // Every manifest-checksum key (current and old: the writer's default has both, and they must agree).
-    for (const key of Object.keys(annotations).filter((k) => k.endsWith("manifest-checksum"))) annotations[key] = "sha256:" + "1".repeat(64);
+    for (const key of Object.keys(annotations).filter((k) => k.endsWith("manifest-checksum"))) {
+      annotations[key] = "sha256:" + "1".repeat(64);
+    }
     await expectCode(readFile(serve(zc.blob), "etc/os-release", { core, annotations }), "DIGEST_MISMATCH");
   });
 
@@ -385,10 +407,12 @@ describe("zstd:chunked and eStargz against misbehaving servers and bad input", (
   });
 
   it("refuses a payload altered on the server", async () => {
-    for (const [blob, code] of [
-      [zc.blob, "ZSTD_CORRUPT"],
-      [gz, "GZIP_CORRUPT"],
-    ] as const) {
+    for (
+      const [blob, code] of [
+        [zc.blob, "ZSTD_CORRUPT"],
+        [gz, "GZIP_CORRUPT"],
+      ] as const
+    ) {
       const ref = await openLayerIndex(new MemorySource(blob), { core });
       const entry = ref.entries.find((e) => e.name === "etc/os-release")!;
       const bad = blob.slice();

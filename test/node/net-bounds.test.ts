@@ -7,7 +7,7 @@
  * fallbacks, and eStargz chunk-read coalescing. Counts come from the sources' stats and the
  * servers' own logs, which must agree.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -19,15 +19,15 @@ import { createLayer, type CreateLayerOptions } from "../../src/create-layer.js"
 import { LayerkitError } from "../../src/errors.js";
 import { readEstargzToc } from "../../src/formats/estargz/reader.js";
 import { readToc } from "../../src/formats/zstd-chunked/read-toc.js";
-import { TAIL_PROBE, readFile } from "../../src/lazy/index.js";
+import { readFile, TAIL_PROBE } from "../../src/lazy/index.js";
 import { RegistryClient } from "../../src/registry/client.js";
 import { RegistryTransport } from "../../src/registry/transport.js";
 import { loadCore } from "../../src/runtime/node.js";
 import { HttpSource, type HttpSourceOptions, type SourceWarning } from "../../src/source/http.js";
 import { MemorySource } from "../../src/source/memory.js";
-import { TarWriter, type TarWriteEntry } from "../../src/tar/writer.js";
+import { type TarWriteEntry, TarWriter } from "../../src/tar/writer.js";
 import { randomBytes } from "../fixtures/tars.js";
-import { FaultServer, type BlobBehaviour } from "../support/http-server.js";
+import { type BlobBehaviour, FaultServer } from "../support/http-server.js";
 import { expectCode, freePort } from "../support/registry.js";
 import { bytesOf } from "../support/streams.js";
 import { buildCli, runCliAsync } from "./cli-run.js";
@@ -66,7 +66,10 @@ const small: TarWriteEntry[] = [
   { name: "usr/lib/data.bin", data: randomBytes(40_000, 3) },
 ];
 /** 3,000 files: a TOC far larger than the 64 KiB tail probe. */
-const many: TarWriteEntry[] = Array.from({ length: 3000 }, (_, i) => ({ name: `srv/file-${i}.txt`, data: enc.encode(`file ${i}\n`.repeat(1 + (i % 7))) }));
+const many: TarWriteEntry[] = Array.from(
+  { length: 3000 },
+  (_, i) => ({ name: `srv/file-${i}.txt`, data: enc.encode(`file ${i}\n`.repeat(1 + (i % 7))) }),
+);
 
 beforeAll(async () => {
   core = await loadCore();
@@ -107,7 +110,9 @@ describe("one HTTP path for registry blobs", () => {
       const url = new URL(String(input));
       const auth = new Headers(init?.headers).get("authorization");
       seen.push({ host: url.host, auth });
-      if (url.host === registryHost && auth === null) return new Response("", { status: 401, headers: { "www-authenticate": 'Basic realm="r"' } });
+      if (url.host === registryHost && auth === null) {
+        return new Response("", { status: 401, headers: { "www-authenticate": 'Basic realm="r"' } });
+      }
       return fetch(input, init);
     };
     server.serve(`/v2/team/app/blobs/${digest}`, blob, { redirectTo: target });
@@ -245,24 +250,31 @@ describe("a lazy read learns size and footer with one suffix request, never a HE
     expect(log).toHaveLength(2);
   });
 
-  it.each(["zstd:chunked", "estargz"] as const)("%s with a TOC larger than the probe: 3 requests without annotations, 2 with zstd:chunked's annotations", async (format) => {
-    const built = await layer(many, { format });
-    const annotations = built.result.descriptor.annotations ?? {};
-    const toc = format === "zstd:chunked" ? (await readToc(new MemorySource(built.blob), { core })).tocPosition.length : built.blob.length - (await readEstargzToc(new MemorySource(built.blob), { core })).tocOffset;
-    expect(toc).toBeGreaterThan(TAIL_PROBE);
-    const bare = new HttpSource(server.serve(`/many${n++}`, built.blob), fast);
-    expect(new TextDecoder().decode(await readFile(bare, "srv/file-2999.txt", { core }))).toBe("file 2999\n".repeat(4));
-    expect(bare.stats.requests).toBe(3);
-    const known = new HttpSource(server.serve(`/many${n++}`, built.blob), { ...fast, size: built.blob.length });
-    expect(new TextDecoder().decode(await readFile(known, "srv/file-7.txt", { core, annotations }))).toBe("file 7\n");
-    // zstd:chunked's annotations locate the TOC (2 requests); eStargz's only authenticate it (3).
-    expect(known.stats.requests).toBe(format === "zstd:chunked" ? 2 : 3);
-  });
+  it.each(["zstd:chunked", "estargz"] as const)(
+    "%s with a TOC larger than the probe: 3 requests without annotations, 2 with zstd:chunked's annotations",
+    async (format) => {
+      const built = await layer(many, { format });
+      const annotations = built.result.descriptor.annotations ?? {};
+      const toc = format === "zstd:chunked"
+        ? (await readToc(new MemorySource(built.blob), { core })).tocPosition.length
+        : built.blob.length - (await readEstargzToc(new MemorySource(built.blob), { core })).tocOffset;
+      expect(toc).toBeGreaterThan(TAIL_PROBE);
+      const bare = new HttpSource(server.serve(`/many${n++}`, built.blob), fast);
+      expect(new TextDecoder().decode(await readFile(bare, "srv/file-2999.txt", { core }))).toBe("file 2999\n".repeat(4));
+      expect(bare.stats.requests).toBe(3);
+      const known = new HttpSource(server.serve(`/many${n++}`, built.blob), { ...fast, size: built.blob.length });
+      expect(new TextDecoder().decode(await readFile(known, "srv/file-7.txt", { core, annotations }))).toBe("file 7\n");
+      // zstd:chunked's annotations locate the TOC (2 requests); eStargz's only authenticate it (3).
+      expect(known.stats.requests).toBe(format === "zstd:chunked" ? 2 : 3);
+    },
+  );
 
   it("zstd:chunked with annotations, size unknown: 2 requests for a small layer", async () => {
     const built = await layer(small, { format: "zstd:chunked" });
     const source = new HttpSource(server.serve(`/ann${n++}`, built.blob), fast);
-    expect((await readFile(source, "usr/lib/data.bin", { core, annotations: built.result.descriptor.annotations ?? {} })).length).toBe(40_000);
+    expect((await readFile(source, "usr/lib/data.bin", { core, annotations: built.result.descriptor.annotations ?? {} })).length).toBe(
+      40_000,
+    );
     expect(source.stats.requests).toBe(2);
   });
 });

@@ -7,18 +7,19 @@ import { beforeAll, describe, expect, it } from "vitest";
 import "../../src/runtime/node.js";
 import { LayerkitError } from "../../src/errors.js";
 import {
+  buildImage,
+  buildIndex,
+  type BuildLayer,
+  canonicalJson,
   DOCKER_CONFIG,
   DOCKER_LAYER_GZIP,
   DOCKER_MANIFEST,
+  mergeAnnotations,
   OCI_CONFIG,
   OCI_INDEX,
   OCI_LAYER_GZIP,
   OCI_LAYER_ZSTD,
   OCI_MANIFEST,
-  buildImage,
-  buildIndex,
-  canonicalJson,
-  mergeAnnotations,
   parseConfig,
   parseDigest,
   parseIndex,
@@ -26,11 +27,10 @@ import {
   parseManifestDocument,
   parsePlatform,
   selectPlatform,
-  type BuildLayer,
 } from "../../src/oci/index.js";
 import { parseJsonLimited } from "../../src/util/json-limits.js";
 import * as tars from "../fixtures/tars.js";
-import { makeLayer, type MadeLayer } from "../support/registry.js";
+import { type MadeLayer, makeLayer } from "../support/registry.js";
 
 function sha(b: Uint8Array): string {
   return "sha256:" + createHash("sha256").update(b).digest("hex");
@@ -135,8 +135,14 @@ describe("buildImage", () => {
 
   it("refuses bad layer descriptors, diff IDs and history", async () => {
     await expectCodeAsync(buildImage({ layers: [{ ...asBuild(zstd), diffID: "sha256:ABC" }] }), "BAD_ARGUMENT");
-    await expectCodeAsync(buildImage({ layers: [{ ...asBuild(zstd), descriptor: { ...zstd.result.descriptor, digest: "md5:00" } }] }), "BAD_MANIFEST");
-    await expectCodeAsync(buildImage({ layers: [{ ...asBuild(zstd), descriptor: { ...zstd.result.descriptor, size: -1 } }] }), "BAD_MANIFEST");
+    await expectCodeAsync(
+      buildImage({ layers: [{ ...asBuild(zstd), descriptor: { ...zstd.result.descriptor, digest: "md5:00" } }] }),
+      "BAD_MANIFEST",
+    );
+    await expectCodeAsync(
+      buildImage({ layers: [{ ...asBuild(zstd), descriptor: { ...zstd.result.descriptor, size: -1 } }] }),
+      "BAD_MANIFEST",
+    );
     await expectCodeAsync(buildImage({ layers: [asBuild(zstd)], config: { history: [] } }), "BAD_ARGUMENT");
   });
 });
@@ -160,7 +166,8 @@ describe("buildIndex and platform selection", () => {
 describe("parsers refuse bad input with typed errors", () => {
   const desc = { mediaType: OCI_LAYER_ZSTD, digest: "sha256:" + "a".repeat(64), size: 1 };
   const cfg = { mediaType: OCI_CONFIG, digest: "sha256:" + "b".repeat(64), size: 2 };
-  const manifest = (extra: Record<string, unknown> = {}): string => JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: cfg, layers: [desc], ...extra });
+  const manifest = (extra: Record<string, unknown> = {}): string =>
+    JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: cfg, layers: [desc], ...extra });
 
   it("wrong media types", () => {
     expectCode(() => parseManifest(manifest({ mediaType: "application/json" })), "BAD_MANIFEST");
@@ -178,12 +185,23 @@ describe("parsers refuse bad input with typed errors", () => {
   });
 
   it("digests in the wrong form", () => {
-    for (const digest of ["sha256:" + "A".repeat(64), "sha256:" + "a".repeat(63), "sha512:" + "a".repeat(128), "a".repeat(64), "sha256:../../etc/passwd"]) {
+    for (
+      const digest of [
+        "sha256:" + "A".repeat(64),
+        "sha256:" + "a".repeat(63),
+        "sha512:" + "a".repeat(128),
+        "a".repeat(64),
+        "sha256:../../etc/passwd",
+      ]
+    ) {
       const e = expectCode(() => parseManifest(manifest({ layers: [{ ...desc, digest }] })), "BAD_MANIFEST");
       expect(e.details.path).toBe("$.layers[0].digest");
       expectCode(() => parseDigest(digest), "BAD_ARGUMENT");
     }
-    expectCode(() => parseConfig(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: ["sha256:x"] } })), "BAD_MANIFEST");
+    expectCode(
+      () => parseConfig(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: ["sha256:x"] } })),
+      "BAD_MANIFEST",
+    );
   });
 
   it("missing or mistyped fields", () => {
@@ -196,7 +214,10 @@ describe("parsers refuse bad input with typed errors", () => {
     expectCode(() => parseManifest("{"), "BAD_MANIFEST");
     expectCode(() => parseManifest(new Uint8Array([0x7b, 0xff, 0x7d])), "BAD_MANIFEST");
     expectCode(() => parseConfig(JSON.stringify({ architecture: "amd64", os: "linux" })), "BAD_MANIFEST");
-    expectCode(() => parseConfig(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "x", diff_ids: [] } })), "BAD_MANIFEST");
+    expectCode(
+      () => parseConfig(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "x", diff_ids: [] } })),
+      "BAD_MANIFEST",
+    );
   });
 
   it("huge or deeply nested JSON", () => {

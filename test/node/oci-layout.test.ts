@@ -9,14 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "../../src/runtime/node.js";
-import { OCI_LAYER_ZSTD, OCI_MANIFEST, buildImage, buildIndex, parsePlatform, type BuiltImage } from "../../src/oci/index.js";
+import { buildImage, buildIndex, type BuiltImage, OCI_LAYER_ZSTD, OCI_MANIFEST, parsePlatform } from "../../src/oci/index.js";
 import { openLayout } from "../../src/oci/layout-node.js";
 import * as tars from "../fixtures/tars.js";
-import { expectCode, makeLayer, type MadeLayer } from "../support/registry.js";
+import { expectCode, type MadeLayer, makeLayer } from "../support/registry.js";
 
 const sha = (b: Uint8Array): string => "sha256:" + createHash("sha256").update(b).digest("hex");
 const hexOf = (d: string): string => d.slice("sha256:".length);
-
 
 /** Names in blobs/sha256 that are not final blob names (temporary files left behind). */
 function strayFiles(dir: string): string[] {
@@ -68,11 +67,15 @@ describe("OCI layout write and read", () => {
     const dir = join(work, "multi");
     await writeImageLayout(dir, "latest");
     const layout = await openLayout(dir);
-    const arm = await buildImage({ layers: [{ descriptor: layers[0]!.result.descriptor, diffID: layers[0]!.result.diffID }], platform: parsePlatform("linux/arm64") });
+    const arm = await buildImage({
+      layers: [{ descriptor: layers[0]!.result.descriptor, diffID: layers[0]!.result.diffID }],
+      platform: parsePlatform("linux/arm64"),
+    });
     await layout.writeImage(arm);
     const idx = await buildIndex([image.manifest.descriptor, arm.manifest.descriptor]);
     await layout.addToIndex(await layout.writeJson(idx.descriptor.mediaType, idx.bytes), "latest");
-    expect((await layout.readIndex()).manifests.filter((m) => m.annotations?.["org.opencontainers.image.ref.name"] === "latest")).toHaveLength(1);
+    expect((await layout.readIndex()).manifests.filter((m) => m.annotations?.["org.opencontainers.image.ref.name"] === "latest"))
+      .toHaveLength(1);
     const a = await layout.readImage("latest", { platform: parsePlatform("linux/arm64") });
     expect(a.descriptor.digest).toBe(arm.manifest.descriptor.digest);
     expect(a.index?.descriptor.digest).toBe(idx.descriptor.digest);
@@ -158,7 +161,10 @@ describe("skopeo interop", () => {
       expect(got.length).toBe(l.result.size);
     }
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
-    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([OCI_LAYER_ZSTD, "application/vnd.oci.image.layer.v1.tar+gzip"]);
+    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([
+      OCI_LAYER_ZSTD,
+      "application/vnd.oci.image.layer.v1.tar+gzip",
+    ]);
     // zstd:chunked annotations survive skopeo's copy.
     for (const [k, v] of Object.entries(layers[0]!.result.annotations)) expect(manifest.layers[0].annotations[k]).toBe(v);
   });

@@ -18,7 +18,7 @@ import { loadCore } from "../../src/runtime/node.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { buildTar, type TarWriteEntry } from "../../src/tar/index.js";
 import { verifyLayer } from "../../src/verify/verify-layer.js";
-import { concat, seal, sha, shiftOffsets, split, type SeekableParts } from "../fuzz/reseal.js";
+import { concat, seal, type SeekableParts, sha, shiftOffsets, split } from "../fuzz/reseal.js";
 import { collect, streamOf } from "../fuzz/samples.js";
 
 const enc = new TextEncoder();
@@ -52,7 +52,10 @@ async function codeOf(f: () => Promise<unknown> | unknown): Promise<string> {
 }
 
 async function verifyCodes(blob: Uint8Array, annotations: Record<string, string>, format?: Seekable | "zstd") {
-  const r = await verifyLayer(new MemorySource(blob), { size: blob.length, digest: sha(blob), annotations }, { core, ...(format ? { format } : {}) });
+  const r = await verifyLayer(new MemorySource(blob), { size: blob.length, digest: sha(blob), annotations }, {
+    core,
+    ...(format ? { format } : {}),
+  });
   return { ok: r.ok, failures: r.failures.map((f) => `${f.check}:${f.code}`) };
 }
 
@@ -90,11 +93,17 @@ describe("hardlinks that extraction and lazy reads resolve differently", () => {
     it(`${format}: createLayer refuses to write a hardlink to a later entry, and a redefined link target`, async () => {
       const forward = buildTar([{ name: "h", type: "hardlink", linkname: "d", mtime: MTIME }, base[1]!]);
       expect(await codeOf(() => layerOf(forward, format))).toBe("TAR_UNSUPPORTED");
-      const redefined = buildTar([base[0]!, { name: "h", type: "hardlink", linkname: "a", mtime: MTIME }, { name: "a", data: enc.encode("second a"), mtime: MTIME }]);
+      const redefined = buildTar([base[0]!, { name: "h", type: "hardlink", linkname: "a", mtime: MTIME }, {
+        name: "a",
+        data: enc.encode("second a"),
+        mtime: MTIME,
+      }]);
       expect(await codeOf(() => layerOf(redefined, format))).toBe("TAR_DUPLICATE_PATH");
       // In order, the same links are written and read back.
       const ok = await layerOf(buildTar(base), format);
-      expect(new TextDecoder().decode(await readFile(new MemorySource(ok.blob), "h", { core, annotations: ok.annotations }))).toBe("d's bytes");
+      expect(new TextDecoder().decode(await readFile(new MemorySource(ok.blob), "h", { core, annotations: ok.annotations }))).toBe(
+        "d's bytes",
+      );
     });
   }
 });
@@ -195,7 +204,9 @@ describe("typed errors for sizes past any buffer", () => {
 
 describe("lenient decoding", () => {
   it("decompressLayer of an empty input as zstd is TRUNCATED, as for gzip; verify says the same", async () => {
-    for (const c of ["zstd", "gzip"] as const) expect(await codeOf(() => collect(decompressLayer(streamOf(new Uint8Array(0)), c, { core })))).toBe("TRUNCATED");
+    for (const c of ["zstd", "gzip"] as const) {
+      expect(await codeOf(() => collect(decompressLayer(streamOf(new Uint8Array(0)), c, { core })))).toBe("TRUNCATED");
+    }
     const v = await verifyCodes(new Uint8Array(0), {}, "zstd");
     expect(v.failures).toContain("decompress:TRUNCATED");
   });

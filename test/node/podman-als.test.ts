@@ -9,7 +9,7 @@
  * podman runs with its own storage.conf / containers.conf / registries.conf in a temp folder.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,7 +50,9 @@ function cli(args: string[]): string {
 }
 
 function unmountUnder(root: string): void {
-  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(root));
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) =>
+    m.startsWith(root)
+  );
   for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync("umount", ["-l", m]);
 }
 
@@ -123,7 +125,9 @@ describe("podman 4.3 uses a layerkit-exported additional layer store", () => {
     // Pushed past the proxy (a blocking child would stall it); pulled through it.
     cli(["push", layout, `${registry.host}/layerkit/als:v1`]);
     const manifest = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")).manifests[0].digest.split(":")[1];
-    const layers: string[] = JSON.parse(readFileSync(join(layout, "blobs/sha256", manifest), "utf8")).layers.map((l: { digest: string }) => l.digest);
+    const layers: string[] = JSON.parse(readFileSync(join(layout, "blobs/sha256", manifest), "utf8")).layers.map((l: { digest: string }) =>
+      l.digest
+    );
     expect(layers).toHaveLength(2);
 
     const out = JSON.parse(cli(["als", "export", `oci:${layout}:v1`, join(work, "store"), "--ref", ref, "--json"]));

@@ -34,7 +34,9 @@ function cli(args: string[]): string {
 
 /** Unmounts whatever the overlay driver left mounted under `root` (deepest first). */
 function unmountUnder(root: string): void {
-  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(root));
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) =>
+    m.startsWith(root)
+  );
   for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync("umount", ["-l", m]);
 }
 

@@ -16,7 +16,7 @@ import { decompressLayer } from "../../src/formats/decompress.js";
 import type { LayerFormat } from "../../src/layer/result.js";
 import { openLayout } from "../../src/oci/layout-node.js";
 import { buildImageFromContent, LAYER_NAME_ANNOTATION } from "../../src/rechunk/build.js";
-import { parseContentMeta, type ContentMeta } from "../../src/rechunk/contentmeta.js";
+import { type ContentMeta, parseContentMeta } from "../../src/rechunk/contentmeta.js";
 import { directoryRootfs, type RootfsSource } from "../../src/rechunk/rootfs.js";
 import { tarRootfs } from "../../src/rechunk/tar-rootfs.js";
 import { openFileSource } from "../../src/source/node-file.js";
@@ -81,7 +81,12 @@ interface Built {
   dir: string;
 }
 
-async function build(rootfs: RootfsSource, m: ContentMeta, format: LayerFormat = "zstd", options: { strict?: boolean } = {}): Promise<Built> {
+async function build(
+  rootfs: RootfsSource,
+  m: ContentMeta,
+  format: LayerFormat = "zstd",
+  options: { strict?: boolean } = {},
+): Promise<Built> {
   const dir = mkdtempSync(join(work, "oci-"));
   const layout = await openLayout(dir, { create: true });
   const built = await buildImageFromContent(rootfs, m, { format, ...options, writeBlob: (b) => layout.writeBlob(b) });
@@ -106,10 +111,21 @@ describe("buildImageFromContent", () => {
     expect(b.layers.map((l) => l.name)).toEqual(["glibc", "bash", "unmapped"]);
     expect(names(b)).toEqual([
       [
-        "etc/", "etc/passwd",
-        "opt/", "opt/a/", "opt/a/b/", "opt/a/b/c/", "opt/a/b/c/deep.txt", "usr/", "usr/lib/", "usr/lib/libc.so",
-        "usr/lib/hard1", "usr/share/", "usr/share/hard2",
-        "var/", "var/empty/",
+        "etc/",
+        "etc/passwd",
+        "opt/",
+        "opt/a/",
+        "opt/a/b/",
+        "opt/a/b/c/",
+        "opt/a/b/c/deep.txt",
+        "usr/",
+        "usr/lib/",
+        "usr/lib/libc.so",
+        "usr/lib/hard1",
+        "usr/share/",
+        "usr/share/hard2",
+        "var/",
+        "var/empty/",
       ],
       ["usr/", "usr/bin/", "usr/bin/sh", "usr/bin/bash"],
       ["usr/", "usr/share/", "usr/share/doc/", "usr/share/doc/readme"],
@@ -125,8 +141,21 @@ describe("buildImageFromContent", () => {
   it("unordered: path order in every layer", async () => {
     const b = await build(dirRootfs(), meta(false));
     expect(names(b)[0]).toEqual([
-      "etc/", "etc/passwd", "opt/", "opt/a/", "opt/a/b/", "opt/a/b/c/", "opt/a/b/c/deep.txt",
-      "usr/", "usr/lib/", "usr/lib/hard1", "usr/lib/libc.so", "usr/share/", "usr/share/hard2", "var/", "var/empty/",
+      "etc/",
+      "etc/passwd",
+      "opt/",
+      "opt/a/",
+      "opt/a/b/",
+      "opt/a/b/c/",
+      "opt/a/b/c/deep.txt",
+      "usr/",
+      "usr/lib/",
+      "usr/lib/hard1",
+      "usr/lib/libc.so",
+      "usr/share/",
+      "usr/share/hard2",
+      "var/",
+      "var/empty/",
     ]);
     expect(names(b)[1]).toEqual(["usr/", "usr/bin/", "usr/bin/bash", "usr/bin/sh"]);
   });
@@ -147,7 +176,11 @@ describe("buildImageFromContent", () => {
       expect(r.ok, JSON.stringify(r.failures)).toBe(true);
       expect(r.format).toBe("zstd:chunked");
     }
-    const inspected = JSON.parse(execFileSync("skopeo", ["inspect", `oci:${one.dir}:v1`], { encoding: "utf8" })) as { Layers: string[]; Labels: Record<string, string>; Created: string };
+    const inspected = JSON.parse(execFileSync("skopeo", ["inspect", `oci:${one.dir}:v1`], { encoding: "utf8" })) as {
+      Layers: string[];
+      Labels: Record<string, string>;
+      Created: string;
+    };
     expect(inspected.Layers).toEqual(img.manifest.layers.map((l) => l.digest));
     expect(inspected.Labels).toEqual({ "org.example.os": "demo", "ostree.bootable": "true" });
     expect(inspected.Created).toBe("2024-05-01T12:00:00Z");
@@ -170,10 +203,16 @@ describe("buildImageFromContent", () => {
       expect((e as Error).message).toMatch(re);
     };
     const sink = { format: "zstd" as const, writeBlob: async (b: ReadableStream<Uint8Array>) => b.cancel() };
-    await code(buildImageFromContent(dirRootfs(), meta(true), { ...sink, strict: true }), /1 entry is not mapped \(strict\): "\/usr\/share\/doc\/readme"/);
+    await code(
+      buildImageFromContent(dirRootfs(), meta(true), { ...sink, strict: true }),
+      /1 entry is not mapped \(strict\): "\/usr\/share\/doc\/readme"/,
+    );
     const m = meta(false);
     m.mapping.push({ key: "/usr/bin/zsh", layer: "app" }, { key: digestOf("nothing"), layer: "app" });
-    await code(buildImageFromContent(dirRootfs(), m, sink), new RegExp(`2 keys match nothing in the root file system: "/usr/bin/zsh", "${digestOf("nothing")}"`));
+    await code(
+      buildImageFromContent(dirRootfs(), m, sink),
+      new RegExp(`2 keys match nothing in the root file system: "/usr/bin/zsh", "${digestOf("nothing")}"`),
+    );
     // "links" gets only hard2, whose group goes to the earlier "base" layer: left empty.
     const e = meta(false, { layers: [{ id: "base", name: "glibc" }, { id: "app", name: "bash" }, { id: "links", name: "links" }] });
     e.mapping = e.mapping.map((x) => (x.key === "/usr/share/hard2" ? { ...x, layer: "links" } : x));
@@ -182,9 +221,12 @@ describe("buildImageFromContent", () => {
 
   it("a contentmeta file read by the reader builds the same image as the value", async () => {
     const text = JSON.stringify({
-      version: 1, created: "2024-05-01T12:00:00Z", labels: { "org.example.os": "demo", "ostree.bootable": "true" },
+      version: 1,
+      created: "2024-05-01T12:00:00Z",
+      labels: { "org.example.os": "demo", "ostree.bootable": "true" },
       layers: { base: "glibc", app: "bash" },
-      mapping: Object.fromEntries(meta(true).mapping.map((x) => [x.key, x.layer])), ordered: true,
+      mapping: Object.fromEntries(meta(true).mapping.map((x) => [x.key, x.layer])),
+      ordered: true,
     });
     const a = await build(dirRootfs(), parseContentMeta(new TextEncoder().encode(text)));
     const b = await build(dirRootfs(), meta(true));

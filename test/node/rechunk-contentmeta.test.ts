@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { isLayerkitError } from "../../src/errors.js";
-import { formatContentMeta, parseContentMeta, type ContentMeta } from "../../src/rechunk/contentmeta.js";
+import { type ContentMeta, formatContentMeta, parseContentMeta } from "../../src/rechunk/contentmeta.js";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const D = "sha256:" + "ab".repeat(32);
@@ -58,7 +58,10 @@ describe("contentmeta reader", () => {
     fails(doc({ labels: { k: true } }), /labels entry "k" must be a string, not a bool/);
     fails(doc({ ordered: "yes" }), /"ordered" must be true or false/);
     fails(doc({ created: "yesterday" }), /"created" "yesterday" is not an RFC 3339 time/);
-    fails(doc({ mapping: { "/usr/bin/bash": "app", [D]: "base", "/x": "nope" } }), /mapping key "\/x" names layer "nope", which "layers" does not declare/);
+    fails(
+      doc({ mapping: { "/usr/bin/bash": "app", [D]: "base", "/x": "nope" } }),
+      /mapping key "\/x" names layer "nope", which "layers" does not declare/,
+    );
     fails(doc({ layers: { base: "glibc", app: "bash", lonely: "x" } }), /layer "lonely" is left empty: no mapping entry names it/);
     fails(doc({ layers: {} }), /"layers" declares no layer/);
     fails(doc({ mapping: { "/usr/../etc/passwd": "app", [D]: "base" } }), /mapping key "\/usr\/..\/etc\/passwd" contains a ".." component/);
@@ -85,7 +88,9 @@ describe("contentmeta reader", () => {
     fails(new Uint8Array([...head, 0xed, 0xa0, 0x80, ...tail]), /not valid UTF-8/); // an encoded surrogate
     fails(`{"version":1,"layers":{"a":"A"},"mapping":{"/x\\ud800":"a"}}`, /lone surrogate/);
     // A well-formed pair is fine.
-    expect(parseContentMeta(enc(`{"version":1,"layers":{"a":"A"},"mapping":{"/x\\ud83d\\ude00":"a"}}`)).mapping[0]!.key).toBe("/x\u{1f600}");
+    expect(parseContentMeta(enc(`{"version":1,"layers":{"a":"A"},"mapping":{"/x\\ud83d\\ude00":"a"}}`)).mapping[0]!.key).toBe(
+      "/x\u{1f600}",
+    );
   });
 
   it("bounds the entries: 10^6 mapping entries are refused by the default limit", () => {
@@ -119,6 +124,14 @@ describe("contentmeta writer", () => {
   });
 
   it("refuses to write what the reader would refuse", () => {
-    expect(() => formatContentMeta({ version: 1, labels: [], layers: [{ id: "a", name: "A" }], mapping: [{ key: "/x/../y", layer: "a" }], ordered: false })).toThrow(/contains a "\.\." component/);
+    expect(() =>
+      formatContentMeta({
+        version: 1,
+        labels: [],
+        layers: [{ id: "a", name: "A" }],
+        mapping: [{ key: "/x/../y", layer: "a" }],
+        ordered: false,
+      })
+    ).toThrow(/contains a "\.\." component/);
   });
 });

@@ -49,7 +49,10 @@ it("c/storage extracts every rechunked zstd:chunked layer to exactly its entries
       version: 1,
       labels: [],
       layers: [{ id: "lib", name: "lib" }, { id: "tool", name: "tool" }],
-      mapping: [{ key: sha(readFileSync(join(tree, "usr/lib/deep/er/lib.so"))), layer: "lib" }, { key: "/usr/bin/tool-alias", layer: "tool" }, { key: "/usr/bin/t", layer: "tool" }],
+      mapping: [{ key: sha(readFileSync(join(tree, "usr/lib/deep/er/lib.so"))), layer: "lib" }, {
+        key: "/usr/bin/tool-alias",
+        layer: "tool",
+      }, { key: "/usr/bin/t", layer: "tool" }],
       ordered: true,
     },
     { format: "zstd:chunked", writeBlob: (b) => layout.writeBlob(b) },
@@ -63,7 +66,13 @@ it("c/storage extracts every rechunked zstd:chunked layer to exactly its entries
   for (const [i, l] of built.layers.entries()) {
     const ann = join(work, `ann${i}.json`);
     writeFileSync(ann, JSON.stringify(l.descriptor.annotations));
-    const r = spawnSync(harness, ["cstorage-apply", "--map-current-keys", join(work, "oci", blobPath(l.digest)), ann, join(work, `dest${i}`)], { encoding: "utf8", maxBuffer: 1 << 26 });
+    const r = spawnSync(harness, [
+      "cstorage-apply",
+      "--map-current-keys",
+      join(work, "oci", blobPath(l.digest)),
+      ann,
+      join(work, `dest${i}`),
+    ], { encoding: "utf8", maxBuffer: 1 << 26 });
     expect(r.status, r.stderr).toBe(0);
     const files = (JSON.parse(r.stdout) as { files: Array<{ name: string; type: string; digest?: string; linkName?: string }> }).files;
     expect(files.map((f) => f.name).sort()).toEqual([...expected[i]!].sort());

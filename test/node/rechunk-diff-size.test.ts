@@ -4,7 +4,7 @@
  * chunks the old image lacks (far less than the layer); a gzip layer costs its whole blob. The
  * CLI prints the same numbers.
  */
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,7 +47,10 @@ async function buildVersion(name: string, big: Uint8Array, format: LayerFormat):
   writeFileSync(join(tree, "usr/share/big.dat"), big);
   const dir = join(work, name);
   const layout = await openLayout(dir, { create: true });
-  const built = await buildImageFromContent(directoryRootfs(nodeDirectoryFs(tree), { mtime: 0 }), meta, { format, writeBlob: (b) => layout.writeBlob(b) });
+  const built = await buildImageFromContent(directoryRootfs(nodeDirectoryFs(tree), { mtime: 0 }), meta, {
+    format,
+    writeBlob: (b) => layout.writeBlob(b),
+  });
   await layout.writeImage(built.image, "v");
   return dir;
 }

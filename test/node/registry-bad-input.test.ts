@@ -9,12 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "../../src/runtime/node.js";
 import { LayerkitError } from "../../src/errors.js";
 import { DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_LAYER_ZSTD, OCI_MANIFEST } from "../../src/oci/index.js";
-import { RegistryClient, parseReference, parseWwwAuthenticate } from "../../src/registry/index.js";
+import { parseReference, parseWwwAuthenticate, RegistryClient } from "../../src/registry/index.js";
 import { expectCode, readAll } from "../support/registry.js";
 
 const sha = (b: Uint8Array | string): string => "sha256:" + createHash("sha256").update(b).digest("hex");
-
-
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
 interface Mock {
@@ -40,7 +38,12 @@ async function startMock(address: string): Promise<Mock> {
 }
 
 const cfg = { mediaType: OCI_CONFIG, digest: sha("{}"), size: 2 };
-const manifestText = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: cfg, layers: [{ mediaType: OCI_LAYER_ZSTD, digest: sha("x"), size: 1 }] });
+const manifestText = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: OCI_MANIFEST,
+  config: cfg,
+  layers: [{ mediaType: OCI_LAYER_ZSTD, digest: sha("x"), size: 1 }],
+});
 const blob = Buffer.from("layer bytes ".repeat(100));
 
 let reg: Mock;
@@ -76,12 +79,18 @@ describe("manifest responses", () => {
     await expectCode(client.getManifest("a/b", "v1"), "BAD_MANIFEST");
     // Served right, but not what the index entry said it is.
     serveManifest(manifestText, { "content-type": OCI_MANIFEST });
-    await expectCode(client.getManifest("a/b", sha(manifestText), { mediaType: OCI_INDEX, digest: sha(manifestText), size: manifestText.length }), "BAD_MANIFEST");
+    await expectCode(
+      client.getManifest("a/b", sha(manifestText), { mediaType: OCI_INDEX, digest: sha(manifestText), size: manifestText.length }),
+      "BAD_MANIFEST",
+    );
   });
 
   it("a body longer than its descriptor, and application/json documents", async () => {
     serveManifest(manifestText, { "content-type": OCI_MANIFEST });
-    await expectCode(client.getManifest("a/b", sha(manifestText), { mediaType: OCI_MANIFEST, digest: sha(manifestText), size: manifestText.length - 1 }), "SIZE_MISMATCH");
+    await expectCode(
+      client.getManifest("a/b", sha(manifestText), { mediaType: OCI_MANIFEST, digest: sha(manifestText), size: manifestText.length - 1 }),
+      "SIZE_MISMATCH",
+    );
     // application/json is accepted when the document names its own type.
     serveManifest(manifestText, { "content-type": "application/json; charset=utf-8" });
     expect((await client.getManifest("a/b", "v1")).descriptor.mediaType).toBe(OCI_MANIFEST);
@@ -121,7 +130,8 @@ describe("manifest responses", () => {
       setTimeout(() => res.socket?.destroy(), 20);
     };
     await expectCode(client.getManifest("a/b", "v1"), "TRUNCATED");
-    reg.handler = (_req, res) => res.writeHead(500, { "content-type": "application/json" }).end('{"errors":[{"code":"UNKNOWN","message":"boom"}]}');
+    reg.handler = (_req, res) =>
+      res.writeHead(500, { "content-type": "application/json" }).end('{"errors":[{"code":"UNKNOWN","message":"boom"}]}');
     const e = await expectCode(client.getManifest("a/b", "v1"), "HTTP");
     expect(e.details.errors).toEqual([{ code: "UNKNOWN", message: "boom" }]);
   });
@@ -150,13 +160,16 @@ describe("blob responses", () => {
   });
 
   it("a Range read with the wrong Content-Range is refused", async () => {
-    reg.handler = (_req, res) => res.writeHead(206, { "content-range": `bytes 10-19/${blob.length}`, "content-length": "10" }).end(blob.subarray(10, 20));
+    reg.handler = (_req, res) =>
+      res.writeHead(206, { "content-range": `bytes 10-19/${blob.length}`, "content-length": "10" }).end(blob.subarray(10, 20));
     const source = client.blobSource("a/b", desc);
     await expectCode(source.read(0, 10), "HTTP");
     reg.handler = (req, res) => {
       const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "")!;
       const [s, e] = [Number(m[1]), Number(m[2])];
-      res.writeHead(206, { "content-range": `bytes ${s}-${e}/${blob.length}`, "content-length": String(e - s + 1) }).end(blob.subarray(s, e + 1));
+      res.writeHead(206, { "content-range": `bytes ${s}-${e}/${blob.length}`, "content-length": String(e - s + 1) }).end(
+        blob.subarray(s, e + 1),
+      );
     };
     expect(await source.read(5, 20)).toEqual(new Uint8Array(blob.subarray(5, 25)));
   });
@@ -221,12 +234,14 @@ describe("authentication and redirects", () => {
     other.seen.length = 0;
     reg.seen.length = 0;
     other.handler = (req, res) => {
-      if (req.url!.startsWith("/token")) res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: "tok123", expires_in: 300 }));
-      else res.writeHead(200, { "content-length": String(blob.length) }).end(blob);
+      if (req.url!.startsWith("/token")) {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: "tok123", expires_in: 300 }));
+      } else res.writeHead(200, { "content-length": String(blob.length) }).end(blob);
     };
     reg.handler = (req, res) => {
       if (req.headers.authorization !== "Bearer tok123") {
-        res.writeHead(401, { "www-authenticate": `Bearer realm="http://${other.host}/token",service="mock",scope="repository:a/b:pull"` }).end();
+        res.writeHead(401, { "www-authenticate": `Bearer realm="http://${other.host}/token",service="mock",scope="repository:a/b:pull"` })
+          .end();
       } else res.writeHead(307, { location: `http://${other.host}/storage/blob` }).end();
     };
     const c = new RegistryClient(reg.host, { credentials: user });
@@ -247,7 +262,7 @@ describe("authentication and redirects", () => {
     await expectCode(client.getManifest("a/b", "v1"), "HTTP");
     reg.handler = (_req, res) => res.writeHead(401, { "www-authenticate": 'Bearer realm="not a url"' }).end();
     await expectCode(client.getManifest("a/b", "v1"), "UNAUTHORIZED");
-    reg.handler = (_req, res) => res.writeHead(401, { "www-authenticate": 'Negotiate abc' }).end();
+    reg.handler = (_req, res) => res.writeHead(401, { "www-authenticate": "Negotiate abc" }).end();
     await expectCode(client.getManifest("a/b", "v1"), "UNAUTHORIZED");
     reg.handler = (_req, res) => res.writeHead(401, { "www-authenticate": `Bearer realm="http://${other.host}/token"` }).end();
     other.handler = (_req, res) => res.writeHead(200).end("[[[[not json");
@@ -270,7 +285,9 @@ describe("https registries", () => {
       const url = String(input);
       seen.push(new Headers(init?.headers).get("authorization"));
       if (url.startsWith("https://")) {
-        if (!new Headers(init?.headers).get("authorization")) return new Response(null, { status: 401, headers: { "www-authenticate": 'Basic realm="r"' } });
+        if (!new Headers(init?.headers).get("authorization")) {
+          return new Response(null, { status: 401, headers: { "www-authenticate": 'Basic realm="r"' } });
+        }
         return new Response(null, { status: 302, headers: { location: url.replace("https://", "http://") } });
       }
       return new Response(blob, { status: 200, headers: { "content-length": String(blob.length) } });
@@ -293,10 +310,11 @@ describe("references and challenges", () => {
   });
 
   it("parses WWW-Authenticate with several challenges and quoted values", () => {
-    expect(parseWwwAuthenticate('Basic realm="r", Bearer realm="https://a/t",service="s",scope="repository:x:pull repository:y:pull,push"')).toEqual([
-      { scheme: "basic", params: { realm: "r" } },
-      { scheme: "bearer", params: { realm: "https://a/t", service: "s", scope: "repository:x:pull repository:y:pull,push" } },
-    ]);
+    expect(parseWwwAuthenticate('Basic realm="r", Bearer realm="https://a/t",service="s",scope="repository:x:pull repository:y:pull,push"'))
+      .toEqual([
+        { scheme: "basic", params: { realm: "r" } },
+        { scheme: "bearer", params: { realm: "https://a/t", service: "s", scope: "repository:x:pull repository:y:pull,push" } },
+      ]);
     expect(parseWwwAuthenticate('Bearer realm="a\\"b"')[0]!.params.realm).toBe('a"b');
     expect(() => parseWwwAuthenticate("x".repeat(20000))).toThrow(LayerkitError);
   });

@@ -12,15 +12,30 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "../../src/runtime/node.js";
 import { readFile } from "../../src/lazy/read-file.js";
-import { DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, buildImage, buildIndex, parsePlatform, type BuiltImage } from "../../src/oci/index.js";
+import {
+  buildImage,
+  buildIndex,
+  type BuiltImage,
+  DOCKER_LAYER_GZIP,
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  OCI_INDEX,
+  parsePlatform,
+} from "../../src/oci/index.js";
 import { openLayout } from "../../src/oci/layout-node.js";
-import { RegistryClient, openReference, pullToLayout, pushFromLayout, type PushLayer } from "../../src/registry/index.js";
+import { openReference, pullToLayout, pushFromLayout, type PushLayer, RegistryClient } from "../../src/registry/index.js";
 import * as tars from "../fixtures/tars.js";
-import { expectCode, makeLayer, readAll, startRegistry, type MadeLayer, type RegistryAuth, type TestRegistry } from "../support/registry.js";
+import {
+  expectCode,
+  type MadeLayer,
+  makeLayer,
+  readAll,
+  type RegistryAuth,
+  startRegistry,
+  type TestRegistry,
+} from "../support/registry.js";
 
 const sha = (b: Uint8Array): string => "sha256:" + createHash("sha256").update(b).digest("hex");
-
-
 
 let layers: MadeLayer[];
 let image: BuiltImage;
@@ -30,12 +45,19 @@ const pushLayers = (ls: MadeLayer[]): PushLayer[] => ls.map((l) => ({ descriptor
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "layerkit-registry-test-"));
-  layers = [await makeLayer(tars.manySmallFiles(60), "zstd:chunked"), await makeLayer(tars.kitchenSinkTar(), "estargz"), await makeLayer(tars.unicodeNamesTar(), "zstd")];
+  layers = [
+    await makeLayer(tars.manySmallFiles(60), "zstd:chunked"),
+    await makeLayer(tars.kitchenSinkTar(), "estargz"),
+    await makeLayer(tars.unicodeNamesTar(), "zstd"),
+  ];
   image = await buildImage({
     layers: layers.map((l) => ({ descriptor: l.result.descriptor, diffID: l.result.diffID })),
     annotations: { "org.opencontainers.image.title": "registry test" },
   });
-  armImage = await buildImage({ layers: [{ descriptor: layers[0]!.result.descriptor, diffID: layers[0]!.result.diffID }], platform: parsePlatform("linux/arm64/v8") });
+  armImage = await buildImage({
+    layers: [{ descriptor: layers[0]!.result.descriptor, diffID: layers[0]!.result.diffID }],
+    platform: parsePlatform("linux/arm64/v8"),
+  });
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -52,11 +74,18 @@ describe.each<RegistryAuth>(["none", "htpasswd", "token"])("docker-registry with
     await client.ping();
     const pushed = await client.pushImage("team/app", image, pushLayers(layers), "v1");
     expect(pushed.digest).toBe(image.manifest.descriptor.digest);
-    const opened = openReference(`${reg.host}/team/app:v1`, auth === "none" ? {} : { credentials: { username: reg.username, password: reg.password } });
+    const opened = openReference(
+      `${reg.host}/team/app:v1`,
+      auth === "none" ? {} : { credentials: { username: reg.username, password: reg.password } },
+    );
     expect([opened.repository, opened.reference]).toEqual(["team/app", "v1"]);
     expect((await opened.client.getManifest(opened.repository, opened.reference)).descriptor.digest).toBe(image.manifest.descriptor.digest);
     const resolved = await client.resolve("team/app", "v1");
-    expect(resolved).toEqual({ mediaType: image.manifest.descriptor.mediaType, digest: image.manifest.descriptor.digest, size: image.manifest.descriptor.size });
+    expect(resolved).toEqual({
+      mediaType: image.manifest.descriptor.mediaType,
+      digest: image.manifest.descriptor.digest,
+      size: image.manifest.descriptor.size,
+    });
     const pulled = await client.pullImage("team/app", "v1");
     expect(pulled.descriptor.digest).toBe(image.manifest.descriptor.digest);
     expect(pulled.manifest).toEqual(image.manifest.value);
@@ -129,8 +158,16 @@ describe.each<RegistryAuth>(["none", "htpasswd", "token"])("docker-registry with
   });
 
   it("pushes and pulls a Docker schema 2 image (gzip layer)", async () => {
-    const docker = await buildImage({ layers: [{ descriptor: layers[1]!.result.descriptor, diffID: layers[1]!.result.diffID }], format: "docker" });
-    await client.pushImage("team/docker", docker, pushLayers([layers[1]!]).map((l) => ({ ...l, descriptor: docker.manifest.value.layers[0]! })), "v2s2");
+    const docker = await buildImage({
+      layers: [{ descriptor: layers[1]!.result.descriptor, diffID: layers[1]!.result.diffID }],
+      format: "docker",
+    });
+    await client.pushImage(
+      "team/docker",
+      docker,
+      pushLayers([layers[1]!]).map((l) => ({ ...l, descriptor: docker.manifest.value.layers[0]! })),
+      "v2s2",
+    );
     const pulled = await client.getManifest("team/docker", "v2s2");
     expect(pulled.descriptor.mediaType).toBe(DOCKER_MANIFEST);
     expect(pulled.bytes).toEqual(docker.manifest.bytes);
@@ -154,11 +191,15 @@ describe.each<RegistryAuth>(["none", "htpasswd", "token"])("docker-registry with
     await client.pushManifest("team/copy", "multi", idx.bytes, OCI_INDEX);
     const top = await pullToLayout(client, "team/copy", "multi", layout);
     expect(top.digest).toBe(idx.descriptor.digest);
-    expect((await layout.readImage("multi", { platform: parsePlatform("linux/arm64") })).descriptor.digest).toBe(armImage.manifest.descriptor.digest);
+    expect((await layout.readImage("multi", { platform: parsePlatform("linux/arm64") })).descriptor.digest).toBe(
+      armImage.manifest.descriptor.digest,
+    );
     const inspect = JSON.parse(execFileSync("skopeo", ["inspect", `oci:${dir}:multi`], { encoding: "utf8" }));
     expect(inspect.Layers).toEqual(layers.map((l) => l.result.digest));
     await pushFromLayout(layout, "multi", client, "team/copied");
-    expect((await client.pullImage("team/copied", "multi", { platform: parsePlatform("linux/arm64") })).descriptor.digest).toBe(armImage.manifest.descriptor.digest);
+    expect((await client.pullImage("team/copied", "multi", { platform: parsePlatform("linux/arm64") })).descriptor.digest).toBe(
+      armImage.manifest.descriptor.digest,
+    );
     expect((await client.resolve("team/copied", "multi")).digest).toBe(idx.descriptor.digest);
   });
 
@@ -215,7 +256,15 @@ describe.each<RegistryAuth>(["none", "htpasswd", "token"])("docker-registry with
       await client.pushImage("team/skopeo", image, pushLayers(layers), "v1");
       const dir = join(work, `skopeo-${auth}`);
       const creds = auth === "none" ? [] : ["--src-creds", `${reg.username}:${reg.password}`];
-      execFileSync("skopeo", ["--insecure-policy", "copy", "--quiet", "--src-tls-verify=false", ...creds, `docker://${reg.host}/team/skopeo:v1`, `oci:${dir}:v1`], { stdio: ["ignore", "ignore", "pipe"] });
+      execFileSync("skopeo", [
+        "--insecure-policy",
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        ...creds,
+        `docker://${reg.host}/team/skopeo:v1`,
+        `oci:${dir}:v1`,
+      ], { stdio: ["ignore", "ignore", "pipe"] });
       const layout = await openLayout(dir);
       const img = await layout.readImage("v1");
       expect(img.descriptor.digest).toBe(image.manifest.descriptor.digest);

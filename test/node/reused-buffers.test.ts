@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { fileHandleStream } from "../../src/source/node-file-stream.js";
-import { TarReader, type TarEntry } from "../../src/tar/reader.js";
+import { type TarEntry, TarReader } from "../../src/tar/reader.js";
 import { byteStream, byteStreamFromGenerator } from "../../src/util/async-queue.js";
 import { ByteReader, concatBytes } from "../../src/util/bytes.js";
 import { deferredWriter } from "../../src/util/deferred-writer.js";
@@ -97,7 +97,13 @@ describe("TarReader over a reused buffer", () => {
     gnuFormat: tars.gnuFormatTar,
     trailing: () => tars.trailingPaddingTar(3000),
   };
-  const summary = (e: TarEntry, data: Uint8Array) => ({ header: e.header, raw: e.raw.slice(), offset: e.offset, dataSize: e.dataSize, data });
+  const summary = (e: TarEntry, data: Uint8Array) => ({
+    header: e.header,
+    raw: e.raw.slice(),
+    offset: e.offset,
+    dataSize: e.dataSize,
+    data,
+  });
 
   for (const [name, make] of Object.entries(cases)) {
     it(`${name}: entries, raw header bytes, payloads and end bytes equal a plain read (pieces of 1..997 bytes)`, async () => {
@@ -114,7 +120,11 @@ describe("TarReader over a reused buffer", () => {
           });
           out.push({ ...summary(e, data), raw, header });
         }
-        return { out, end: r.endBytes.slice(), trailing: await drain(new ByteReader([]), async () => (await r.trailing().next()).value ?? null) };
+        return {
+          out,
+          end: r.endBytes.slice(),
+          trailing: await drain(new ByteReader([]), async () => (await r.trailing().next()).value ?? null),
+        };
       };
       const expected = await read(new TarReader(streamOf(tar, 4096)));
       for (const piece of [1, 7, 512, 997]) {
@@ -231,7 +241,11 @@ describe("fileHandleStream", () => {
 
   it("serves default readers chunkSize arrays and BYOB readers into their own buffer, reporting progress", async () => {
     const reports: Array<[number, boolean]> = [];
-    const d = fileHandleStream(await open(path, "r"), { chunkSize: 1 << 20, readError: (e) => e as Error, onRead: (n, end) => reports.push([n, end]) });
+    const d = fileHandleStream(await open(path, "r"), {
+      chunkSize: 1 << 20,
+      readError: (e) => e as Error,
+      onRead: (n, end) => reports.push([n, end]),
+    });
     const r = d.getReader();
     const got: Uint8Array[] = [];
     for (let x = await r.read(); !x.done; x = await r.read()) got.push(x.value);

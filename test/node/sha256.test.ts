@@ -24,11 +24,15 @@ function fillRandom(out: Uint8Array, seed: number): number {
   let x = seed >>> 0 || 1;
   const words = new Uint32Array(out.buffer, out.byteOffset, out.length >>> 2);
   for (let i = 0; i < words.length; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     words[i] = x;
   }
   for (let i = words.length * 4; i < out.length; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     out[i] = x;
   }
   return x >>> 0;
@@ -58,7 +62,10 @@ describe("sha256 (WASM)", () => {
     const vectors: [Uint8Array, string][] = [
       [ascii(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
       [ascii("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"],
-      [ascii("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"],
+      [
+        ascii("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+      ],
       [
         ascii("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"),
         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1",
@@ -133,7 +140,7 @@ describe("sha256 (WASM)", () => {
     const ours = mod.create();
     const ref = createHash("sha256");
     let seed = 12345;
-    for (let done = 0; done < TOTAL; ) {
+    for (let done = 0; done < TOTAL;) {
       const n = Math.min(PIECE, TOTAL - done);
       seed = fillRandom(buf, seed);
       const piece = buf.subarray(0, n);
@@ -180,7 +187,9 @@ describe("sha256 (WASM)", () => {
     const a = mod.create(), b = other.create(), c = mod.create();
     for (let off = 0; off < data.length; off += 999) {
       const p = data.subarray(off, off + 999);
-      a.update(p); b.update(p); c.update(p.subarray(0, 500));
+      a.update(p);
+      b.update(p);
+      c.update(p.subarray(0, 500));
     }
     expect(a.hex()).toBe(nodeHex(data));
     expect(b.hex()).toBe(nodeHex(data));

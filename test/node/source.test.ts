@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LayerkitError } from "../../src/errors.js";
-import { MemorySource, HttpSource, parseContentRange, readRanges, readTail } from "../../src/source/index.js";
+import { HttpSource, MemorySource, parseContentRange, readRanges, readTail } from "../../src/source/index.js";
 import { FileSource } from "../../src/source/node-file.js";
 
 const blob = new Uint8Array(10_000).map((_, i) => (i * 31 + 7) & 0xff);
@@ -26,7 +26,10 @@ describe("MemorySource", () => {
     expect(await s.size()).toBe(10_000);
     expect(await s.read(5, 3)).toEqual(blob.subarray(5, 8));
     expect((await s.read(10_000, 0)).length).toBe(0);
-    expect(await readRanges(s, [{ offset: 0, length: 2 }, { offset: 9_998, length: 2 }])).toEqual([blob.subarray(0, 2), blob.subarray(9_998)]);
+    expect(await readRanges(s, [{ offset: 0, length: 2 }, { offset: 9_998, length: 2 }])).toEqual([
+      blob.subarray(0, 2),
+      blob.subarray(9_998),
+    ]);
     const t = await readTail(s, 100);
     expect(t.offset).toBe(9_900);
     expect(t.bytes).toEqual(blob.subarray(9_900));
@@ -92,7 +95,16 @@ describe("parseContentRange", () => {
   });
 });
 
-type Mode = "normal" | "ignore-range" | "bad-content-range" | "wrong-range" | "short-body" | "long-body" | "no-head" | "500" | "no-length-200";
+type Mode =
+  | "normal"
+  | "ignore-range"
+  | "bad-content-range"
+  | "wrong-range"
+  | "short-body"
+  | "long-body"
+  | "no-head"
+  | "500"
+  | "no-length-200";
 
 describe("HttpSource", () => {
   let server: Server;

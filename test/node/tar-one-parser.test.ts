@@ -21,7 +21,7 @@ import { createLayer } from "../../src/create-layer.js";
 import { LayerkitError } from "../../src/errors.js";
 import { extractTocJson } from "../../src/formats/estargz/reader.js";
 import { gzipMember } from "../../src/gzip/index.js";
-import { mediaTypeOf, type LayerFormat } from "../../src/layer/result.js";
+import { type LayerFormat, mediaTypeOf } from "../../src/layer/result.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { buildTar, readTar } from "../../src/tar/index.js";
 import { parseEntryHeaders } from "../../src/tar/header-run.js";
@@ -92,8 +92,10 @@ const crafted: Record<string, (name: string) => Uint8Array> = {
   "octal size with an 8": (n) => editedTar(n, (h) => field(h, 124, 12, "00000000008\0")),
   "base-256 size 5": (n) => editedTar(n, (h) => field(h, 124, 12, [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5])),
   "base-256 size -1": (n) => editedTar(n, (h) => field(h, 124, 12, Array(12).fill(0xff))),
-  "base-256 size beyond 2^53": (n) => editedTar(n, (h) => field(h, 124, 12, [0x80, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])),
-  "GNU long name": (n) => buildTar([{ name: n.length > 100 ? n : n + "/" + "l".repeat(120), data: enc.encode("12345"), mtime: MTIME }], { format: "gnu" }),
+  "base-256 size beyond 2^53": (n) =>
+    editedTar(n, (h) => field(h, 124, 12, [0x80, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])),
+  "GNU long name": (n) =>
+    buildTar([{ name: n.length > 100 ? n : n + "/" + "l".repeat(120), data: enc.encode("12345"), mtime: MTIME }], { format: "gnu" }),
   "GNU long name with a bad size field": () => {
     const t = buildTar([{ name: "x/" + "l".repeat(120), data: enc.encode("12345"), mtime: MTIME }], { format: "gnu" });
     field(t.subarray(0, 512), 124, 12, "0000000x001\0");
@@ -124,7 +126,10 @@ async function outcome(run: () => unknown): Promise<Outcome> {
 }
 
 async function verifyOutcome(blob: Uint8Array, format: "gzip" | "zstd"): Promise<Outcome> {
-  const r = await verifyLayer(new MemorySource(blob), { digest: sha(blob), size: blob.length, mediaType: mediaTypeOf(format) }, { core, format });
+  const r = await verifyLayer(new MemorySource(blob), { digest: sha(blob), size: blob.length, mediaType: mediaTypeOf(format) }, {
+    core,
+    format,
+  });
   if (r.ok) return "ok";
   return r.failures.find((f) => f.check === "decompress")?.code ?? r.failures[0]!.code;
 }
@@ -134,7 +139,7 @@ async function paths(tar: Uint8Array, tocTar: Uint8Array): Promise<Record<string
   out["TarReader"] = await outcome(() => readTar(tar));
   out["header-run"] = await outcome(() => {
     // Every entry's headers, payloads skipped by size: what the eStargz reader does in memory.
-    for (let off = 0; ; ) {
+    for (let off = 0;;) {
       const e = parseEntryHeaders(tar, off);
       if (!e) return;
       off = e.dataOffset + e.dataSize + ((512 - (e.dataSize % 512)) % 512);
@@ -179,7 +184,9 @@ describe("one tar header parser", () => {
         expect([want, go.error, go.entries.length], what).toEqual([STRICTER_THAN_GO[what], undefined, 0]);
         return;
       }
-      expect(go.error === undefined ? "ok" : `refused (${go.error})`, `Go on ${what}; we say ${want}`).toEqual(want === "ok" ? "ok" : expect.stringMatching(/^refused/));
+      expect(go.error === undefined ? "ok" : `refused (${go.error})`, `Go on ${what}; we say ${want}`).toEqual(
+        want === "ok" ? "ok" : expect.stringMatching(/^refused/),
+      );
     });
   }
 

@@ -7,7 +7,15 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { LayerkitError } from "../../src/errors.js";
 import { parseEntryHeaders } from "../../src/tar/header-run.js";
-import { buildTar, encodeTarHeader, MAX_SPECIAL_FILE_SIZE, readTar, readTarHeaderBytes, TarReader, type TarReaderOptions } from "../../src/tar/index.js";
+import {
+  buildTar,
+  encodeTarHeader,
+  MAX_SPECIAL_FILE_SIZE,
+  readTar,
+  readTarHeaderBytes,
+  TarReader,
+  type TarReaderOptions,
+} from "../../src/tar/index.js";
 import {
   badChecksumTar,
   badOctalTar,
@@ -312,7 +320,9 @@ describe("TarReader: bad input", () => {
       expect(await outcome(dotDotTar(name)), name).toBe("ok");
     }
     // Names that merely contain dots, and absolute names (Go's reader allows them; the option is about climbing out).
-    for (const name of ["a..b", "..a/b", "a/b..", "/etc/passwd", "./a/./b"]) expect(await outcome(dotDotTar(name), { safeNames: true }), name).toBe("ok");
+    for (const name of ["a..b", "..a/b", "a/b..", "/etc/passwd", "./a/./b"]) {
+      expect(await outcome(dotDotTar(name), { safeNames: true }), name).toBe("ok");
+    }
     const hard = buildTar([
       { name: "a", data: enc.encode("a"), mtime: MTIME },
       { name: "h", type: "hardlink", linkname: "../../etc/shadow", mtime: MTIME },
@@ -329,11 +339,13 @@ describe("TarReader: bad input", () => {
     expect(await outcome(gnuSparseTar(), { strictTypes: false })).toBe("TAR_UNSUPPORTED");
     expect(await outcome(paxSparseTar())).toBe("TAR_UNSUPPORTED");
     expect(await outcome(paxSparseTar(), { strictTypes: false })).toBe("TAR_UNSUPPORTED");
-    for (const [what, tar] of [
-      ["global", globalHeaderTar()],
-      ["contiguous", contiguousTar()],
-      ["unknown", unknownTypeTar()],
-    ] as const) {
+    for (
+      const [what, tar] of [
+        ["global", globalHeaderTar()],
+        ["contiguous", contiguousTar()],
+        ["unknown", unknownTypeTar()],
+      ] as const
+    ) {
       const e = await expectCode(readTar(tar), "TAR_UNSUPPORTED");
       expect(e.details["typeflag"], what).toBeDefined();
       expect(await outcome(tar, { strictTypes: false }), what).toBe("ok");

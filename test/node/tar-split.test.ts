@@ -17,8 +17,8 @@ import {
   parseTarSplitLine,
   readTarSplit,
   tarSizeFromTarSplit,
-  TarSplitWriter,
   type TarSplitEntry,
+  TarSplitWriter,
 } from "../../src/formats/zstd-chunked/tar-split.js";
 import { buildTar, readTar } from "../../src/tar/index.js";
 import { goStringBytes } from "../../src/go/strings.js";
@@ -131,7 +131,9 @@ beforeAll(() => {
     env: { ...process.env, GO111MODULE: "off", GOPATH: `${dir}:/usr/share/gocode`, GOFLAGS: "" },
     encoding: "utf8",
   });
-  if (r.status !== 0) throw new Error(`building the tar-split harness failed (apt-get install golang-go golang-github-vbatts-tar-split-dev):\n${r.stderr}`);
+  if (r.status !== 0) {
+    throw new Error(`building the tar-split harness failed (apt-get install golang-go golang-github-vbatts-tar-split-dev):\n${r.stderr}`);
+  }
 }, 300_000);
 
 let seq = 0;
@@ -288,7 +290,9 @@ describe("differential: mutated tars through upstream's disassembler and ours", 
         continue;
       }
       if (ours.startsWith("error") !== theirs.startsWith("error") || (!ours.startsWith("error") && ours !== theirs)) {
-        disagreements.push(`#${i}: ours ${ours.slice(0, 40)} / upstream ${theirs === "error" ? r.stderr.toString().trim() : theirs.slice(0, 40)}`);
+        disagreements.push(
+          `#${i}: ours ${ours.slice(0, 40)} / upstream ${theirs === "error" ? r.stderr.toString().trim() : theirs.slice(0, 40)}`,
+        );
       } else if (!ours.startsWith("error")) bothOk++;
     }
     expect(disagreements).toEqual([]);
@@ -299,7 +303,9 @@ describe("differential: mutated tars through upstream's disassembler and ours", 
 
 describe("tar-split reader: Go json.Decoder semantics and bad input", () => {
   it("keys match case-insensitively, unknown keys and nulls are ignored, the last duplicate wins", () => {
-    const e = parseTarSplitLine('{"TYPE":1,"Name":"a","name":"b","size":3,"payload":"AAAAAAAAAAA=","extra":{"x":[1,2]},"name_raw":null,"position":7}');
+    const e = parseTarSplitLine(
+      '{"TYPE":1,"Name":"a","name":"b","size":3,"payload":"AAAAAAAAAAA=","extra":{"x":[1,2]},"name_raw":null,"position":7}',
+    );
     expect(e).toMatchObject({ type: 1, name: "b", size: 3, position: 7 });
     expect(parseTarSplitLine('{"type":2,"payload":null,"position":0}').payload).toBeNull();
     expect(parseTarSplitLine('{"type":1,"name_raw":"/w==","position":0}').name).toBe("\udcff");
@@ -323,9 +329,11 @@ describe("tar-split reader: Go json.Decoder semantics and bad input", () => {
       '{"type":2,"payload":"","position":0',
     ];
     for (const line of bad) {
-      const e = await expectCode(drain(enc.encode('{"type":2,"payload":"","position":0}\n' + line + "\n")), "BAD_TAR_SPLIT").catch((err: unknown) => {
-        throw new Error(`${line}: ${String(err)}`);
-      });
+      const e = await expectCode(drain(enc.encode('{"type":2,"payload":"","position":0}\n' + line + "\n")), "BAD_TAR_SPLIT").catch(
+        (err: unknown) => {
+          throw new Error(`${line}: ${String(err)}`);
+        },
+      );
       expect(e.details["line"], line).toBe(2);
     }
   });
@@ -335,7 +343,10 @@ describe("tar-split reader: Go json.Decoder semantics and bad input", () => {
     await expectCode(drain(long, { maxLineBytes: 1000 }), "BAD_TAR_SPLIT");
     // The same without a newline, streamed in small pieces.
     const pieces = Array.from({ length: 40 }, () => enc.encode("A".repeat(100)));
-    await expectCode(drain(new Uint8Array(Buffer.concat([enc.encode('{"type":2,"payload":"'), ...pieces])), { maxLineBytes: 1000 }), "BAD_TAR_SPLIT");
+    await expectCode(
+      drain(new Uint8Array(Buffer.concat([enc.encode('{"type":2,"payload":"'), ...pieces])), { maxLineBytes: 1000 }),
+      "BAD_TAR_SPLIT",
+    );
     expect(await drain(enc.encode('\n  \n{"type":2,"payload":"AA==","position":0}\n\n'))).toHaveLength(1);
   });
 

@@ -4,11 +4,31 @@
  * reader, streaming (TarWriter, tarStream) and bad arguments.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildTar, encodeTarEnd, encodeTarHeader, readTar, tarStream, TarWriter, xattrsOf, type TarWriteEntry } from "../../src/tar/index.js";
+import {
+  buildTar,
+  encodeTarEnd,
+  encodeTarHeader,
+  readTar,
+  tarStream,
+  type TarWriteEntry,
+  TarWriter,
+  xattrsOf,
+} from "../../src/tar/index.js";
 import {
   emptyFilesTar,
   escapeNamesTar,
@@ -39,7 +59,8 @@ function tempDir(): string {
 }
 
 const gnuList = (tar: Uint8Array, ...flags: string[]): string[] =>
-  execFileSync("tar", ["--quoting-style=literal", ...flags, "-tf", "-"], { input: tar, maxBuffer: 1 << 28 }).toString("utf8").split("\n").slice(0, -1);
+  execFileSync("tar", ["--quoting-style=literal", ...flags, "-tf", "-"], { input: tar, maxBuffer: 1 << 28 }).toString("utf8").split("\n")
+    .slice(0, -1);
 
 function gnuExtract(tar: Uint8Array, ...flags: string[]): string {
   const d = tempDir();
@@ -111,7 +132,10 @@ describe("TarWriter vs GNU tar", () => {
         else if (kind === "hardlink") expect(st.ino).toBe(lstatSync(join(d, e.linkname!), { bigint: true }).ino);
         else if (kind === "char" || kind === "block") {
           expect(kind === "char" ? st.isCharacterDevice() : st.isBlockDevice()).toBe(true);
-          expect([Number(st.rdev >> 8n) & 0xfff, Number((st.rdev & 0xffn) | ((st.rdev >> 12n) & 0xfff00n))]).toEqual([e.devmajor, e.devminor]);
+          expect([Number(st.rdev >> 8n) & 0xfff, Number((st.rdev & 0xffn) | ((st.rdev >> 12n) & 0xfff00n))]).toEqual([
+            e.devmajor,
+            e.devminor,
+          ]);
         } else if (kind === "fifo") expect(st.isFIFO()).toBe(true);
         if (e.mode !== undefined && kind !== "symlink") expect(Number(st.mode) & 0o7777, `${format} ${e.name} mode`).toBe(e.mode);
         if (kind === "file" && e.name !== "x/hard") {
@@ -124,8 +148,21 @@ describe("TarWriter vs GNU tar", () => {
   });
 
   it("GNU tar extracts xattrs written as SCHILY.xattr records", () => {
-    const d = gnuExtract(buildTar([{ name: "f", data: enc.encode("x"), mtime: MTIME, xattrs: { "user.layerkit": "v\u00e4lue", "user.bin": Uint8Array.of(0, 1, 255) } }]), "--xattrs", "--xattrs-include=user.*");
-    const got = execFileSync("python3", ["-c", "import os,sys,json; p=sys.argv[1]; print(json.dumps({k: list(os.getxattr(p,k)) for k in sorted(os.listxattr(p))}))", join(d, "f")]).toString();
+    const d = gnuExtract(
+      buildTar([{
+        name: "f",
+        data: enc.encode("x"),
+        mtime: MTIME,
+        xattrs: { "user.layerkit": "v\u00e4lue", "user.bin": Uint8Array.of(0, 1, 255) },
+      }]),
+      "--xattrs",
+      "--xattrs-include=user.*",
+    );
+    const got = execFileSync("python3", [
+      "-c",
+      "import os,sys,json; p=sys.argv[1]; print(json.dumps({k: list(os.getxattr(p,k)) for k in sorted(os.listxattr(p))}))",
+      join(d, "f"),
+    ]).toString();
     expect(JSON.parse(got)).toEqual({ "user.bin": [0, 1, 255], "user.layerkit": [...enc.encode("v\u00e4lue")] });
   });
 
@@ -139,13 +176,22 @@ describe("TarWriter vs GNU tar", () => {
     linkSync(join(src, "d/a.txt"), join(src, "d/hard"));
     utimesSync(join(src, "d/a.txt"), 1600000000.25, 1600000000.5);
     for (const format of ["pax", "gnu", "ustar", "v7"]) {
-      const names = ["d/a.txt", "d/link", "d/hard", ...(format === "v7" || format === "ustar" ? [] : ["d/sub/" + "n".repeat(120), "d/ünï"])];
-      const tar = new Uint8Array(execFileSync("tar", ["-cf", "-", `--format=${format}`, "--sort=name", "-C", src, ...names], { maxBuffer: 1 << 28 }));
+      const names = [
+        "d/a.txt",
+        "d/link",
+        "d/hard",
+        ...(format === "v7" || format === "ustar" ? [] : ["d/sub/" + "n".repeat(120), "d/ünï"]),
+      ];
+      const tar = new Uint8Array(
+        execFileSync("tar", ["-cf", "-", `--format=${format}`, "--sort=name", "-C", src, ...names], { maxBuffer: 1 << 28 }),
+      );
       const r = await readTar(tar);
       expect(r.entries.map((e) => e.header.name), format).toEqual(gnuList(tar));
       for (const e of r.entries) {
         const st = lstatSync(join(src, e.header.name));
-        if (e.header.typeflag === "0") expectSameBytes(e.data, new Uint8Array(readFileSync(join(src, e.header.name))), `${format} ${e.header.name}`);
+        if (e.header.typeflag === "0") {
+          expectSameBytes(e.data, new Uint8Array(readFileSync(join(src, e.header.name))), `${format} ${e.header.name}`);
+        }
         if (e.header.typeflag === "2") expect(e.header.linkname).toBe(readlinkSync(join(src, e.header.name)));
         if (e.header.typeflag === "1") expect(e.header.linkname).toBe("d/a.txt");
         expect(e.header.mtime.sec, `${format} ${e.header.name}`).toBe(Math.floor(st.mtimeMs / 1000));
@@ -186,7 +232,10 @@ describe("TarWriter round trips and streaming", () => {
       expect(a!.mtime).toEqual({ sec: MTIME, nsec: 1 });
       expect(a!.ctime).toEqual({ sec: 1650000000, nsec: 999999999 });
       expect(a!.atime).toEqual({ sec: 1600000000, nsec: 0 });
-      expect(Object.fromEntries([...xattrsOf(a!)!].map(([k, v]) => [k, new TextDecoder().decode(v)]))).toEqual({ "user.a": "1", "user.empty": "" });
+      expect(Object.fromEntries([...xattrsOf(a!)!].map(([k, v]) => [k, new TextDecoder().decode(v)]))).toEqual({
+        "user.a": "1",
+        "user.empty": "",
+      });
       expect(new TextDecoder().decode(a!.pax!.get("LAYERKIT.custom"))).toBe("yes");
       expect([dev!.devmajor, dev!.devminor, dev!.mtime.sec]).toEqual([4095, 1 << 19, -5]);
       expect(date!.mtime).toEqual({ sec: 1_700_000_000, nsec: 250_000_000 });
@@ -278,7 +327,10 @@ describe("TarWriter: bad arguments", () => {
       // GNU tar lists the entry with its size before running out of data.
       const out = (() => {
         try {
-          return execFileSync("tar", ["-tvf", "-"], { input: new Uint8Array(Buffer.concat([h, new Uint8Array(1024)])), stdio: ["pipe", "pipe", "pipe"] }).toString();
+          return execFileSync("tar", ["-tvf", "-"], {
+            input: new Uint8Array(Buffer.concat([h, new Uint8Array(1024)])),
+            stdio: ["pipe", "pipe", "pipe"],
+          }).toString();
         } catch (e) {
           return String((e as { stdout?: Buffer }).stdout ?? "");
         }

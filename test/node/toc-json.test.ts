@@ -130,7 +130,9 @@ beforeAll(() => {
     env: { ...process.env, GO111MODULE: "off", GOPATH: `${dir}:/usr/share/gocode`, GOFLAGS: "" },
     encoding: "utf8",
   });
-  if (r.status !== 0) throw new Error(`building the Go JSON helper failed (apt-get install golang-go golang-github-json-iterator-go-dev):\n${r.stderr}`);
+  if (r.status !== 0) {
+    throw new Error(`building the Go JSON helper failed (apt-get install golang-go golang-github-json-iterator-go-dev):\n${r.stderr}`);
+  }
 }, 300_000);
 
 function runGo(input: { strings?: Uint8Array[]; times?: Array<[number, number]>; parse?: string[]; literals?: Uint8Array[] }): GoOut {
@@ -165,7 +167,17 @@ function runGo(input: { strings?: Uint8Array[]; times?: Array<[number, number]>;
 function tricky(): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let c = 0; c < 0x80; c++) out.push(Uint8Array.of(0x61, c, 0x62));
-  for (const s of ["<script>&amp;</script>", "\u2028\u2029", "\u00e9\u65e5\u{1F600}", "\uFFFD", "quote\"back\\slash", "\u007f\u0080\u009f", "\ufeffbom"]) out.push(enc.encode(s));
+  for (
+    const s of [
+      "<script>&amp;</script>",
+      "\u2028\u2029",
+      "\u00e9\u65e5\u{1F600}",
+      "\uFFFD",
+      'quote"back\\slash',
+      "\u007f\u0080\u009f",
+      "\ufeffbom",
+    ]
+  ) out.push(enc.encode(s));
   const invalid = [
     [0x80],
     [0xff],
@@ -207,7 +219,8 @@ describe("goJsonString vs Go's encoding/json and json-iterator", () => {
 
 describe("TOC names as Go decodes them", () => {
   it("parseToc decodes JSON string literals as Go's encoding/json does (one U+FFFD per invalid byte), and as jsoniter does for valid UTF-8", () => {
-    const q = (...parts: Array<string | number[]>): Uint8Array => new Uint8Array(Buffer.concat([Buffer.from('"'), ...parts.map((p) => Buffer.from(p as string)), Buffer.from('"')]));
+    const q = (...parts: Array<string | number[]>): Uint8Array =>
+      new Uint8Array(Buffer.concat([Buffer.from('"'), ...parts.map((p) => Buffer.from(p as string)), Buffer.from('"')]));
     const literals = [
       q("plain/name"),
       q("caf", [0xe9]),
@@ -222,7 +235,9 @@ describe("TOC names as Go decodes them", () => {
     const go = runGo({ literals });
     const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
     literals.forEach((lit, i) => {
-      const json = new Uint8Array(Buffer.concat([Buffer.from('{"version":1,"entries":[{"type":"dir","name":'), Buffer.from(lit), Buffer.from("}]}")]));
+      const json = new Uint8Array(
+        Buffer.concat([Buffer.from('{"version":1,"entries":[{"type":"dir","name":'), Buffer.from(lit), Buffer.from("}]}")]),
+      );
       const ours = hex(goStringBytes(parseToc(json, { payloadEnd: 1 << 20 }).files[0]!.name));
       expect(ours, `literal ${hex(lit)} vs encoding/json`).toBe(hex(go.stdDec[i]!));
       // c/storage's unmarshalToc (jsoniter) agrees wherever the literal is valid UTF-8; for raw
@@ -235,10 +250,26 @@ describe("TOC names as Go decodes them", () => {
 describe("TOC serialisation", () => {
   it("writes fields in upstream order with omitempty, xattr keys in byte order, and parses back to the same document", async () => {
     const entries = (await readTar(xattrsTar())).entries.map((e) => fileMetadataFromHeader(e.header));
-    const toc: Toc = { version: 1, entries: [...entries, { type: "chunk", name: "x/file", offset: 10, endOffset: 20, chunkSize: 1, chunkOffset: 1, chunkDigest: "sha256:" + "a".repeat(64) }], tarSplitDigest: "sha256:" + "b".repeat(64) };
+    const toc: Toc = {
+      version: 1,
+      entries: [...entries, {
+        type: "chunk",
+        name: "x/file",
+        offset: 10,
+        endOffset: 20,
+        chunkSize: 1,
+        chunkOffset: 1,
+        chunkDigest: "sha256:" + "a".repeat(64),
+      }],
+      tarSplitDigest: "sha256:" + "b".repeat(64),
+    };
     const text = serializeToc(toc);
     expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(toc)));
-    expect(text.startsWith('{"version":1,"entries":[{"type":"reg","name":"x/file","mode":420,"size":1,"modtime":"2023-11-14T22:13:20Z","xattrs":{')).toBe(true);
+    expect(
+      text.startsWith(
+        '{"version":1,"entries":[{"type":"reg","name":"x/file","mode":420,"size":1,"modtime":"2023-11-14T22:13:20Z","xattrs":{',
+      ),
+    ).toBe(true);
     const keys = Object.keys((JSON.parse(text) as { entries: Array<{ xattrs?: Record<string, string> }> }).entries[0]!.xattrs!);
     expect(keys).toEqual([...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
     expect(text.endsWith(',"tarSplitDigest":"sha256:' + "b".repeat(64) + '"}')).toBe(true);
@@ -247,7 +278,9 @@ describe("TOC serialisation", () => {
 
   it("numbers that are not safe integers are BAD_ARGUMENT", () => {
     for (const bad of [1.5, 2 ** 53, -Infinity]) {
-      expect(() => serializeToc({ version: 1, entries: [{ type: "reg", name: "f", size: bad }] })).toThrow(expect.objectContaining({ code: "BAD_ARGUMENT" }));
+      expect(() => serializeToc({ version: 1, entries: [{ type: "reg", name: "f", size: bad }] })).toThrow(
+        expect.objectContaining({ code: "BAD_ARGUMENT" }),
+      );
     }
   });
 });
@@ -337,7 +370,13 @@ describe("TOC times vs Go's time package", () => {
   });
 
   it("accepts what Go's lenient layout parser accepts: offsets up to 24:60, a one-digit hour, a comma before the fraction", () => {
-    const lenient = ["2023-11-14T22:13:20+24:00", "2023-11-14T22:13:20-01:60", "2023-11-14T22:13:20+24:60", "2023-11-14T5:13:20Z", "2023-11-14T22:13:20,5Z"];
+    const lenient = [
+      "2023-11-14T22:13:20+24:00",
+      "2023-11-14T22:13:20-01:60",
+      "2023-11-14T22:13:20+24:60",
+      "2023-11-14T5:13:20Z",
+      "2023-11-14T22:13:20,5Z",
+    ];
     const go = runGo({ parse: lenient });
     lenient.forEach((s, i) => {
       const t = parseRfc3339(s, "BAD_TOC");

@@ -28,7 +28,8 @@ beforeAll(async () => {
   core = await loadCore();
   dir = mkdtempSync(join(tmpdir(), "layerkit-verify-interop-"));
   // Fails loudly (no skip) when Go or Debian's packages are missing.
-  estargzBin = execFileSync("bash", [join(import.meta.dirname, "../go/build-estargz.sh"), join(dir, "bin")], { encoding: "utf8" }).trim().split("\n").pop()!;
+  estargzBin = execFileSync("bash", [join(import.meta.dirname, "../go/build-estargz.sh"), join(dir, "bin")], { encoding: "utf8" }).trim()
+    .split("\n").pop()!;
 }, TIMEOUT);
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -57,12 +58,17 @@ describe("containers/storage 1.43 zstd:chunked", () => {
         const blob = new Uint8Array(readFileSync(blobPath));
         // 1.43 drops bytes after the end-of-archive blocks: its diffID is what zstd -d gives
         const diffID = sha(new Uint8Array(execFileSync("zstd", ["-q", "-d", "-c", blobPath], { maxBuffer: 1 << 28 })));
-        const r = await verifyLayer(new MemorySource(blob), { digest: w.digest, size: w.size, annotations: w.annotations }, { diffID, core });
+        const r = await verifyLayer(new MemorySource(blob), { digest: w.digest, size: w.size, annotations: w.annotations }, {
+          diffID,
+          core,
+        });
         expect(r.failures).toEqual([]);
         expect(r.format).toBe("zstd:chunked");
         expect(r.tocAuthenticated).toBe(true);
         expect(r.filesChecked).toBeGreaterThan(0);
-        for (const c of ["blob-digest", "diff-id", "toc", "toc-vs-tar", "file-digests", "chunk-digests", "chunk-layout"]) expect(statusOf(r, c)).toBe("ok");
+        for (const c of ["blob-digest", "diff-id", "toc", "toc-vs-tar", "file-digests", "chunk-digests", "chunk-layout"]) {
+          expect(statusOf(r, c)).toBe("ok");
+        }
         // no tar-split in 1.43 layers
         expect(statusOf(r, "tar-split-vs-tar")).toBe("skipped");
       },
@@ -102,10 +108,18 @@ describe("stargz-snapshotter estargz.Build", () => {
           const tarPath = join(dir, `es-${name}.tar`);
           const blobPath = join(dir, `es-${name}-${procs}.blob`);
           writeFileSync(tarPath, make());
-          const out = execFileSync(estargzBin, ["build", "--chunk-size", "262144", tarPath, blobPath], { encoding: "utf8", env: { ...process.env, GOMAXPROCS: procs } });
+          const out = execFileSync(estargzBin, ["build", "--chunk-size", "262144", tarPath, blobPath], {
+            encoding: "utf8",
+            env: { ...process.env, GOMAXPROCS: procs },
+          });
           const b = JSON.parse(out) as { tocDigest: string; diffID: string; size: number };
           const blob = new Uint8Array(readFileSync(blobPath));
-          const descriptor = { digest: sha(blob), size: blob.length, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", annotations: { "containerd.io/snapshot/stargz/toc.digest": b.tocDigest } };
+          const descriptor = {
+            digest: sha(blob),
+            size: blob.length,
+            mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+            annotations: { "containerd.io/snapshot/stargz/toc.digest": b.tocDigest },
+          };
           const r = await verifyLayer(new MemorySource(blob), descriptor, { diffID: b.diffID, core });
           expect(r.failures).toEqual([]);
           expect(r.format).toBe("estargz");
@@ -127,13 +141,22 @@ describe("stargz-snapshotter zstdchunked (eStargz TOC in zstd:chunked framing)",
         const tarPath = join(dir, `sz-${name}.tar`);
         const blobPath = join(dir, `sz-${name}.blob`);
         writeFileSync(tarPath, make());
-        const w = runHarness<{ annotations: Record<string, string>; tocDigest: string; diffID: string }>(["stargz-zstd-write", tarPath, blobPath]);
+        const w = runHarness<{ annotations: Record<string, string>; tocDigest: string; diffID: string }>([
+          "stargz-zstd-write",
+          tarPath,
+          blobPath,
+        ]);
         const blob = new Uint8Array(readFileSync(blobPath));
-        const r = await verifyLayer(new MemorySource(blob), { digest: sha(blob), size: blob.length, annotations: w.annotations }, { diffID: w.diffID, core });
+        const r = await verifyLayer(new MemorySource(blob), { digest: sha(blob), size: blob.length, annotations: w.annotations }, {
+          diffID: w.diffID,
+          core,
+        });
         expect(r.failures).toEqual([]);
         expect(r.format).toBe("zstd:chunked");
         expect(r.tocDigest).toBe(w.tocDigest);
-        for (const c of ["diff-id", "toc", "toc-vs-tar", "file-digests", "chunk-digests", "chunk-layout"]) expect(statusOf(r, c)).toBe("ok");
+        for (const c of ["diff-id", "toc", "toc-vs-tar", "file-digests", "chunk-digests", "chunk-layout"]) {
+          expect(statusOf(r, c)).toBe("ok");
+        }
       },
       TIMEOUT,
     );

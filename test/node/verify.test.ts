@@ -13,7 +13,7 @@ import { isLayerkitError, LayerkitError } from "../../src/errors.js";
 import type { LayerFormat, LayerResult } from "../../src/layer/result.js";
 import { buildFooter } from "../../src/formats/estargz/footer.js";
 import { goRegHeader } from "../../src/tar/writer.js";
-import { marshalToc, type EstargzToc } from "../../src/formats/estargz/toc.js";
+import { type EstargzToc, marshalToc } from "../../src/formats/estargz/toc.js";
 import { formatZstdChunkedAnnotations } from "../../src/formats/zstd-chunked/annotations.js";
 import { buildFooterV3, buildSkippableFrame } from "../../src/formats/zstd-chunked/footer.js";
 import { readToc } from "../../src/formats/zstd-chunked/read-toc.js";
@@ -35,7 +35,11 @@ const sha = (b: Uint8Array): string => "sha256:" + createHash("sha256").update(b
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-async function write(tar: Uint8Array, format: Exclude<LayerFormat, "gzip">, chunkSize?: number): Promise<{ blob: Uint8Array; result: LayerResult }> {
+async function write(
+  tar: Uint8Array,
+  format: Exclude<LayerFormat, "gzip">,
+  chunkSize?: number,
+): Promise<{ blob: Uint8Array; result: LayerResult }> {
   const w = createLayer(streamOf(tar, 65_521), { format, core, ...(chunkSize ? { chunkSize } : {}) });
   const blob = await bytesOf(w.stream);
   return { blob, result: await w.result };
@@ -106,7 +110,11 @@ describe("layers we write verify", () => {
   it("gzip from the gzip CLI (and a multi-member one from two gzip runs)", async () => {
     const tar = tars.kitchenSinkTar();
     const gz = new Uint8Array(execFileSync("gzip", ["-n", "-c"], { input: tar }));
-    const r = await verifyLayer(new MemorySource(gz), { digest: sha(gz), size: gz.length, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip" }, { diffID: sha(tar), core });
+    const r = await verifyLayer(new MemorySource(gz), {
+      digest: sha(gz),
+      size: gz.length,
+      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+    }, { diffID: sha(tar), core });
     expect(r.failures).toEqual([]);
     expect(r.format).toBe("gzip");
     expect(r.diffID).toBe(sha(tar));
@@ -135,7 +143,10 @@ describe("tampered layers are rejected", () => {
     const tar = tars.kitchenSinkTar();
     const { blob, result } = await write(tar, "zstd:chunked");
     const d = result.descriptor;
-    const r = await verifyLayer(new MemorySource(blob), { ...d, size: d.size + 1, digest: sha(enc.encode("other")) }, { diffID: sha(enc.encode("x")), core });
+    const r = await verifyLayer(new MemorySource(blob), { ...d, size: d.size + 1, digest: sha(enc.encode("other")) }, {
+      diffID: sha(enc.encode("x")),
+      core,
+    });
     expect(r.ok).toBe(false);
     expect(failed(r)).toEqual(["blob-digest", "blob-size", "diff-id"]);
     expect(r.failures.find((f) => f.check === "blob-size")!.code).toBe("SIZE_MISMATCH");
@@ -261,7 +272,11 @@ describe("tampered layers are rejected", () => {
     // the new blob with the old annotations' digest (positions from the new blob)
     const old = result.annotations["io.github.containers.zstd-chunked.manifest-checksum"]!;
     // Both key sets (the writer's default) name the old digest, so they agree with each other.
-    const annotations = { ...lie.descriptor.annotations!, "io.github.containers.zstd-chunked.manifest-checksum": old, "io.containers.zstd-chunked.manifest-checksum": old };
+    const annotations = {
+      ...lie.descriptor.annotations!,
+      "io.github.containers.zstd-chunked.manifest-checksum": old,
+      "io.containers.zstd-chunked.manifest-checksum": old,
+    };
     const r = await verifyLayer(new MemorySource(lie.blob), { ...lie.descriptor, annotations }, { core });
     const t = r.failures.find((f) => f.check === "toc")!;
     expect(t.code).toBe("DIGEST_MISMATCH");
@@ -373,7 +388,11 @@ describe("bad input", () => {
     const src = new MemorySource(blob);
     let reads = 0;
     // detection reads the head and the tail, then the blob is streamed: fail the 3rd streamed read
-    const failing = { stats: src.stats, size: () => src.size(), read: async (o: number, n: number) => (++reads > 4 ? Promise.reject(new LayerkitError("IO", "disk on fire")) : src.read(o, n)) };
+    const failing = {
+      stats: src.stats,
+      size: () => src.size(),
+      read: async (o: number, n: number) => (++reads > 4 ? Promise.reject(new LayerkitError("IO", "disk on fire")) : src.read(o, n)),
+    };
     const r = await verifyLayer(failing, { digest: sha(blob), size: blob.length }, { core, readSize: 1024 });
     expect(r.failures.map((f) => [f.check, f.code])).toEqual([["blob-digest", "IO"]]);
   });
@@ -399,7 +418,7 @@ describe("bad input", () => {
 
 /** Offset of `name`'s payload in a plain tar. */
 function findPayload(tar: Uint8Array, name: string): number {
-  for (let off = 0; off + 512 <= tar.length; ) {
+  for (let off = 0; off + 512 <= tar.length;) {
     const n = dec.decode(tar.subarray(off, off + 100)).replace(/\0.*$/s, "");
     const size = parseInt(dec.decode(tar.subarray(off + 124, off + 136)).replace(/\0.*$/s, "").trim() || "0", 8);
     if (n === name) return off + 512;
@@ -491,7 +510,9 @@ describe("a descriptor without a blob digest", () => {
   for (const format of ["zstd:chunked", "estargz", "zstd"] as const) {
     it(`${format}: every other check runs, blob-digest is skipped with the computed digest, and tampering is still found`, async () => {
       const { blob, result } = await write(tars.kitchenSinkTar(), format);
-      const r = await verifyLayer(new MemorySource(blob), { size: blob.length, annotations: result.annotations }, { diffID: result.diffID });
+      const r = await verifyLayer(new MemorySource(blob), { size: blob.length, annotations: result.annotations }, {
+        diffID: result.diffID,
+      });
       expect(r.ok).toBe(true);
       expect(r.digest).toBe(sha(blob));
       expect(statusOf(r, "blob-digest")).toBe("skipped");
@@ -507,7 +528,9 @@ describe("a descriptor without a blob digest", () => {
     });
   }
   it("a digest that is given must still be well-formed", async () => {
-    await expect(verifyLayer(new MemorySource(new Uint8Array(4)), { digest: "sha256:xyz", size: 4 })).rejects.toMatchObject({ code: "BAD_ARGUMENT" });
+    await expect(verifyLayer(new MemorySource(new Uint8Array(4)), { digest: "sha256:xyz", size: 4 })).rejects.toMatchObject({
+      code: "BAD_ARGUMENT",
+    });
   });
 });
 

@@ -9,7 +9,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLayer } from "../../src/create-layer.js";
 import type { Core } from "../../src/core.js";
-import { readZstdChunkedAnnotations, withZstdChunkedAnnotationKeys, type ZstdChunkedAnnotationKeys } from "../../src/formats/zstd-chunked/annotations.js";
+import {
+  readZstdChunkedAnnotations,
+  withZstdChunkedAnnotationKeys,
+  type ZstdChunkedAnnotationKeys,
+} from "../../src/formats/zstd-chunked/annotations.js";
 import { readToc } from "../../src/formats/zstd-chunked/read-toc.js";
 import {
   ANNOTATION_MANIFEST_CHECKSUM,
@@ -53,7 +57,13 @@ describe("zstd:chunked annotation keys", () => {
     expect(def.blob).toEqual(both.blob);
     const a = both.result.annotations;
     expect(Object.keys(a).sort()).toEqual(
-      [ANNOTATION_MANIFEST_CHECKSUM, ANNOTATION_MANIFEST_POSITION, ANNOTATION_TARSPLIT_POSITION, OLD_ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_POSITION].sort(),
+      [
+        ANNOTATION_MANIFEST_CHECKSUM,
+        ANNOTATION_MANIFEST_POSITION,
+        ANNOTATION_TARSPLIT_POSITION,
+        OLD_ANNOTATION_MANIFEST_CHECKSUM,
+        OLD_ANNOTATION_MANIFEST_POSITION,
+      ].sort(),
     );
     expect(a[OLD_ANNOTATION_MANIFEST_CHECKSUM]).toBe(a[ANNOTATION_MANIFEST_CHECKSUM]);
     expect(a[OLD_ANNOTATION_MANIFEST_POSITION]).toBe(a[ANNOTATION_MANIFEST_POSITION]);
@@ -61,8 +71,12 @@ describe("zstd:chunked annotation keys", () => {
   });
 
   it("current and legacy write only their own set; the blob bytes do not depend on the keys", () => {
-    expect(Object.keys(made.current!.result.annotations).sort()).toEqual([ANNOTATION_MANIFEST_CHECKSUM, ANNOTATION_MANIFEST_POSITION, ANNOTATION_TARSPLIT_POSITION].sort());
-    expect(Object.keys(made.legacy!.result.annotations).sort()).toEqual([OLD_ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_POSITION].sort());
+    expect(Object.keys(made.current!.result.annotations).sort()).toEqual(
+      [ANNOTATION_MANIFEST_CHECKSUM, ANNOTATION_MANIFEST_POSITION, ANNOTATION_TARSPLIT_POSITION].sort(),
+    );
+    expect(Object.keys(made.legacy!.result.annotations).sort()).toEqual(
+      [OLD_ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_POSITION].sort(),
+    );
     expect(made.current!.blob).toEqual(made.both!.blob);
     expect(made.legacy!.blob).toEqual(made.both!.blob);
   });
@@ -83,13 +97,17 @@ describe("zstd:chunked annotation keys", () => {
       writeFileSync(blobPath, made[k]!.blob);
       writeFileSync(annPath, JSON.stringify(made[k]!.result.annotations));
       const up = runHarness<{ files: Array<{ name: string }> }>(["cstorage-apply", blobPath, annPath, join(work, `${k}-out`)]);
-      expect(up.files.map((f) => f.name).sort(), k).toEqual((made[k]!.result.toc!.entries ?? []).filter((e) => e.type !== "chunk").map((e) => e.name.replace(/\/$/, "")).sort());
+      expect(up.files.map((f) => f.name).sort(), k).toEqual(
+        (made[k]!.result.toc!.entries ?? []).filter((e) => e.type !== "chunk").map((e) => e.name.replace(/\/$/, "")).sort(),
+      );
     }
     const blobPath = join(work, "current.blob");
     const annPath = join(work, "current.json");
     writeFileSync(blobPath, made.current!.blob);
     writeFileSync(annPath, JSON.stringify(made.current!.result.annotations));
-    expect(() => runHarness(["cstorage-apply", blobPath, annPath, join(work, "current-out")])).toThrow(/GetDiffer|not.*chunked|unsupported|ApplyDiff/i);
+    expect(() => runHarness(["cstorage-apply", blobPath, annPath, join(work, "current-out")])).toThrow(
+      /GetDiffer|not.*chunked|unsupported|ApplyDiff/i,
+    );
   });
 
   it("a descriptor whose two sets disagree is refused (BAD_ANNOTATION), by the reader and by readToc", async () => {
@@ -97,13 +115,22 @@ describe("zstd:chunked annotation keys", () => {
     const other = made.current!.result.annotations[ANNOTATION_MANIFEST_CHECKSUM]!.replace(/.$/, (c) => (c === "0" ? "1" : "0"));
     await expectCode(() => readZstdChunkedAnnotations({ ...a, [OLD_ANNOTATION_MANIFEST_CHECKSUM]: other }), "BAD_ANNOTATION");
     const [off, len, ulen] = a[ANNOTATION_MANIFEST_POSITION]!.split(":").map(Number) as [number, number, number];
-    await expectCode(() => readZstdChunkedAnnotations({ ...a, [OLD_ANNOTATION_MANIFEST_POSITION]: `${off}:${len}:${ulen + 1}:1` }), "BAD_ANNOTATION");
-    await expectCode(readToc(new MemorySource(made.both!.blob), { annotations: { ...a, [OLD_ANNOTATION_MANIFEST_CHECKSUM]: other }, core }), "BAD_ANNOTATION");
+    await expectCode(
+      () => readZstdChunkedAnnotations({ ...a, [OLD_ANNOTATION_MANIFEST_POSITION]: `${off}:${len}:${ulen + 1}:1` }),
+      "BAD_ANNOTATION",
+    );
+    await expectCode(
+      readToc(new MemorySource(made.both!.blob), { annotations: { ...a, [OLD_ANNOTATION_MANIFEST_CHECKSUM]: other }, core }),
+      "BAD_ANNOTATION",
+    );
   });
 
   it("withZstdChunkedAnnotationKeys and buildImage({ annotationKeys }) rewrite a descriptor's set; disagreeing sets are refused", async () => {
     const cur = made.current!.result.annotations;
-    expect(withZstdChunkedAnnotationKeys({ ...cur, "org.example": "x" }, "both")).toEqual({ ...made.both!.result.annotations, "org.example": "x" });
+    expect(withZstdChunkedAnnotationKeys({ ...cur, "org.example": "x" }, "both")).toEqual({
+      ...made.both!.result.annotations,
+      "org.example": "x",
+    });
     expect(withZstdChunkedAnnotationKeys(made.both!.result.annotations, "legacy")).toEqual(made.legacy!.result.annotations);
     expect(withZstdChunkedAnnotationKeys({ "org.example": "x" }, "both")).toEqual({ "org.example": "x" });
     const layer = { descriptor: made.current!.result.descriptor, diffID: made.current!.result.diffID };
@@ -111,7 +138,10 @@ describe("zstd:chunked annotation keys", () => {
     expect(built.manifest.value.layers[0]!.annotations).toEqual(made.both!.result.annotations);
     const kept = await buildImage({ layers: [layer] });
     expect(kept.manifest.value.layers[0]!.annotations).toEqual(cur);
-    const bad = { ...made.both!.result.descriptor, annotations: { ...made.both!.result.annotations, [OLD_ANNOTATION_MANIFEST_POSITION]: "8:1:1:1" } };
+    const bad = {
+      ...made.both!.result.descriptor,
+      annotations: { ...made.both!.result.annotations, [OLD_ANNOTATION_MANIFEST_POSITION]: "8:1:1:1" },
+    };
     await expectCode(buildImage({ layers: [{ descriptor: bad, diffID: layer.diffID }], annotationKeys: "both" }), "BAD_ANNOTATION");
     await expectCode(() => withZstdChunkedAnnotationKeys(cur, "old" as ZstdChunkedAnnotationKeys), "BAD_ARGUMENT");
   });

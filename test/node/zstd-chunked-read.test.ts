@@ -12,8 +12,24 @@ import { LayerkitError } from "../../src/errors.js";
 import { NodeSha256 } from "../../src/runtime/node-hash.js";
 import type { Zstd } from "../../src/wasm/zstd.js";
 import { MemorySource } from "../../src/source/memory.js";
-import { formatManifestPosition, formatTarSplitPosition, formatZstdChunkedAnnotations, parseManifestPosition, parseTarSplitPosition, readZstdChunkedAnnotations } from "../../src/formats/zstd-chunked/annotations.js";
-import { ANNOTATION_ESTARGZ_TOC_DIGEST, ANNOTATION_MANIFEST_CHECKSUM, ANNOTATION_MANIFEST_POSITION, ANNOTATION_TARSPLIT_CHECKSUM, ANNOTATION_TARSPLIT_POSITION, MAX_TOC_SIZE, OLD_ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_POSITION } from "../../src/layer/annotations.js";
+import {
+  formatManifestPosition,
+  formatTarSplitPosition,
+  formatZstdChunkedAnnotations,
+  parseManifestPosition,
+  parseTarSplitPosition,
+  readZstdChunkedAnnotations,
+} from "../../src/formats/zstd-chunked/annotations.js";
+import {
+  ANNOTATION_ESTARGZ_TOC_DIGEST,
+  ANNOTATION_MANIFEST_CHECKSUM,
+  ANNOTATION_MANIFEST_POSITION,
+  ANNOTATION_TARSPLIT_CHECKSUM,
+  ANNOTATION_TARSPLIT_POSITION,
+  MAX_TOC_SIZE,
+  OLD_ANNOTATION_MANIFEST_CHECKSUM,
+  OLD_ANNOTATION_MANIFEST_POSITION,
+} from "../../src/layer/annotations.js";
 import {
   buildFooterV1,
   buildFooterV3,
@@ -39,7 +55,9 @@ const cliZstd = {
   decompress(data: Uint8Array, options?: { maxOutput?: number }): Uint8Array {
     let out: Uint8Array;
     try {
-      out = new Uint8Array(execFileSync("zstd", ["-q", "-d", "-c"], { input: data, maxBuffer: 1 << 28, stdio: ["pipe", "pipe", "ignore"] }));
+      out = new Uint8Array(
+        execFileSync("zstd", ["-q", "-d", "-c"], { input: data, maxBuffer: 1 << 28, stdio: ["pipe", "pipe", "ignore"] }),
+      );
     } catch (e) {
       throw new LayerkitError("ZSTD_CORRUPT", "zstd CLI failed", {}, { cause: e });
     }
@@ -52,7 +70,11 @@ const cliZstd = {
 
 const core: Core = {
   // zstd:chunked only: DEFLATE is never reached, and touching it fails the test.
-  deflate: new Proxy({}, { get: () => { throw new Error("DEFLATE is not used by this test"); } }) as Deflate,
+  deflate: new Proxy({}, {
+    get: () => {
+      throw new Error("DEFLATE is not used by this test");
+    },
+  }) as Deflate,
   zstd: cliZstd,
   sha256: (): Hasher => new NodeSha256(),
 };
@@ -187,7 +209,9 @@ function buildBlob(files: FileSpec[], o: BuildOptions = {}): Built {
   }
   const footer = o.footer ?? "v3";
   const f = { tocOffset, tocLength: tocCompressed.length, tocUncompressedLength: tocJson.length };
-  if (footer === "v3") push(buildFooterV3({ ...f, tarSplitOffset: ts.offset, tarSplitLength: ts.length, tarSplitUncompressedLength: ts.uncompressedLength }));
+  if (footer === "v3") {
+    push(buildFooterV3({ ...f, tarSplitOffset: ts.offset, tarSplitLength: ts.length, tarSplitUncompressedLength: ts.uncompressedLength }));
+  }
   if (footer === "v1") push(buildFooterV1(f));
   if (footer === "v2-broken") push(buildFooterV1(f, true));
   const built: Built = { blob: concat(parts), annotations, tocText, tocOffset, tocLength: tocCompressed.length, files: contents };
@@ -251,7 +275,15 @@ describe("footer", () => {
     expect(Array.from(frame.subarray(0, 8))).toEqual([0x50, 0x2a, 0x4d, 0x18, 64, 0, 0, 0]);
     expect(new TextDecoder().decode(frame.subarray(64))).toBe("GNUlInUx");
     const v3 = parseFooter(pad(frame));
-    expect(v3).toEqual({ version: "v3", frameSize: 72, ...f, manifestType: 1, tarSplitOffset: 158, tarSplitLength: 20, tarSplitUncompressedLength: 90 });
+    expect(v3).toEqual({
+      version: "v3",
+      frameSize: 72,
+      ...f,
+      manifestType: 1,
+      tarSplitOffset: 158,
+      tarSplitLength: 20,
+      tarSplitUncompressedLength: 90,
+    });
     expect(detectFooterVersion(pad(frame))).toBe("v3");
     expect(detectFooterVersion(new Uint8Array(100))).toBeUndefined();
   });
@@ -282,7 +314,10 @@ describe("footer", () => {
     expect(h.details).toMatchObject({ field: "tocOffset", value: "18446744073709551615" });
     const overlap = pad(buildFooterV3({ ...f, tarSplitOffset: 120, tarSplitLength: 20, tarSplitUncompressedLength: 90 }));
     await expectCode(() => parseFooter(overlap), "OUT_OF_RANGE");
-    await expectCode(() => buildFooterV3({ ...f, tocOffset: -1, tarSplitOffset: 0, tarSplitLength: 0, tarSplitUncompressedLength: 0 }), "BAD_ARGUMENT");
+    await expectCode(
+      () => buildFooterV3({ ...f, tocOffset: -1, tarSplitOffset: 0, tarSplitLength: 0, tarSplitUncompressedLength: 0 }),
+      "BAD_ARGUMENT",
+    );
   });
 });
 
@@ -301,7 +336,9 @@ describe("annotations", () => {
       [OLD_ANNOTATION_MANIFEST_CHECKSUM]: digest,
       [OLD_ANNOTATION_MANIFEST_POSITION]: "8:2:3:1",
     });
-    expect(formatZstdChunkedAnnotations({ tocDigest: digest, manifestPosition: { offset: 8, length: 2, uncompressedLength: 3 } }, "current")).toEqual({
+    expect(
+      formatZstdChunkedAnnotations({ tocDigest: digest, manifestPosition: { offset: 8, length: 2, uncompressedLength: 3 } }, "current"),
+    ).toEqual({
       [ANNOTATION_MANIFEST_CHECKSUM]: digest,
       [ANNOTATION_MANIFEST_POSITION]: "8:2:3:1",
     });
@@ -340,7 +377,11 @@ describe("annotations", () => {
     );
     expect(both.details.keys).toContain(ANNOTATION_ESTARGZ_TOC_DIGEST);
     await expectCode(
-      () => readZstdChunkedAnnotations({ [ANNOTATION_MANIFEST_CHECKSUM]: digest, [OLD_ANNOTATION_MANIFEST_CHECKSUM]: "sha256:" + "cd".repeat(32) }),
+      () =>
+        readZstdChunkedAnnotations({
+          [ANNOTATION_MANIFEST_CHECKSUM]: digest,
+          [OLD_ANNOTATION_MANIFEST_CHECKSUM]: "sha256:" + "cd".repeat(32),
+        }),
       "BAD_ANNOTATION",
     );
     await expectCode(() => readZstdChunkedAnnotations({ [ANNOTATION_MANIFEST_POSITION]: "8:2:3:1" }), "BAD_ANNOTATION");
@@ -383,7 +424,15 @@ describe("JsonReader", () => {
 
 describe("parseToc", () => {
   const d = (s: string) => sha(enc.encode(s));
-  const reg = (name: string, offset: number, endOffset: number, extra: object = {}) => ({ type: "reg", name, size: 5, digest: d(name), offset, endOffset, ...extra });
+  const reg = (name: string, offset: number, endOffset: number, extra: object = {}) => ({
+    type: "reg",
+    name,
+    size: 5,
+    digest: d(name),
+    offset,
+    endOffset,
+    ...extra,
+  });
   const parse = (toc: unknown, payloadEnd = 1000) => parseToc(typeof toc === "string" ? toc : JSON.stringify(toc), { payloadEnd });
 
   it("follows upstream's rules: case-insensitive keys, unknown keys, empty digest, null entries", () => {
@@ -403,15 +452,29 @@ describe("parseToc", () => {
     expect(p.toc.version).toBe(1);
     expect(p.toc.tarSplitDigest).toBe("sha256:" + "0".repeat(64));
     expect(p.files.map((f) => f.name)).toEqual(["x", "empty", "l", "c"]);
-    expect(p.files[0]).toMatchObject({ offset: 10, endOffset: 20, chunks: [{ offset: 10, end: 20, size: 5, fileOffset: 0, exact: true, digest: d("x"), zeros: false }] });
+    expect(p.files[0]).toMatchObject({
+      offset: 10,
+      endOffset: 20,
+      chunks: [{ offset: 10, end: 20, size: 5, fileOffset: 0, exact: true, digest: d("x"), zeros: false }],
+    });
     expect(p.files[1]!.digest).toBe(EMPTY_DIGEST);
     expect(p.files[2]!.linkName).toBe("../x");
-    expect(p.files[3]).toMatchObject({ type: "char", devMajor: 1, devMinor: 3, uid: 7, gid: 8, mode: 0o644, modtime: "2024-02-29T23:59:59+01:00" });
+    expect(p.files[3]).toMatchObject({
+      type: "char",
+      devMajor: 1,
+      devMinor: 3,
+      uid: 7,
+      gid: 8,
+      mode: 0o644,
+      modtime: "2024-02-29T23:59:59+01:00",
+    });
     expect(parse({ version: 1, entries: null }).files).toEqual([]);
     expect(parse({ version: 1 }).toc.entries).toBeNull();
   });
   it("treats Object.prototype names as ordinary unknown keys and xattr names", () => {
-    const p = parse('{"version":1,"constructor":1,"__proto__":{"a":1},"entries":[{"type":"dir","name":"a","toString":"x","constructor":[1],"hasOwnProperty":null,"xattrs":{"__proto__":"YQ==","constructor":"Yg=="}}]}');
+    const p = parse(
+      '{"version":1,"constructor":1,"__proto__":{"a":1},"entries":[{"type":"dir","name":"a","toString":"x","constructor":[1],"hasOwnProperty":null,"xattrs":{"__proto__":"YQ==","constructor":"Yg=="}}]}',
+    );
     const x = p.files[0]!.xattrs!;
     expect(Object.keys(x)).toEqual(["__proto__", "constructor"]);
     expect(Object.getOwnPropertyDescriptor(x, "__proto__")?.value).toBe("YQ==");
@@ -440,7 +503,10 @@ describe("parseToc", () => {
     const q = parse({ version: 1, entries: [{ ...reg("x", 100, 0), endOffset: undefined }, reg("y", 300, 400)] });
     expect(q.files[0]!.chunks[0]).toMatchObject({ offset: 100, end: 300, exact: false });
     // no c/storage key at all in a compact TOC: still c/storage, when forced or by layout
-    const f = parseToc(JSON.stringify({ version: 1, entries: [{ ...reg("b", 500, 0), endOffset: undefined }] }), { payloadEnd: 1000, format: "zstd:chunked" });
+    const f = parseToc(JSON.stringify({ version: 1, entries: [{ ...reg("b", 500, 0), endOffset: undefined }] }), {
+      payloadEnd: 1000,
+      format: "zstd:chunked",
+    });
     expect(f.files[0]!.chunks[0]).toMatchObject({ end: 1000, exact: false });
   });
   it("rejects bad documents with BAD_TOC", async () => {
@@ -459,7 +525,10 @@ describe("parseToc", () => {
       ["chunk after dir", { version: 1, entries: [{ type: "dir", name: "a" }, { type: "chunk", name: "a", offset: 10 }] }],
       ["chunk first", { version: 1, entries: [{ type: "chunk", name: "a", offset: 10 }] }],
       ["chunk after empty file", { version: 1, entries: [{ type: "reg", name: "a" }, { type: "chunk", name: "a", offset: 10 }] }],
-      ["chunk of another file", { version: 1, entries: [{ ...reg("a", 10, 30), chunkSize: 2 }, { type: "chunk", name: "b", offset: 20, chunkOffset: 2 }] }],
+      ["chunk of another file", {
+        version: 1,
+        entries: [{ ...reg("a", 10, 30), chunkSize: 2 }, { type: "chunk", name: "b", offset: 20, chunkOffset: 2 }],
+      }],
       ["no digest", { version: 1, entries: [{ type: "reg", name: "a", size: 5, offset: 10, endOffset: 20 }] }],
       ["bad digest", { version: 1, entries: [{ ...reg("a", 10, 20), digest: "sha256:1234" }] }],
       ["sha512 digest", { version: 1, entries: [{ ...reg("a", 10, 20), digest: "sha512:" + "0".repeat(128) }] }],
@@ -470,11 +539,20 @@ describe("parseToc", () => {
       ["payload fields on a dir", { version: 1, entries: [{ type: "dir", name: "a", offset: 10 }] }],
       ["payload fields on an empty file", { version: 1, entries: [{ type: "reg", name: "a", offset: 10, endOffset: 20 }] }],
       ["overlapping files", { version: 1, entries: [reg("a", 10, 50), reg("b", 40, 60)] }],
-      ["decreasing chunk offsets", { version: 1, entries: [{ ...reg("a", 100, 400), chunkSize: 2 }, { type: "chunk", name: "a", offset: 50, chunkOffset: 2 }] }],
+      ["decreasing chunk offsets", {
+        version: 1,
+        entries: [{ ...reg("a", 100, 400), chunkSize: 2 }, { type: "chunk", name: "a", offset: 50, chunkOffset: 2 }],
+      }],
       ["empty range", { version: 1, entries: [reg("a", 10, 10)] }],
-      ["chunk sizes too small", { version: 1, entries: [{ ...reg("a", 10, 40), chunkSize: 2 }, { type: "chunk", name: "a", offset: 20, chunkOffset: 2, chunkSize: 2 }] }],
+      ["chunk sizes too small", {
+        version: 1,
+        entries: [{ ...reg("a", 10, 40), chunkSize: 2 }, { type: "chunk", name: "a", offset: 20, chunkOffset: 2, chunkSize: 2 }],
+      }],
       ["chunk sizes too big", { version: 1, entries: [{ ...reg("a", 10, 40), chunkSize: 6 }] }],
-      ["chunkOffset wrong", { version: 1, entries: [{ ...reg("a", 10, 40), chunkSize: 2 }, { type: "chunk", name: "a", offset: 20, chunkOffset: 3 }] }],
+      ["chunkOffset wrong", {
+        version: 1,
+        entries: [{ ...reg("a", 10, 40), chunkSize: 2 }, { type: "chunk", name: "a", offset: 20, chunkOffset: 3 }],
+      }],
       ["mixed schemas", { version: 1, entries: [reg("a", 10, 20), { type: "dir", name: "d", userName: "root" }] }],
       ["bad xattr", { version: 1, entries: [{ type: "dir", name: "a", xattrs: { "user.x": "not base64!" } }] }],
       ["bad tarSplitDigest", { version: 1, entries: [], tarSplitDigest: "md5:00" }],
@@ -495,32 +573,56 @@ describe("parseToc", () => {
   it("rejects negative, unsafe and out-of-payload numbers with OUT_OF_RANGE", async () => {
     const neg = await expectCode(() => parse({ version: 1, entries: [reg("a", -10, 20)] }), "OUT_OF_RANGE");
     expect(neg.details).toMatchObject({ value: -10 });
-    const unsafe = await expectCode(() => parse('{"version":1,"entries":[{"type":"dir","name":"a","uid":9007199254740993}]}'), "OUT_OF_RANGE");
+    const unsafe = await expectCode(
+      () => parse('{"version":1,"entries":[{"type":"dir","name":"a","uid":9007199254740993}]}'),
+      "OUT_OF_RANGE",
+    );
     expect(unsafe.details.value).toBe("9007199254740993");
     const past = await expectCode(() => parse({ version: 1, entries: [reg("a", 10, 1001)] }), "OUT_OF_RANGE");
     expect(past.details).toMatchObject({ name: "a", end: 1001, payloadEnd: 1000 });
     await expectCode(() => parse({ version: 1, entries: [reg("a", 1000, 1001)] }), "OUT_OF_RANGE");
   });
   it("rejects NUL bytes and .. components with UNSAFE_PATH", async () => {
-    for (const entry of [
-      { type: "dir", name: "a\u0000b" },
-      { type: "dir", name: "../etc" },
-      { type: "dir", name: "a/../../b" },
-      { type: "dir", name: "a/.." },
-      { type: "hardlink", name: "h", linkName: "../../etc/shadow" },
-      { type: "symlink", name: "s", linkName: "a\u0000" },
-    ]) {
+    for (
+      const entry of [
+        { type: "dir", name: "a\u0000b" },
+        { type: "dir", name: "../etc" },
+        { type: "dir", name: "a/../../b" },
+        { type: "dir", name: "a/.." },
+        { type: "hardlink", name: "h", linkName: "../../etc/shadow" },
+        { type: "symlink", name: "s", linkName: "a\u0000" },
+      ]
+    ) {
       const e = await expectCode(() => parse({ version: 1, entries: [entry] }), "UNSAFE_PATH");
       expect(e.details.value).toBe((entry as { linkName?: string }).linkName ?? entry.name);
     }
     // ".." inside a component, and symlink targets going up, are fine
-    expect(parse({ version: 1, entries: [{ type: "dir", name: "a..b/..c" }, { type: "symlink", name: "s", linkName: "../../x" }] }).files).toHaveLength(2);
+    expect(parse({ version: 1, entries: [{ type: "dir", name: "a..b/..c" }, { type: "symlink", name: "s", linkName: "../../x" }] }).files)
+      .toHaveLength(2);
   });
   it("validates RFC 3339 like Go", () => {
-    for (const ok of ["2023-11-14T22:13:20Z", "2023-11-14T22:13:20.123456789Z", "2023-11-14T23:13:20+01:00", "0001-01-01T00:00:00Z", "2024-02-29T00:00:00-23:59"]) {
+    for (
+      const ok of [
+        "2023-11-14T22:13:20Z",
+        "2023-11-14T22:13:20.123456789Z",
+        "2023-11-14T23:13:20+01:00",
+        "0001-01-01T00:00:00Z",
+        "2024-02-29T00:00:00-23:59",
+      ]
+    ) {
       expect(isRfc3339(ok), ok).toBe(true);
     }
-    for (const bad of ["2023-11-14T22:13:20", "2023-11-14t22:13:20Z", "2023-13-01T00:00:00Z", "2023-11-14T24:00:00Z", "2023-11-14T22:13:20+0100", "2023-11-14T22:13:20.Z", ""]) {
+    for (
+      const bad of [
+        "2023-11-14T22:13:20",
+        "2023-11-14t22:13:20Z",
+        "2023-13-01T00:00:00Z",
+        "2023-11-14T24:00:00Z",
+        "2023-11-14T22:13:20+0100",
+        "2023-11-14T22:13:20.Z",
+        "",
+      ]
+    ) {
       expect(isRfc3339(bad), bad).toBe(false);
     }
   });
@@ -575,7 +677,12 @@ describe("readToc", () => {
     const src = new MemorySource(b.blob);
     const r = await readToc(src, { annotations: b.annotations, core });
     expect(src.stats.requests).toBe(1);
-    expect(r).toMatchObject({ format: "zstd:chunked", generation: "G4", authenticated: true, tocPosition: { offset: b.tocOffset, length: b.tocLength } });
+    expect(r).toMatchObject({
+      format: "zstd:chunked",
+      generation: "G4",
+      authenticated: true,
+      tocPosition: { offset: b.tocOffset, length: b.tocLength },
+    });
     expect(r.footer?.version).toBe("v3");
     expect(r.tarSplitPosition).toEqual(r.annotations!.tarSplitPosition);
     expect(r.tarSplitDigest).toMatch(/^sha256:/);
@@ -599,7 +706,11 @@ describe("readToc", () => {
     const src = new MemorySource(b.blob);
     const r = await readToc(src, { core });
     expect(r).toMatchObject({ generation: "G4", authenticated: false });
-    expect(r.tarSplitPosition).toEqual({ offset: r.footer!.tarSplitOffset, length: r.footer!.tarSplitLength, uncompressedLength: r.footer!.tarSplitUncompressedLength });
+    expect(r.tarSplitPosition).toEqual({
+      offset: r.footer!.tarSplitOffset,
+      length: r.footer!.tarSplitLength,
+      uncompressedLength: r.footer!.tarSplitUncompressedLength,
+    });
     expect(src.stats.requests).toBe(1);
     const small = new MemorySource(b.blob);
     const r2 = await readToc(small, { core, probeSize: 72 });
@@ -643,11 +754,20 @@ describe("readToc", () => {
     const nf = buildBlob(standardFiles.slice(0, 2), { footer: "none" });
     const nfPos = parseManifestPosition(nf.annotations[ANNOTATION_MANIFEST_POSITION]!);
     const nfAnn = (p: object) => ({ ...nf.annotations, [ANNOTATION_MANIFEST_POSITION]: formatManifestPosition({ ...nfPos, ...p }) });
-    const sm = await expectCode(readToc(new MemorySource(nf.blob), { annotations: nfAnn({ uncompressedLength: nfPos.uncompressedLength + 1 }), core }), "SIZE_MISMATCH");
+    const sm = await expectCode(
+      readToc(new MemorySource(nf.blob), { annotations: nfAnn({ uncompressedLength: nfPos.uncompressedLength + 1 }), core }),
+      "SIZE_MISMATCH",
+    );
     expect(sm.details).toMatchObject({ what: "TOC", expected: nfPos.uncompressedLength + 1 });
-    await expectCode(readToc(new MemorySource(nf.blob), { annotations: nfAnn({ uncompressedLength: nfPos.uncompressedLength - 1 }), core }), "SIZE_MISMATCH");
+    await expectCode(
+      readToc(new MemorySource(nf.blob), { annotations: nfAnn({ uncompressedLength: nfPos.uncompressedLength - 1 }), core }),
+      "SIZE_MISMATCH",
+    );
     // a position that is not a skippable frame's payload
-    await expectCode(readToc(new MemorySource(nf.blob), { annotations: nfAnn({ offset: nfPos.offset + 1, length: nfPos.length - 1 }), core }), "BAD_TOC");
+    await expectCode(
+      readToc(new MemorySource(nf.blob), { annotations: nfAnn({ offset: nfPos.offset + 1, length: nfPos.length - 1 }), core }),
+      "BAD_TOC",
+    );
     // limits
     const lim = await expectCode(readToc(src(), { annotations: b.annotations, core, maxTocSize: 100 }), "LIMIT_EXCEEDED");
     expect(lim.details.limit).toBe(100);
@@ -699,11 +819,17 @@ describe("readToc", () => {
       },
     });
     const jsonDigest = sha(enc.encode(b.tocText));
-    const r = await readToc(new MemorySource(b.blob), { annotations: { ...b.annotations, [ANNOTATION_ESTARGZ_TOC_DIGEST]: jsonDigest }, core });
+    const r = await readToc(new MemorySource(b.blob), {
+      annotations: { ...b.annotations, [ANNOTATION_ESTARGZ_TOC_DIGEST]: jsonDigest },
+      core,
+    });
     expect(r).toMatchObject({ format: "estargz-zstd", generation: "G1", estargzTocDigest: jsonDigest, authenticated: true });
     checkContents(r.entries, b.blob, b.files);
     await expectCode(
-      readToc(new MemorySource(b.blob), { annotations: { ...b.annotations, [ANNOTATION_ESTARGZ_TOC_DIGEST]: "sha256:" + "3".repeat(64) }, core }),
+      readToc(new MemorySource(b.blob), {
+        annotations: { ...b.annotations, [ANNOTATION_ESTARGZ_TOC_DIGEST]: "sha256:" + "3".repeat(64) },
+        core,
+      }),
       "DIGEST_MISMATCH",
     );
   });

@@ -97,8 +97,12 @@ describe("zstd:chunked writer", () => {
         "io.github.containers.zstd-chunked.manifest-position",
         "io.github.containers.zstd-chunked.tarsplit-position",
       ]);
-      expect(result.annotations["io.containers.zstd-chunked.manifest-checksum"]).toBe(result.annotations["io.github.containers.zstd-chunked.manifest-checksum"]);
-      expect(result.annotations["io.containers.zstd-chunked.manifest-position"]).toBe(result.annotations["io.github.containers.zstd-chunked.manifest-position"]);
+      expect(result.annotations["io.containers.zstd-chunked.manifest-checksum"]).toBe(
+        result.annotations["io.github.containers.zstd-chunked.manifest-checksum"],
+      );
+      expect(result.annotations["io.containers.zstd-chunked.manifest-position"]).toBe(
+        result.annotations["io.github.containers.zstd-chunked.manifest-position"],
+      );
 
       const source = new MemorySource(blob);
       const index = await readToc(source, { annotations: result.annotations, core, tarSplit: true });
@@ -124,10 +128,12 @@ describe("zstd:chunked writer", () => {
       const re = await bytesOf(
         new ReadableStream({
           async start(c) {
-            for await (const piece of assembleTar(index.tarSplit!, async (n) => {
-              const e = byName.get(n);
-              return e && e.type === "reg" && e.size > 0 ? await readFile(new MemorySource(blob), n, { index, core }) : new Uint8Array(0);
-            })) c.enqueue(piece);
+            for await (
+              const piece of assembleTar(index.tarSplit!, async (n) => {
+                const e = byName.get(n);
+                return e && e.type === "reg" && e.size > 0 ? await readFile(new MemorySource(blob), n, { index, core }) : new Uint8Array(0);
+              })
+            ) c.enqueue(piece);
             c.close();
           },
         }),
@@ -177,7 +183,11 @@ describe("zstd:chunked writer", () => {
     const names = ["ü", "日本", "\u{1F600}", "a"];
     const entries: TarWriteEntry[] = [];
     for (let i = 0; i < 12000; i++) {
-      entries.push({ name: `d${i % 7}/${names[i % 4]!.repeat(1 + (i % 13))}-${i}`, data: new TextEncoder().encode(`file ${i}`), mtime: 1_700_000_000 + i });
+      entries.push({
+        name: `d${i % 7}/${names[i % 4]!.repeat(1 + (i % 13))}-${i}`,
+        data: new TextEncoder().encode(`file ${i}`),
+        mtime: 1_700_000_000 + i,
+      });
     }
     const tar = buildTar(entries);
     const { blob, result } = await write(tar);
@@ -186,7 +196,10 @@ describe("zstd:chunked writer", () => {
     expect(tocBytes).toBeGreaterThan(2 << 20);
     expect(index.entries.map((e) => e.name)).toEqual(entries.map((e) => e.name));
     // The lazily parsed result.toc is exactly what the blob holds.
-    const [offset, length] = result.annotations["io.github.containers.zstd-chunked.manifest-position"]!.split(":").map(Number) as [number, number];
+    const [offset, length] = result.annotations["io.github.containers.zstd-chunked.manifest-position"]!.split(":").map(Number) as [
+      number,
+      number,
+    ];
     const frame = blob.subarray(offset, offset + length);
     const json = core.zstd.decompress(frame);
     // Text encoded straight into the compressor's blocks gives the frame the bytes alone give.
@@ -235,7 +248,16 @@ describe("zstd:chunked writer", () => {
 });
 
 describe("zstd:chunked writer ↔ upstream c/storage 1.43", () => {
-  type UpEntry = { type: string; name: string; size?: number; digest?: string; chunkSize?: number; chunkOffset?: number; chunkDigest?: string; chunkType?: string };
+  type UpEntry = {
+    type: string;
+    name: string;
+    size?: number;
+    digest?: string;
+    chunkSize?: number;
+    chunkOffset?: number;
+    chunkDigest?: string;
+    chunkType?: string;
+  };
 
   function files(name: string, tar: Uint8Array, blob: Uint8Array, annotations: Record<string, string>) {
     const blobPath = join(work, `${name}.zst`);
@@ -249,7 +271,15 @@ describe("zstd:chunked writer ↔ upstream c/storage 1.43", () => {
   /** Applies a blob with upstream's partial-pull path; returns the extracted files or the error. */
   function apply(blobPath: string, annPath: string, dest: string, mapKeys: boolean) {
     try {
-      return { files: runHarness<{ files: Array<{ name: string; digest?: string }> }>(["cstorage-apply", ...(mapKeys ? ["--map-current-keys"] : []), blobPath, annPath, dest]).files };
+      return {
+        files: runHarness<{ files: Array<{ name: string; digest?: string }> }>([
+          "cstorage-apply",
+          ...(mapKeys ? ["--map-current-keys"] : []),
+          blobPath,
+          annPath,
+          dest,
+        ]).files,
+      };
     } catch (e) {
       return { error: String((e as Error).message).replace(/^.*"error":/s, "") };
     }
@@ -262,13 +292,31 @@ describe("zstd:chunked writer ↔ upstream c/storage 1.43", () => {
       const ours = files(name, tar, blob, result.annotations);
       // 1.43 knows only the old annotation keys and footer v1: the harness maps our keys.
       const up = runHarness<{ entries: UpEntry[] }>(["cstorage-read", "--map-current-keys", ours.blobPath, ours.annPath]);
-      expect(up.entries.filter((e) => e.type !== "chunk").map((e) => e.name)).toEqual(result.toc!.entries!.filter((e) => e.type !== "chunk").map((e) => e.name));
+      expect(up.entries.filter((e) => e.type !== "chunk").map((e) => e.name)).toEqual(
+        result.toc!.entries!.filter((e) => e.type !== "chunk").map((e) => e.name),
+      );
 
       // The same tar through upstream's own writer: identical chunk boundaries, types and digests.
-      const theirs = runHarness<{ annotations: Record<string, string> }>(["cstorage-write", "--level", "3", ours.tarPath, join(work, `${name}.up.zst`)]);
+      const theirs = runHarness<{ annotations: Record<string, string> }>([
+        "cstorage-write",
+        "--level",
+        "3",
+        ours.tarPath,
+        join(work, `${name}.up.zst`),
+      ]);
       writeFileSync(join(work, `${name}.up.json`), JSON.stringify(theirs.annotations));
       const upToc = runHarness<{ entries: UpEntry[] }>(["cstorage-read", join(work, `${name}.up.zst`), join(work, `${name}.up.json`)]);
-      const shape = (e: UpEntry) => [e.type, e.name, e.type === "chunk" ? 0 : e.size ?? 0, e.digest ?? "", e.chunkSize ?? 0, e.chunkOffset ?? 0, e.chunkDigest ?? "", e.chunkType ?? ""].join("|");
+      const shape = (e: UpEntry) =>
+        [
+          e.type,
+          e.name,
+          e.type === "chunk" ? 0 : e.size ?? 0,
+          e.digest ?? "",
+          e.chunkSize ?? 0,
+          e.chunkOffset ?? 0,
+          e.chunkDigest ?? "",
+          e.chunkType ?? "",
+        ].join("|");
       expect(result.toc!.entries!.map((e) => shape(e as UpEntry))).toEqual(upToc.entries.map(shape));
 
       // Upstream's partial pull of our blob ends exactly like its partial pull of its own blob.
@@ -285,8 +333,12 @@ describe("zstd:chunked writer ↔ upstream c/storage 1.43", () => {
         // file that begins with a zeros chunk (./var/ünï), and the kernel refuses the fixture's
         // malformed security.capability xattr (./bin/tool). ApplyDiff extracts concurrently, so
         // which one it reports first varies from run to run: ours must fail with one of the same.
-        const known = [/checksum mismatch for \\"\.\/var\/ünï\\"/, /set xattr security\.capability=.* for \\"\.\/bin\/tool\\": invalid argument/];
-        expect("error" in mine, `upstream failed on its own blob (${own.error}) but not on ours: ${JSON.stringify(mine).slice(0, 2000)}`).toBe(true);
+        const known = [
+          /checksum mismatch for \\"\.\/var\/ünï\\"/,
+          /set xattr security\.capability=.* for \\"\.\/bin\/tool\\": invalid argument/,
+        ];
+        expect("error" in mine, `upstream failed on its own blob (${own.error}) but not on ours: ${JSON.stringify(mine).slice(0, 2000)}`)
+          .toBe(true);
         for (const r of [own, mine] as Array<{ error: string }>) {
           expect(known.some((k) => k.test(r.error)), r.error).toBe(true);
         }

@@ -270,7 +270,12 @@ describe("frames ended by the caller, skippable frames", () => {
       expect(windowSize).toBeLessThanOrEqual(2 ** (options.windowLog ?? 21));
     }
     // The same options always give the same bytes.
-    expect(equal(pieces(zstd.createCompressor({ level: 3, compact: true, windowLog: 19 }), false), pieces(zstd.createCompressor({ level: 3, compact: true, windowLog: 19 }), true))).toBe(true);
+    expect(
+      equal(
+        pieces(zstd.createCompressor({ level: 3, compact: true, windowLog: 19 }), false),
+        pieces(zstd.createCompressor({ level: 3, compact: true, windowLog: 19 }), true),
+      ),
+    ).toBe(true);
     for (const windowLog of [9, 31, 1.5, Number.NaN]) expectCode(() => zstd.createCompressor({ windowLog }), "BAD_ARGUMENT");
     stillWorks();
   });
@@ -296,12 +301,14 @@ describe("frames ended by the caller, skippable frames", () => {
 
 describe("native zstd CLI interop", () => {
   it("our frames decode byte-exactly with `zstd -d`", () => {
-    for (const [level, data] of [
-      [1, text20M.subarray(0, 4 << 20)],
-      [3, random1M],
-      [19, textBytes(500_000, 8)],
-      [-3, textBytes(100_000, 8)],
-    ] as [number, Uint8Array][]) {
+    for (
+      const [level, data] of [
+        [1, text20M.subarray(0, 4 << 20)],
+        [3, random1M],
+        [19, textBytes(500_000, 8)],
+        [-3, textBytes(100_000, 8)],
+      ] as [number, Uint8Array][]
+    ) {
       expect(equal(nativeDecompress(zstd.compress(data, { level })), data)).toBe(true);
       const c = zstd.createCompressor({ level });
       const s = concat(c.write(data), c.endFrame(), c.write(data.subarray(0, 1000)), c.endFrame());
@@ -318,7 +325,7 @@ describe("native zstd CLI interop", () => {
     writeFileSync(f, data);
     // stdin: unknown size, so the header keeps the full 2^27 window
     const blob = new Uint8Array(execFileSync("sh", ["-c", `zstd -q --long=27 -19 -c < ${f}`], { maxBuffer: 1 << 30 }));
-    expect(blob.length).toBeLessThan((7 << 20));
+    expect(blob.length).toBeLessThan(7 << 20);
     expect(blob[4]! & 0x20).toBe(0); // not single-segment
     expect(blob[5]! >> 3).toBe(27 - 10); // window descriptor: 2^27
     expect(equal(zstd.decompress(blob), data)).toBe(true);

@@ -168,7 +168,10 @@ export class FaultServer {
     if (ranges.length === 1 && b.wrongContentLength) {
       const [r] = ranges;
       logged.status = 206;
-      res.writeHead(206, { "content-range": `bytes ${r!.start}-${r!.end}/${blob.length}`, "content-length": String(r!.end - r!.start + 2) });
+      res.writeHead(206, {
+        "content-range": `bytes ${r!.start}-${r!.end}/${blob.length}`,
+        "content-length": String(r!.end - r!.start + 2),
+      });
       res.write(blob.subarray(r!.start, r!.end + 1), () => req.socket.destroy());
       return;
     }
@@ -183,30 +186,52 @@ export class FaultServer {
       if (b.mergeMultiRange) {
         const start = Math.min(...ranges.map((r) => r.start));
         const end = Math.max(...ranges.map((r) => r.end));
-        return { status: 206, headers: { "content-range": `bytes ${start}-${end}/${blob.length}`, "content-length": String(end - start + 1) }, body: blob.subarray(start, end + 1) };
+        return {
+          status: 206,
+          headers: { "content-range": `bytes ${start}-${end}/${blob.length}`, "content-length": String(end - start + 1) },
+          body: blob.subarray(start, end + 1),
+        };
       }
       return this.#multipart(blob, ranges, b);
     }
     const [r] = ranges;
     const shift = b.wrongContentRange ? 1 : 0;
     const body = blob.subarray(r!.start, r!.end + 1);
-    return { status: 206, headers: { "content-range": `bytes ${r!.start + shift}-${r!.end + shift}/${blob.length}`, "content-length": String(body.length) }, body };
+    return {
+      status: 206,
+      headers: { "content-range": `bytes ${r!.start + shift}-${r!.end + shift}/${blob.length}`, "content-length": String(body.length) },
+      body,
+    };
   }
 
-  #multipart(blob: Uint8Array, ranges: ByteSpan[], b: BlobBehaviour): { status: number; headers: Record<string, string>; body: Uint8Array } {
+  #multipart(
+    blob: Uint8Array,
+    ranges: ByteSpan[],
+    b: BlobBehaviour,
+  ): { status: number; headers: Record<string, string>; body: Uint8Array } {
     const boundary = "3d6b6a416f9b5layerkit";
     const enc = new TextEncoder();
     const parts: Uint8Array[] = [];
     ranges.forEach((r, i) => {
       const shown = b.badMultipart === "wrong-range" ? { start: r.start + 1, end: r.end + 1 } : r;
       // Go's mime/multipart layout: CRLF before every delimiter but the first.
-      parts.push(enc.encode(`${i > 0 ? "\r\n" : ""}--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${shown.start}-${shown.end}/${blob.length}\r\n\r\n`));
+      parts.push(
+        enc.encode(
+          `${
+            i > 0 ? "\r\n" : ""
+          }--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${shown.start}-${shown.end}/${blob.length}\r\n\r\n`,
+        ),
+      );
       parts.push(blob.subarray(r.start, r.end + 1));
     });
     if (b.badMultipart === "garbage") parts.push(enc.encode("\r\nnot a boundary line\r\n"));
     else if (b.badMultipart !== "no-boundary-end") parts.push(enc.encode(`\r\n--${boundary}--\r\n`));
     const body = Buffer.concat(parts);
-    return { status: 206, headers: { "content-type": `multipart/byteranges; boundary=${boundary}`, "content-length": String(body.length) }, body };
+    return {
+      status: 206,
+      headers: { "content-type": `multipart/byteranges; boundary=${boundary}`, "content-length": String(body.length) },
+      body,
+    };
   }
 }
 

@@ -90,10 +90,29 @@ const b64url = (b: Buffer | string): string => Buffer.from(b).toString("base64ur
  * pull-only tokens), grants the requested repository actions, signs an RS256 JWT with the x5c
  * header that distribution verifies against its `rootcertbundle`.
  */
-async function startTokenServer(dir: string, username: string, password: string, requests: TestRegistry["tokenRequests"]): Promise<{ server: http.Server; realm: string; cert: string }> {
+async function startTokenServer(
+  dir: string,
+  username: string,
+  password: string,
+  requests: TestRegistry["tokenRequests"],
+): Promise<{ server: http.Server; realm: string; cert: string }> {
   const keyFile = join(dir, "token.key");
   const certFile = join(dir, "token.crt");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=layerkit-test-token"], { stdio: "ignore" });
+  execFileSync("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=layerkit-test-token",
+  ], { stdio: "ignore" });
   const key = crypto.createPrivateKey(readFileSync(keyFile));
   const x5c = new crypto.X509Certificate(readFileSync(certFile)).raw.toString("base64");
   const server = http.createServer((req, res) => {
@@ -109,7 +128,9 @@ async function startTokenServer(dir: string, username: string, password: string,
         }
         const scopes = (form.get("scope") ?? "").split(" ").filter((x) => x !== "");
         requests.push({ scopes, user: username, grant: "refresh_token" });
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ access_token: issue(username, form.get("service"), scopes), expires_in: 300 }));
+        res.writeHead(200, { "content-type": "application/json" }).end(
+          JSON.stringify({ access_token: issue(username, form.get("service"), scopes), expires_in: 300 }),
+        );
       });
       return;
     }
@@ -126,7 +147,9 @@ async function startTokenServer(dir: string, username: string, password: string,
     }
     const scopes = url.searchParams.getAll("scope");
     requests.push({ scopes, user });
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: issue(user, url.searchParams.get("service"), scopes), expires_in: 300, issued_at: new Date().toISOString() }));
+    res.writeHead(200, { "content-type": "application/json" }).end(
+      JSON.stringify({ token: issue(user, url.searchParams.get("service"), scopes), expires_in: 300, issued_at: new Date().toISOString() }),
+    );
   });
   const issue = (user: string | undefined, service: string | null, scopes: string[]): string => {
     const access = scopes.map((s) => {
@@ -136,7 +159,16 @@ async function startTokenServer(dir: string, username: string, password: string,
     });
     const now = Math.floor(Date.now() / 1000);
     const header = { typ: "JWT", alg: "RS256", x5c: [x5c] };
-    const claims = { iss: "layerkit-test-issuer", sub: user ?? "", aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: crypto.randomUUID(), access };
+    const claims = {
+      iss: "layerkit-test-issuer",
+      sub: user ?? "",
+      aud: service,
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: crypto.randomUUID(),
+      access,
+    };
     const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     return `${signingInput}.${b64url(crypto.sign("sha256", Buffer.from(signingInput), key))}`;
   };
@@ -167,7 +199,8 @@ export async function startRegistry(auth: RegistryAuth = "none"): Promise<TestRe
   } else if (auth === "token") {
     const t = await startTokenServer(dir, username, password, tokenRequests);
     tokenServer = t.server;
-    authYaml = `auth:\n  token:\n    realm: ${t.realm}\n    service: layerkit-test-registry\n    issuer: layerkit-test-issuer\n    rootcertbundle: ${t.cert}\n`;
+    authYaml =
+      `auth:\n  token:\n    realm: ${t.realm}\n    service: layerkit-test-registry\n    issuer: layerkit-test-issuer\n    rootcertbundle: ${t.cert}\n`;
   }
   const port = await freePort();
   const config = join(dir, "config.yml");
@@ -177,7 +210,9 @@ export async function startRegistry(auth: RegistryAuth = "none"): Promise<TestRe
   );
   // setpriv (util-linux) makes the kernel kill the registry when this process dies, even by a
   // signal before stop() ran (vitest ends its workers that way).
-  const proc = spawn("setpriv", ["--pdeathsig", "KILL", "/usr/bin/docker-registry", "serve", config], { stdio: ["ignore", "ignore", "pipe"] });
+  const proc = spawn("setpriv", ["--pdeathsig", "KILL", "/usr/bin/docker-registry", "serve", config], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   proc.stderr!.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

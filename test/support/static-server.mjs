@@ -60,7 +60,9 @@ export function serveHttp(route) {
       return send(500, { "content-type": "text/plain" }, String(e?.stack ?? e));
     }
     if (!reply) return send(404, { "content-type": "text/plain" }, "not found");
-    const body = typeof reply.body === "string" ? Buffer.from(reply.body) : Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.length);
+    const body = typeof reply.body === "string"
+      ? Buffer.from(reply.body)
+      : Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.length);
     const headers = { "content-type": reply.type };
     if (reply.ranges) headers["accept-ranges"] = "bytes";
     if (!reply.ranges || !req.headers.range || reply.status) return send(reply.status ?? 200, headers, body);
@@ -86,7 +88,6 @@ export function serveHttp(route) {
         origin: `http://127.0.0.1:${server.address().port}`,
         log,
         close: () => new Promise((r) => server.close(() => r())),
-      }),
-    );
+      }));
   });
 }

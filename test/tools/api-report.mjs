@@ -24,7 +24,12 @@ const entries = Object.entries(pkg.exports).flatMap(([sub, target]) => {
   return types ? [[sub, join(ROOT, types)]] : [];
 });
 
-const program = ts.createProgram(entries.map(([, f]) => f), { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, skipLibCheck: true });
+const program = ts.createProgram(entries.map(([, f]) => f), {
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  noEmit: true,
+  skipLibCheck: true,
+});
 const checker = program.getTypeChecker();
 
 function kindOf(symbol) {

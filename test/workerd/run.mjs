@@ -82,12 +82,20 @@ async function main() {
     for (let i = 0; i < w.names.length; i++) {
       let outcome;
       try {
-        const r = await fetch(`${w.origin}/run/${i}?blobs=${encodeURIComponent(blobs.origin)}`, { signal: AbortSignal.timeout(CASE_TIMEOUT_MS) });
+        const r = await fetch(`${w.origin}/run/${i}?blobs=${encodeURIComponent(blobs.origin)}`, {
+          signal: AbortSignal.timeout(CASE_TIMEOUT_MS),
+        });
         if (!r.ok) throw new Error(`HTTP ${r.status}: ${(await r.text()).slice(0, 2000)}`);
         outcome = await r.json();
       } catch (e) {
         const tail = w.output().trim().split("\n").slice(-20).join("\n");
-        outcome = { name: w.names[i], ok: false, error: `${e?.message ?? e}${tail ? `\nworkerd output:\n${tail}` : ""}`, ms: 0, artifacts: [] };
+        outcome = {
+          name: w.names[i],
+          ok: false,
+          error: `${e?.message ?? e}${tail ? `\nworkerd output:\n${tail}` : ""}`,
+          ms: 0,
+          artifacts: [],
+        };
       }
       results.push(settleWireOutcome(RUNTIME, outcome));
     }

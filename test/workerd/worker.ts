@@ -30,14 +30,21 @@ const adapterCases: ConformanceCase[] = [
       const e = await beforeInit;
       assert(isLayerkitError(e, "WASM_LOAD_FAILED"), `expected LayerkitError WASM_LOAD_FAILED, got ${String(e)}`);
       const message = (e as LayerkitError).message;
-      assert(message.includes("init({ zstd, sha256 })") && message.includes('import zstd from "layerkit/wasm/zstd.wasm"'), `message: ${message}`);
+      assert(
+        message.includes("init({ zstd, sha256 })") && message.includes('import zstd from "layerkit/wasm/zstd.wasm"'),
+        `message: ${message}`,
+      );
     },
   },
   {
     name: "adapter: init() refuses bytes with BAD_ARGUMENT; workerd refuses to compile bytes; imported modules work",
     async run() {
       const bytes = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
-      await assertThrowsCode(() => init({ zstd: bytes as unknown as WebAssembly.Module, sha256: sha256Wasm }), "BAD_ARGUMENT", "init with bytes");
+      await assertThrowsCode(
+        () => init({ zstd: bytes as unknown as WebAssembly.Module, sha256: sha256Wasm }),
+        "BAD_ARGUMENT",
+        "init with bytes",
+      );
       let refused = false;
       try {
         await WebAssembly.compile(bytes);
@@ -48,7 +55,11 @@ const adapterCases: ConformanceCase[] = [
       assert(zstdWasm instanceof WebAssembly.Module && sha256Wasm instanceof WebAssembly.Module, "imports are WebAssembly.Module");
       const core = await loadCore();
       assertEqual(await loadCore(), core, "one shared core");
-      assertEqual(core.sha256().update(new TextEncoder().encode("abc")).hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256(abc)");
+      assertEqual(
+        core.sha256().update(new TextEncoder().encode("abc")).hex(),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        "sha256(abc)",
+      );
     },
   },
 ];

@@ -12,7 +12,7 @@ export const als: Command = {
   usage: "als export SRC STORE [--key layer-digest|toc-digest] [--ref REF] [--no-blob] [--platform P]",
   help: [
     ["SRC", "docker://HOST/REPO:TAG, HOST/REPO:TAG or oci:DIR[:TAG]"],
-    ["STORE", "an existing directory: storage.conf's additionallayerstores = [\"STORE\"] (or \"STORE:ref\" with --ref)"],
+    ["STORE", 'an existing directory: storage.conf\'s additionallayerstores = ["STORE"] (or "STORE:ref" with --ref)'],
     ["--key layer-digest", "name layer directories by blob digest (default; c/storage 1.43, Debian 12's podman 4.3)"],
     ["--key toc-digest", "name them by TOC digest (current c/storage; seekable layers only)"],
     ["--ref REF", "write under STORE/base64(REF)/ for a STORE:ref store; REF as podman prints it, e.g. HOST/REPO:TAG"],
@@ -21,7 +21,13 @@ export const als: Command = {
     ...REGISTRY_HELP,
   ],
   example: "layerkit als export oci:./img:v1 /var/lib/als --ref 127.0.0.1:5000/app:v1",
-  options: { key: { type: "string" }, ref: { type: "string" }, "no-blob": { type: "boolean" }, platform: { type: "string" }, ...REGISTRY_OPTIONS },
+  options: {
+    key: { type: "string" },
+    ref: { type: "string" },
+    "no-blob": { type: "boolean" },
+    platform: { type: "string" },
+    ...REGISTRY_OPTIONS,
+  },
   positionals: [3, 3],
   async run(values, [verb, src, store], ctx) {
     if (verb !== "export") throw new UsageError(`unknown als subcommand ${JSON.stringify(verb)} (expected export)`);

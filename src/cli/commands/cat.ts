@@ -23,7 +23,14 @@ export const cat: Command = {
         const reader = stream.getReader();
         let size = 0;
         for (let r = await reader.read(); !r.done; r = await reader.read()) size += r.value.length;
-        ctx.printJson({ path: entry.name, size, digest: entry.digest, requests: source.stats.requests, bytesFetched: source.stats.bytes, ...warningsJson() });
+        ctx.printJson({
+          path: entry.name,
+          size,
+          digest: entry.digest,
+          requests: source.stats.requests,
+          bytesFetched: source.stats.bytes,
+          ...warningsJson(),
+        });
       } else {
         await stream.pipeTo(ctx.stdout, { preventClose: true });
       }

@@ -1,7 +1,7 @@
 import { convertLayer } from "../../convert/index.js";
 import { resultWithoutToc } from "../../layer/result.js";
 import { withAtomicFile } from "../atomic-file.js";
-import { contextForOutput, type Command } from "../command.js";
+import { type Command, contextForOutput } from "../command.js";
 import { EXIT_OK, UsageError } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { openSource, SOURCE_HELP, SOURCE_OPTIONS } from "../source-arg.js";
@@ -71,7 +71,13 @@ export const convert: Command = {
       ctx.printJson({ output: values.output, ...resultWithoutToc(result) });
       ctx.log(`${values.output}: ${result.sourceFormat} → ${result.format} ${result.size} bytes`);
       ctx.log(`digest   ${result.digest}`);
-      ctx.log(`diffID   ${result.diffID}${result.diffIDChanged ? ` (source ${result.sourceDiffID}; eStargz entries ${result.stripped.length ? "dropped" : "added"})` : " (unchanged)"}`);
+      ctx.log(
+        `diffID   ${result.diffID}${
+          result.diffIDChanged
+            ? ` (source ${result.sourceDiffID}; eStargz entries ${result.stripped.length ? "dropped" : "added"})`
+            : " (unchanged)"
+        }`,
+      );
       for (const [k, v] of Object.entries(result.annotations)) ctx.log(`${k}=${v}`);
       return EXIT_OK;
     } finally {

@@ -1,8 +1,8 @@
 import { createLayer } from "../../create-layer.js";
-import { resultWithoutToc, type LayerFormat } from "../../layer/result.js";
+import { type LayerFormat, resultWithoutToc } from "../../layer/result.js";
 import { ZSTD_CHUNKED_ANNOTATION_KEYS, type ZstdChunkedAnnotationKeys } from "../../formats/zstd-chunked/annotations.js";
 import { withAtomicFile } from "../atomic-file.js";
-import { contextForOutput, type Command } from "../command.js";
+import { type Command, contextForOutput } from "../command.js";
 import { EXIT_OK, UsageError } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { openTarInput, TAR_INPUT_HELP, TAR_INPUT_OPTIONS } from "../tar-input.js";
@@ -24,7 +24,10 @@ export function parseLevel(value: unknown): number | undefined {
 }
 
 /** `--annotation-keys current|legacy|both` (zstd:chunked descriptors; default both). */
-export const ANNOTATION_KEYS_HELP: [string, string] = ["--annotation-keys K", "zstd:chunked descriptor keys: current, legacy (c/storage <= 1.43) or both (default)"];
+export const ANNOTATION_KEYS_HELP: [string, string] = [
+  "--annotation-keys K",
+  "zstd:chunked descriptor keys: current, legacy (c/storage <= 1.43) or both (default)",
+];
 
 export function parseAnnotationKeysArg(value: unknown): ZstdChunkedAnnotationKeys | undefined {
   if (value === undefined) return undefined;
@@ -37,7 +40,8 @@ export function parseAnnotationKeysArg(value: unknown): ZstdChunkedAnnotationKey
 export const create: Command = {
   name: "create",
   summary: "Compress a directory or a tar into a layer",
-  usage: "create DIR|TAR -o OUT --format zstd:chunked|estargz|zstd|gzip [--level N] [--prioritize FILE]... [--mtime SECONDS] [--allow-unsafe-paths]",
+  usage:
+    "create DIR|TAR -o OUT --format zstd:chunked|estargz|zstd|gzip [--level N] [--prioritize FILE]... [--mtime SECONDS] [--allow-unsafe-paths]",
   help: [
     ["-o, --output OUT", "the layer blob to write (appears only when complete; - for stdout)"],
     ["--format FORMAT", "zstd:chunked, estargz, zstd or gzip"],

@@ -26,7 +26,7 @@ const WANTED = "usr/share/doc/layerkit/LICENSE";
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  for (const reader = stream.getReader(); ; ) {
+  for (const reader = stream.getReader();;) {
     const r = await reader.read();
     if (r.done) break;
     parts.push(r.value);
@@ -56,7 +56,9 @@ async function serve(blob: Uint8Array): Promise<{ server: Server; url: string; l
     }
     const start = Number(range[1]);
     const end = Math.min(range[2] ? Number(range[2]) : blob.length - 1, blob.length - 1);
-    res.writeHead(206, { "content-range": `bytes ${start}-${end}/${blob.length}`, "content-length": end - start + 1 }).end(blob.subarray(start, end + 1));
+    res.writeHead(206, { "content-range": `bytes ${start}-${end}/${blob.length}`, "content-length": end - start + 1 }).end(
+      blob.subarray(start, end + 1),
+    );
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/layer.zst`, log };
@@ -77,7 +79,11 @@ export const demo: Command = {
     const result = await writer.result;
     ctx.log(`1. created  zstd:chunked layer of ${files.size} shipped files: ${result.size} bytes, ${result.digest}`);
     const report = await verifyLayer(memorySource(blob), result.descriptor, { diffID: result.diffID });
-    ctx.log(`2. verified ${report.ok ? "OK" : "FAILED"}: ${report.checks.filter((c) => c.status === "ok").length} checks passed, ${report.filesChecked} files, ${report.chunksChecked} chunks`);
+    ctx.log(
+      `2. verified ${report.ok ? "OK" : "FAILED"}: ${
+        report.checks.filter((c) => c.status === "ok").length
+      } checks passed, ${report.filesChecked} files, ${report.chunksChecked} chunks`,
+    );
     if (!report.ok) {
       ctx.printJson({ created: result.descriptor, verify: report });
       return EXIT_BAD_CONTENT;
@@ -89,9 +95,16 @@ export const demo: Command = {
       const bytes = await readFile(source, WANTED, { annotations: result.annotations });
       const same = Buffer.from(bytes).equals(Buffer.from(files.get(WANTED)!));
       if (!same) throw new LayerkitError("DIGEST_MISMATCH", `${WANTED} read lazily differs from the original`, { path: WANTED });
-      ctx.log(`4. read     ${WANTED} lazily: ${bytes.length} bytes in ${source.stats.requests} request(s), ${source.stats.bytes} of the blob's ${result.size} bytes fetched, identical to the original`);
+      ctx.log(
+        `4. read     ${WANTED} lazily: ${bytes.length} bytes in ${source.stats.requests} request(s), ${source.stats.bytes} of the blob's ${result.size} bytes fetched, identical to the original`,
+      );
       for (const l of log) ctx.log(`             ${l}`);
-      ctx.printJson({ created: result.descriptor, diffID: result.diffID, verified: report.ok, read: { path: WANTED, size: bytes.length, requests: source.stats.requests, bytesFetched: source.stats.bytes } });
+      ctx.printJson({
+        created: result.descriptor,
+        diffID: result.diffID,
+        verified: report.ok,
+        read: { path: WANTED, size: bytes.length, requests: source.stats.requests, bytesFetched: source.stats.bytes },
+      });
       return EXIT_OK;
     } finally {
       await new Promise((r) => server.close(r));

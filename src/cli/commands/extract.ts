@@ -19,9 +19,15 @@ export const extract: Command = {
   positionals: [2, 2],
   async run(values, [src, dir], ctx) {
     const tag = typeof values.tag === "string" ? values.tag : undefined;
-    const report = existsSync(join(src!, "oci-layout")) ? await extractImage(src!, dir!, tag ? { tag } : {}) : await extractLayer(src!, dir!);
+    const report = existsSync(join(src!, "oci-layout"))
+      ? await extractImage(src!, dir!, tag ? { tag } : {})
+      : await extractLayer(src!, dir!);
     ctx.printJson(report);
-    for (const l of report.layers) ctx.log(`${l.digest ?? src}: ${l.format} (${l.by}) ${l.entries} entries, ${l.files} files, ${l.bytes} bytes, ${l.whiteouts} whiteouts`);
+    for (const l of report.layers) {
+      ctx.log(
+        `${l.digest ?? src}: ${l.format} (${l.by}) ${l.entries} entries, ${l.files} files, ${l.bytes} bytes, ${l.whiteouts} whiteouts`,
+      );
+    }
     if (report.owners.length) ctx.log(`${report.owners.length} owner(s) not applied (not root): see --json`);
     for (const s of report.skipped) ctx.log(`skipped ${s.what} of ${s.name}: ${s.reason}`);
     return EXIT_OK;

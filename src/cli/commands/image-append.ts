@@ -4,7 +4,7 @@
  */
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { type AppendLayer, appendImage } from "../../image/append-image.js";
+import { appendImage, type AppendLayer } from "../../image/append-image.js";
 import { parseImageRef } from "../../image/image-ref.js";
 import { openImage } from "../../image/open-image.js";
 import { LayerkitError } from "../../errors.js";
@@ -72,7 +72,9 @@ export async function runImageAppend(values: Record<string, unknown>, [base, ...
       });
       continue;
     }
-    if (format === undefined) throw new UsageError(`--layer ${path} is a ${(await isDirectory(path)) ? "directory" : "tar"}: --format is required to compress it`);
+    if (format === undefined) {
+      throw new UsageError(`--layer ${path} is a ${(await isDirectory(path)) ? "directory" : "tar"}: --format is required to compress it`);
+    }
     layers.push({
       kind: "tar",
       format,

@@ -26,10 +26,14 @@ export const CONTENT_BUILD_OPTIONS = {
 export const CONTENT_BUILD_HELP: Array<[string, string]> = [
   ["--rootfs DIR|TAR", "with --contentmeta: a root file system to split into the layers the contentmeta declares"],
   ["--contentmeta FILE", "contentmeta v1 JSON (ostree-rs-ext's): layers, file → layer mapping, labels, created, ordered"],
-  ["--strict", "with --contentmeta: files no key maps are an error (default: they go to a final \"unmapped\" layer)"],
+  ["--strict", 'with --contentmeta: files no key maps are an error (default: they go to a final "unmapped" layer)'],
 ];
 
-async function openRootfs(path: string, values: Record<string, unknown>, ctx: CliContext): Promise<{ rootfs: RootfsSource; close: () => Promise<void> }> {
+async function openRootfs(
+  path: string,
+  values: Record<string, unknown>,
+  ctx: CliContext,
+): Promise<{ rootfs: RootfsSource; close: () => Promise<void> }> {
   if (await isDirectory(path)) {
     const mtime = parseMtime(values.mtime, process.env.SOURCE_DATE_EPOCH);
     const rootfs = directoryRootfs(nodeDirectoryFs(path), {
@@ -42,7 +46,9 @@ async function openRootfs(path: string, values: Record<string, unknown>, ctx: Cl
     });
     return { rootfs, close: async () => {} };
   }
-  if (values.mtime !== undefined || values["keep-owners"] || values.devices) throw new UsageError("--mtime, --keep-owners and --devices apply to a directory --rootfs only");
+  if (values.mtime !== undefined || values["keep-owners"] || values.devices) {
+    throw new UsageError("--mtime, --keep-owners and --devices apply to a directory --rootfs only");
+  }
   const file = await openFileSource(path);
   try {
     return { rootfs: await tarRootfs(file), close: () => file.close() };
@@ -53,10 +59,18 @@ async function openRootfs(path: string, values: Record<string, unknown>, ctx: Cl
 }
 
 /** Runs `image build --rootfs … --contentmeta …` once image.ts has checked the shared flags. */
-export async function buildFromContentCli(values: Record<string, unknown>, out: string, tag: string, platform: Platform, ctx: CliContext): Promise<number> {
-  if (typeof values.rootfs !== "string" || typeof values.contentmeta !== "string") throw new UsageError("--rootfs and --contentmeta go together");
+export async function buildFromContentCli(
+  values: Record<string, unknown>,
+  out: string,
+  tag: string,
+  platform: Platform,
+  ctx: CliContext,
+): Promise<number> {
+  if (typeof values.rootfs !== "string" || typeof values.contentmeta !== "string") {
+    throw new UsageError("--rootfs and --contentmeta go together");
+  }
   if (values.layer !== undefined) throw new UsageError("--layer cannot be combined with --rootfs");
-  if (values.created !== undefined) throw new UsageError("with --contentmeta the creation time is the contentmeta's \"created\"");
+  if (values.created !== undefined) throw new UsageError('with --contentmeta the creation time is the contentmeta\'s "created"');
   const formats = (values.format as string[] | undefined) ?? [];
   if (formats.length !== 1) throw new UsageError("with --rootfs give --format exactly once (it applies to every layer)");
   const format = parseFormat(formats[0], "--format");
@@ -87,8 +101,19 @@ export async function buildFromContentCli(values: Record<string, unknown>, out: 
     manifest,
     config: built.image.config.descriptor,
     unmapped: built.plan.unmapped,
-    layers: built.layers.map((l) => ({ ...(l.id === undefined ? {} : { id: l.id }), name: l.name, entries: l.entries, format: l.format, descriptor: l.descriptor, diffID: l.diffID })),
+    layers: built.layers.map((l) => ({
+      ...(l.id === undefined ? {} : { id: l.id }),
+      name: l.name,
+      entries: l.entries,
+      format: l.format,
+      descriptor: l.descriptor,
+      diffID: l.diffID,
+    })),
   });
-  ctx.log(`${out}: ${tag} ${manifest.digest} (${built.layers.length} layers${built.plan.unmapped > 0 ? `, ${built.plan.unmapped} unmapped entries in the last` : ""})`);
+  ctx.log(
+    `${out}: ${tag} ${manifest.digest} (${built.layers.length} layers${
+      built.plan.unmapped > 0 ? `, ${built.plan.unmapped} unmapped entries in the last` : ""
+    })`,
+  );
   return EXIT_OK;
 }

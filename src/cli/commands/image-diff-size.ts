@@ -37,7 +37,9 @@ export async function diffSizeCli(oldArg: string | undefined, newArg: string | u
   ctx.log(`${r.bytes} bytes in ${r.requests} requests to get ${newArg} from ${oldArg}`);
   for (const l of r.layers) {
     const chunks = l.chunks ? ` (${l.chunks.missing}/${l.chunks.total} chunks missing)` : "";
-    ctx.log(`  ${l.digest} ${l.fetch.padEnd(7)} ${l.bytes} of ${l.size} bytes, ${l.requests} request${l.requests === 1 ? "" : "s"}${chunks}`);
+    ctx.log(
+      `  ${l.digest} ${l.fetch.padEnd(7)} ${l.bytes} of ${l.size} bytes, ${l.requests} request${l.requests === 1 ? "" : "s"}${chunks}`,
+    );
   }
   return EXIT_OK;
 }

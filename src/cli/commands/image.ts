@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { LayerkitError } from "../../errors.js";
 import { createLayer } from "../../create-layer.js";
 import type { LayerFormat, LayerResult } from "../../layer/result.js";
-import { buildImage, parsePlatform, type BuildLayer } from "../../oci/index.js";
+import { buildImage, type BuildLayer, parsePlatform } from "../../oci/index.js";
 import type { OciLayout } from "../../oci/layout.js";
 import type { CliContext, Command } from "../command.js";
 import { EXIT_OK, UsageError } from "../errors.js";
@@ -29,7 +29,13 @@ function formatsFor(layers: string[], formats: string[] | undefined): Array<Laye
   return layers.map((_, i) => parseFormat(formats[formats.length === 1 ? 0 : i], "--format"));
 }
 
-async function addLayer(layout: OciLayout, path: string, format: LayerFormat | undefined, values: Record<string, unknown>, ctx: CliContext): Promise<LayerResult> {
+async function addLayer(
+  layout: OciLayout,
+  path: string,
+  format: LayerFormat | undefined,
+  values: Record<string, unknown>,
+  ctx: CliContext,
+): Promise<LayerResult> {
   const progress = createProgress(basename(path), ctx.tty);
   const annotationKeys = parseAnnotationKeysArg(values["annotation-keys"]);
   if (!(await isDirectory(path)) && (await isCompressedBlob(path))) {
@@ -41,10 +47,16 @@ async function addLayer(layout: OciLayout, path: string, format: LayerFormat | u
     await layout.writeBlob((await openFileStream(path)).stream, { digest: described.digest, size: described.size });
     return described;
   }
-  if (format === undefined) throw new UsageError(`--layer ${path} is a ${(await isDirectory(path)) ? "directory" : "tar"}: --format is required to compress it`);
+  if (format === undefined) {
+    throw new UsageError(`--layer ${path} is a ${(await isDirectory(path)) ? "directory" : "tar"}: --format is required to compress it`);
+  }
   const level = parseLevel(values.level);
   const { tar } = await openTarInput(path, values, ctx, progress, false);
-  const writer = createLayer(tar, { format, ...(level === undefined ? {} : { level }), ...(annotationKeys === undefined ? {} : { annotationKeys }) });
+  const writer = createLayer(tar, {
+    format,
+    ...(level === undefined ? {} : { level }),
+    ...(annotationKeys === undefined ? {} : { annotationKeys }),
+  });
   await layout.writeBlob(writer.stream);
   return await writer.result;
 }
@@ -52,20 +64,25 @@ async function addLayer(layout: OciLayout, path: string, format: LayerFormat | u
 export const image: Command = {
   name: "image",
   summary: "Build an OCI image layout from layers (directories, tars or existing layer blobs)",
-  usage:
-    "image build --layer DIR|TAR|BLOB... -o LAYOUT [--format FORMAT]... [--tag REF] [--platform OS/ARCH[/VARIANT]]\n" +
+  usage: "image build --layer DIR|TAR|BLOB... -o LAYOUT [--format FORMAT]... [--tag REF] [--platform OS/ARCH[/VARIANT]]\n" +
     "       layerkit image build --rootfs DIR|TAR --contentmeta FILE [--strict] --format FORMAT -o LAYOUT [--tag REF]\n" +
     "       layerkit image append BASE --layer DIR|TAR|BLOB... -t DST [--format FORMAT] [--platform P] [config flags]\n" +
     "       layerkit image convert SRC DST --format FORMAT [--platform P]... [--force] [--manifest-type oci|docker]\n" +
     "       layerkit image verify SRC [--platform P]...\n" +
     "       layerkit image diff-size [oci:]OLD[:TAG] [oci:]NEW[:TAG] [--json]",
   help: [
-    ["--layer PATH", "a layer, bottom first (repeatable): a directory or tar is compressed with --format; a gzip/zstd layer blob is added as is"],
+    [
+      "--layer PATH",
+      "a layer, bottom first (repeatable): a directory or tar is compressed with --format; a gzip/zstd layer blob is added as is",
+    ],
     ["-o, --output LAYOUT", "the OCI image layout directory (created; or added to when it exists)"],
     ["--format FORMAT", "zstd:chunked, estargz, zstd or gzip: once for all layers, or once per --layer"],
     ["--level N", "compression level for layers made here"],
     ["-t, --tag REF", "build: the image's name in index.json (org.opencontainers.image.ref.name; default latest); append: DST"],
-    ["BASE, DST", "append: docker://HOST/REPO:TAG, HOST/REPO:TAG or oci:DIR[:TAG]; the result is always an OCI manifest of one platform (--platform picks it from an index)"],
+    [
+      "BASE, DST",
+      "append: docker://HOST/REPO:TAG, HOST/REPO:TAG or oci:DIR[:TAG]; the result is always an OCI manifest of one platform (--platform picks it from an index)",
+    ],
     ["--platform P", "os/architecture[/variant] (default linux/amd64)"],
     ANNOTATION_KEYS_HELP,
     ["--created T", "RFC 3339 creation time for the config and new history entries (default: none, so digests are reproducible)"],
@@ -100,7 +117,9 @@ export const image: Command = {
     if (sub === "append") return runImageAppend(values, rest, ctx);
     if (sub === "verify") return runImageVerify(values, rest, ctx);
     if (sub === "diff-size") return diffSizeCli(rest[0], rest[1], ctx);
-    if (sub !== "build") throw new UsageError(`unknown image subcommand ${JSON.stringify(sub)} (expected build, append, convert, verify or diff-size)`);
+    if (sub !== "build") {
+      throw new UsageError(`unknown image subcommand ${JSON.stringify(sub)} (expected build, append, convert, verify or diff-size)`);
+    }
     if (rest.length > 0) throw new UsageError("image build takes no positional arguments");
     const layers = (values.layer as string[] | undefined) ?? [];
     const fromContent = values.rootfs !== undefined || values.contentmeta !== undefined;
@@ -121,7 +140,9 @@ export const image: Command = {
     const changes = configChangesFrom(values);
     const annotations = manifestAnnotationsFrom(values);
     for (const path of layers) {
-      if ((await stat(path).catch(() => undefined)) === undefined) throw new LayerkitError("NOT_FOUND", `--layer ${path} does not exist`, { path });
+      if ((await stat(path).catch(() => undefined)) === undefined) {
+        throw new LayerkitError("NOT_FOUND", `--layer ${path} does not exist`, { path });
+      }
     }
 
     const out = values.output;
@@ -129,7 +150,10 @@ export const image: Command = {
       const results: LayerResult[] = [];
       for (const [i, path] of layers.entries()) results.push(await addLayer(layout, path, formats[i], values, ctx));
       const created = typeof values.created === "string" ? values.created : undefined;
-      const config = applyConfigChanges({ architecture: platform.architecture, os: platform.os, rootfs: { type: "layers", diff_ids: [] } }, changes);
+      const config = applyConfigChanges(
+        { architecture: platform.architecture, os: platform.os, rootfs: { type: "layers", diff_ids: [] } },
+        changes,
+      );
       const { rootfs: _r, ...base } = config;
       const built = await buildImage({
         layers: results.map((r, i): BuildLayer => ({

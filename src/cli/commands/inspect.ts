@@ -1,5 +1,5 @@
 import { detectLayerFormat } from "../../formats/detect.js";
-import { openLayerIndex, type LayerIndex } from "../../lazy/layer-index.js";
+import { type LayerIndex, openLayerIndex } from "../../lazy/layer-index.js";
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../errors.js";
 import { formatBytes } from "../progress.js";
@@ -36,7 +36,14 @@ export const inspect: Command = {
     const { source, annotations, descriptor } = await openSource(arg!, values);
     try {
       const detected = await detectLayerFormat(source, annotations);
-      const base = { format: detected.format, compression: detected.compression, evidence: detected.evidence, blobSize: await source.size(), ...(descriptor ? { digest: descriptor.digest } : {}), annotations: annotations ?? {} };
+      const base = {
+        format: detected.format,
+        compression: detected.compression,
+        evidence: detected.evidence,
+        blobSize: await source.size(),
+        ...(descriptor ? { digest: descriptor.digest } : {}),
+        annotations: annotations ?? {},
+      };
       if (detected.format === "zstd" || detected.format === "gzip") {
         ctx.printJson({ ...base, seekable: false, requests: source.stats.requests, bytesFetched: source.stats.bytes, ...warningsJson() });
         ctx.log(`format      ${detected.format} (not seekable: no TOC; use verify to read it whole)`);
@@ -74,9 +81,17 @@ export const inspect: Command = {
         bytesFetched: source.stats.bytes,
         ...warningsJson(),
       });
-      ctx.log(`format      ${index.format}${details.generation ? ` (${details.generation}${details.footer ? `, footer ${details.footer}` : ""})` : ""}`);
+      ctx.log(
+        `format      ${index.format}${
+          details.generation ? ` (${details.generation}${details.footer ? `, footer ${details.footer}` : ""})` : ""
+        }`,
+      );
       ctx.log(`blob        ${index.blobSize} bytes (${formatBytes(index.blobSize)})`);
-      ctx.log(`TOC digest  ${details.tocDigest}${index.authenticated ? " (matches the annotations)" : " (not authenticated: no annotations given)"}`);
+      ctx.log(
+        `TOC digest  ${details.tocDigest}${
+          index.authenticated ? " (matches the annotations)" : " (not authenticated: no annotations given)"
+        }`,
+      );
       if (details.tarSplitDigest) ctx.log(`tar-split   ${details.tarSplitDigest}`);
       for (const [k, v] of Object.entries(annotations ?? {})) ctx.log(`annotation  ${k}=${v}`);
       ctx.log(`entries     ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ") || "none"}`);

@@ -25,11 +25,27 @@ export const ls: Command = {
         return prefix === "" || n === prefix || n.startsWith(prefix + "/");
       });
       if (prefix !== "" && rows.length === 0) throw new LayerkitError("NOT_FOUND", `${path}: no such entry in the layer`, { path });
-      ctx.printJson(rows.map((e) => ({ type: e.type, name: e.name, size: e.size, mode: e.mode, uid: e.uid, gid: e.gid, modtime: e.modtime, linkName: e.linkName, digest: e.digest })));
+      ctx.printJson(
+        rows.map((e) => ({
+          type: e.type,
+          name: e.name,
+          size: e.size,
+          mode: e.mode,
+          uid: e.uid,
+          gid: e.gid,
+          modtime: e.modtime,
+          linkName: e.linkName,
+          digest: e.digest,
+        })),
+      );
       for (const e of rows) {
         const mode = (e.mode & 0o7777).toString(8).padStart(4, "0");
         const link = e.linkName !== undefined ? ` -> ${e.linkName}` : "";
-        ctx.log(`${e.type.padEnd(8)} ${mode} ${String(e.uid).padStart(5)}:${String(e.gid).padEnd(5)} ${String(e.size).padStart(12)}  ${e.name}${link}`);
+        ctx.log(
+          `${e.type.padEnd(8)} ${mode} ${String(e.uid).padStart(5)}:${String(e.gid).padEnd(5)} ${
+            String(e.size).padStart(12)
+          }  ${e.name}${link}`,
+        );
       }
       return EXIT_OK;
     } finally {

@@ -1,4 +1,4 @@
-import { parsePlatform, type Descriptor } from "../../oci/index.js";
+import { type Descriptor, parsePlatform } from "../../oci/index.js";
 import { openLayout } from "../../oci/layout-node.js";
 import { RegistryClient } from "../../registry/index.js";
 import type { Command } from "../command.js";
@@ -94,12 +94,19 @@ export const push: Command = {
   positionals: [2, 2],
   async run(values, [dirArg, arg], ctx) {
     const ref = parseRegistryArg(arg!);
-    if (ref.digest !== undefined && ref.tag === undefined) throw new UsageError("push to REPO@DIGEST is not supported: give a tag (or none, for latest)");
+    if (ref.digest !== undefined && ref.tag === undefined) {
+      throw new UsageError("push to REPO@DIGEST is not supported: give a tag (or none, for latest)");
+    }
     const src = layoutArg(dirArg!);
-    if (src.tag !== undefined && typeof values.tag === "string" && values.tag !== src.tag) throw new UsageError(`oci:${src.dir}:${src.tag} and --tag ${values.tag} disagree`);
+    if (src.tag !== undefined && typeof values.tag === "string" && values.tag !== src.tag) {
+      throw new UsageError(`oci:${src.dir}:${src.tag} and --tag ${values.tag} disagree`);
+    }
     const platform = platformArg(values.platform);
     const layout = await openLayout(src.dir);
-    const image = await layout.readImage(src.tag ?? (typeof values.tag === "string" ? values.tag : undefined), platform ? { platform } : {});
+    const image = await layout.readImage(
+      src.tag ?? (typeof values.tag === "string" ? values.tag : undefined),
+      platform ? { platform } : {},
+    );
     const manifestBytes = await layout.readBlob(image.descriptor.digest, { size: image.descriptor.size });
     const client = new RegistryClient(ref.registry, registryOptions(values, ref.registry, ref.repository, ctx));
     const blobs: Descriptor[] = [...image.manifest.layers, image.manifest.config];
@@ -107,7 +114,11 @@ export const push: Command = {
     const progress = createProgress("push", ctx.tty);
     const how: Record<string, string> = {};
     for (const d of blobs) {
-      const r = await client.pushBlob(ref.repository, (await layout.openBlob(d.digest, { size: d.size })).pipeThrough(countingStream(progress, d.size)), { digest: d.digest, size: d.size });
+      const r = await client.pushBlob(
+        ref.repository,
+        (await layout.openBlob(d.digest, { size: d.size })).pipeThrough(countingStream(progress, d.size)),
+        { digest: d.digest, size: d.size },
+      );
       how[d.digest] = r.how;
     }
     progress.finish();

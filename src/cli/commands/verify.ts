@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import type { LayerFormat } from "../../layer/result.js";
 import { verifyLayer, type VerifyReport } from "../../verify/index.js";
 import type { Command } from "../command.js";
-import { EXIT_OK, EXIT_BAD_CONTENT, UsageError } from "../errors.js";
+import { EXIT_BAD_CONTENT, EXIT_OK, UsageError } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { openSource, SOURCE_HELP, SOURCE_OPTIONS } from "../source-arg.js";
 import { parseFormat } from "./create.js";
@@ -35,7 +35,13 @@ export const verify: Command = {
     ["--format FORMAT", "skip detection and check the blob as this format"],
   ],
   example: "layerkit verify layer.zst --diff-id sha256:4f1e… --annotations desc.json",
-  options: { ...SOURCE_OPTIONS, "diff-id": { type: "string" }, "toc-digest": { type: "string" }, digest: { type: "string" }, format: { type: "string" } },
+  options: {
+    ...SOURCE_OPTIONS,
+    "diff-id": { type: "string" },
+    "toc-digest": { type: "string" },
+    digest: { type: "string" },
+    format: { type: "string" },
+  },
   positionals: [1, 1],
   async run(values, [arg], ctx) {
     let diffID = digestArg(values["diff-id"], "--diff-id");
@@ -60,12 +66,20 @@ export const verify: Command = {
       progress.finish();
       ctx.printJson(report);
       const width = Math.max(...report.checks.map((c) => c.name.length));
-      for (const c of report.checks) ctx.log(`${c.status === "ok" ? "ok     " : c.status === "failed" ? "FAILED " : "skipped"} ${c.name.padEnd(width)}${c.note ? `  ${c.note}` : ""}`.trimEnd());
+      for (const c of report.checks) {
+        ctx.log(
+          `${c.status === "ok" ? "ok     " : c.status === "failed" ? "FAILED " : "skipped"} ${c.name.padEnd(width)}${
+            c.note ? `  ${c.note}` : ""
+          }`.trimEnd(),
+        );
+      }
       for (const f of report.failures) ctx.log(`  ${f.check}: ${f.message} [${f.code}]${f.path ? ` (${f.path})` : ""}`);
       if (report.failuresOmitted) ctx.log(`  … and ${report.failuresOmitted} more failure(s)`);
       const unchecked = notChecked(report);
       ctx.log(
-        `${report.ok ? "OK" : "FAILED"}: ${report.format} ${report.digest} diffID ${report.diffID ?? "?"}, ${report.entries} entries, ${report.filesChecked} files and ${report.chunksChecked} chunks checked` +
+        `${report.ok ? "OK" : "FAILED"}: ${report.format} ${report.digest} diffID ${
+          report.diffID ?? "?"
+        }, ${report.entries} entries, ${report.filesChecked} files and ${report.chunksChecked} chunks checked` +
           (unchecked.length ? `; not checked: ${unchecked.join(", ")}` : ""),
       );
       if (!report.ok && ctx.quiet && !ctx.json) {

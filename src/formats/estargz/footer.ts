@@ -55,7 +55,11 @@ function parseHexOffset(b: Uint8Array, what: string): number {
   for (let i = 0; i < 16; i++) {
     const c = b[i]!;
     const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
-    if (d < 0) throw new LayerkitError("BAD_FOOTER", `${what}: TOC offset is not hexadecimal`, { offsetText: new TextDecoder().decode(b.subarray(0, 16)) });
+    if (d < 0) {
+      throw new LayerkitError("BAD_FOOTER", `${what}: TOC offset is not hexadecimal`, {
+        offsetText: new TextDecoder().decode(b.subarray(0, 16)),
+      });
+    }
     v = v * 16 + d;
   }
   if (!Number.isSafeInteger(v)) throw new LayerkitError("OUT_OF_RANGE", `${what}: TOC offset ${v} is not a safe integer`, { tocOffset: v });
@@ -88,7 +92,9 @@ export function parseFooter(p: Uint8Array): EstargzFooter {
   if (extra[0] !== 0x53 || extra[1] !== 0x47) {
     throw new LayerkitError("BAD_MAGIC", `${what}: extra subfield ID is not "SG"`, { si1: extra[0], si2: extra[1] });
   }
-  if ((extra[2]! | (extra[3]! << 8)) !== 22) throw new LayerkitError("BAD_FOOTER", `${what}: subfield length is not 22`, { length: extra[2]! | (extra[3]! << 8) });
+  if ((extra[2]! | (extra[3]! << 8)) !== 22) {
+    throw new LayerkitError("BAD_FOOTER", `${what}: subfield length is not 22`, { length: extra[2]! | (extra[3]! << 8) });
+  }
   if (!STARGZ.every((c, i) => extra[20 + i] === c)) throw new LayerkitError("BAD_MAGIC", `${what}: no STARGZ magic`, {});
   const tocOffset = parseHexOffset(extra.subarray(4, 20), what);
   return { tocOffset, size: FOOTER_SIZE, legacy: false };

@@ -51,9 +51,13 @@ export const estargzSeekable: SeekableFormat = {
   detect({ tail, blobSize, annotations }) {
     if (footerOf(tail, blobSize)) return "footer";
     if (hasOwn(annotations, ANNOTATION_ESTARGZ_TOC_DIGEST)) {
-      throw new LayerkitError("INCONSISTENT", `the descriptor has the ${ANNOTATION_ESTARGZ_TOC_DIGEST} annotation but the blob has no eStargz footer`, {
-        key: ANNOTATION_ESTARGZ_TOC_DIGEST,
-      });
+      throw new LayerkitError(
+        "INCONSISTENT",
+        `the descriptor has the ${ANNOTATION_ESTARGZ_TOC_DIGEST} annotation but the blob has no eStargz footer`,
+        {
+          key: ANNOTATION_ESTARGZ_TOC_DIGEST,
+        },
+      );
     }
     return undefined;
   },
@@ -79,14 +83,25 @@ export const estargzSeekable: SeekableFormat = {
   },
   async loadTocForVerify(source, { core, annotations, tocDigest, findings }) {
     const expected = hasOwn(annotations, ANNOTATION_ESTARGZ_TOC_DIGEST) ? annotations![ANNOTATION_ESTARGZ_TOC_DIGEST] : tocDigest;
-    const reader = await readReporting(findings, expected !== undefined, (checked) => readEstargzToc(source, checked && expected !== undefined ? { core, tocDigest: expected } : { core }));
+    const reader = await readReporting(
+      findings,
+      expected !== undefined,
+      (checked) => readEstargzToc(source, checked && expected !== undefined ? { core, tocDigest: expected } : { core }),
+    );
     if (!reader) return undefined;
     if (tocDigest !== undefined && expected !== tocDigest && tocDigest !== reader.tocDigest) {
       findings.fail("toc", "DIGEST_MISMATCH", `TOC digest ${reader.tocDigest} does not match the expected ${tocDigest}`);
     }
     const authenticated = expected !== undefined && !findings.failed("toc");
     findings.ran("toc", tocNote(authenticated, findings.failed("toc")));
-    return { format: "estargz", rules: jtocRules, files: reader.files, rawEntries: reader.toc.entries, tocDigest: reader.tocDigest, authenticated };
+    return {
+      format: "estargz",
+      rules: jtocRules,
+      files: reader.files,
+      rawEntries: reader.toc.entries,
+      tocDigest: reader.tocDigest,
+      authenticated,
+    };
   },
   rules: jtocRules,
 };

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { getCore, type Core } from "../../core.js";
+import { type Core, getCore } from "../../core.js";
 import { LayerkitError } from "../../errors.js";
 import { isDigest } from "../../layer/digest.js";
 import { Gunzip, inflateMembersFast } from "../../gzip/gzip.js";
@@ -29,7 +29,7 @@ import type { ChunkRange } from "../../layer/ranges.js";
 import { EMPTY_DIGEST, parseToc, type TocFile } from "../../layer/toc-parse.js";
 import { FOOTER_SIZE, LEGACY_FOOTER_SIZE, TOC_TAR_NAME } from "./constants.js";
 import { MAX_TOC_SIZE } from "../../layer/annotations.js";
-import { findFooter, type EstargzFooter } from "./footer.js";
+import { type EstargzFooter, findFooter } from "./footer.js";
 import { BLOCK_SIZE as BLOCK, blockPadding as padLength } from "../../tar/header.js";
 import { parseEntryHeaders, walkHeaderRun } from "../../tar/header-run.js";
 import { SEEKABLE_TAR_READ } from "../../tar/layer-rules.js";
@@ -55,13 +55,14 @@ const HEADER_ALLOWANCE = 8 * 1024;
 /** Extra slack for unusual PAX records in a member's header run. */
 const RUN_ALLOWANCE = 1 << 20;
 
-
 /** Reads and checks the TOC of an eStargz blob; the result reads and verifies file contents. */
 export async function readEstargzToc(source: BlobSource, options: ReadEstargzTocOptions = {}): Promise<EstargzReader> {
   const core = options.core ?? (await getCore());
   const maxToc = options.maxTocSize ?? MAX_TOC_SIZE;
   if (options.tocDigest !== undefined && !isDigest(options.tocDigest)) {
-    throw new LayerkitError("BAD_ARGUMENT", `tocDigest must be sha256:<64 hex>, got ${JSON.stringify(options.tocDigest)}`, { tocDigest: options.tocDigest });
+    throw new LayerkitError("BAD_ARGUMENT", `tocDigest must be sha256:<64 hex>, got ${JSON.stringify(options.tocDigest)}`, {
+      tocDigest: options.tocDigest,
+    });
   }
   const blobSize = await source.size();
   if (blobSize < LEGACY_FOOTER_SIZE) {
@@ -113,7 +114,11 @@ function requireChunkDigests(files: readonly TocFile[]): void {
   for (const f of files) {
     for (const c of f.chunks) {
       if (c.digest === undefined) {
-        throw new LayerkitError("BAD_TOC", `${JSON.stringify(f.name)}: the chunk at file offset ${c.fileOffset} (blob offset ${c.offset}) has no chunkDigest`, { name: f.name, offset: c.offset });
+        throw new LayerkitError(
+          "BAD_TOC",
+          `${JSON.stringify(f.name)}: the chunk at file offset ${c.fileOffset} (blob offset ${c.offset}) has no chunkDigest`,
+          { name: f.name, offset: c.offset },
+        );
       }
     }
   }
@@ -131,12 +136,16 @@ export function extractTocJson(member: Uint8Array, maxToc = MAX_TOC_SIZE): Uint8
     if (!g.finished) parts.push(...g.end());
   } catch (e) {
     if (e instanceof LayerkitError && e.code === "LIMIT_EXCEEDED") {
-      throw new LayerkitError("LIMIT_EXCEEDED", `TOC member decompresses to more than the ${maxToc}-byte limit`, { limit: maxToc }, { cause: e });
+      throw new LayerkitError("LIMIT_EXCEEDED", `TOC member decompresses to more than the ${maxToc}-byte limit`, { limit: maxToc }, {
+        cause: e,
+      });
     }
     throw new LayerkitError("BAD_TOC", `TOC member is not a valid gzip member: ${(e as Error).message}`, {}, { cause: e });
   }
   if (g.bytesIn !== member.length) {
-    throw new LayerkitError("BAD_TOC", `${member.length - g.bytesIn} bytes after the TOC member before the footer`, { trailing: member.length - g.bytesIn });
+    throw new LayerkitError("BAD_TOC", `${member.length - g.bytesIn} bytes after the TOC member before the footer`, {
+      trailing: member.length - g.bytesIn,
+    });
   }
   const tar = concatBytes(parts);
   let h;
@@ -150,12 +159,22 @@ export function extractTocJson(member: Uint8Array, maxToc = MAX_TOC_SIZE): Uint8
   if (!h) throw new LayerkitError("BAD_TOC", "TOC member holds an empty tar", {});
   const name = h.header.name;
   if (name !== TOC_TAR_NAME) {
-    throw new LayerkitError("BAD_TOC", `TOC tar entry is named ${JSON.stringify(name)}, expected ${JSON.stringify(TOC_TAR_NAME)}`, { name });
+    throw new LayerkitError("BAD_TOC", `TOC tar entry is named ${JSON.stringify(name)}, expected ${JSON.stringify(TOC_TAR_NAME)}`, {
+      name,
+    });
   }
   const size = h.dataSize;
-  if (h.header.typeflag !== "0") throw new LayerkitError("BAD_TOC", `TOC tar entry has type ${JSON.stringify(h.header.typeflag)}, expected a regular file`, { typeflag: h.header.typeflag });
-  if (size > maxToc) throw new LayerkitError("LIMIT_EXCEEDED", `TOC JSON of ${size} bytes exceeds the ${maxToc}-byte limit`, { size, limit: maxToc });
-  if (h.dataOffset + size > tar.length) throw new LayerkitError("BAD_TOC", "TOC tar entry is cut short", { size, available: tar.length - h.dataOffset });
+  if (h.header.typeflag !== "0") {
+    throw new LayerkitError("BAD_TOC", `TOC tar entry has type ${JSON.stringify(h.header.typeflag)}, expected a regular file`, {
+      typeflag: h.header.typeflag,
+    });
+  }
+  if (size > maxToc) {
+    throw new LayerkitError("LIMIT_EXCEEDED", `TOC JSON of ${size} bytes exceeds the ${maxToc}-byte limit`, { size, limit: maxToc });
+  }
+  if (h.dataOffset + size > tar.length) {
+    throw new LayerkitError("BAD_TOC", "TOC tar entry is cut short", { size, available: tar.length - h.dataOffset });
+  }
   return tar.subarray(h.dataOffset, h.dataOffset + size);
 }
 
@@ -221,7 +240,12 @@ export class EstargzReader {
   #file(nameOrFile: string | TocFile): TocFile {
     const f = typeof nameOrFile === "string" ? this.lookup(nameOrFile) : nameOrFile;
     if (!f) throw new LayerkitError("NOT_FOUND", `no entry ${JSON.stringify(nameOrFile)} in the TOC`, { name: nameOrFile });
-    if (f.type !== "reg") throw new LayerkitError("BAD_ARGUMENT", `${JSON.stringify(f.name)} is a ${f.type}, not a regular file`, { name: f.name, type: f.type });
+    if (f.type !== "reg") {
+      throw new LayerkitError("BAD_ARGUMENT", `${JSON.stringify(f.name)} is a ${f.type}, not a regular file`, {
+        name: f.name,
+        type: f.type,
+      });
+    }
     return f;
   }
 
@@ -239,7 +263,7 @@ export class EstargzReader {
       const f = this.files[i]!;
       count++;
       allowance += HEADER_ALLOWANCE + 2 * (f.name.length + (f.linkName?.length ?? 0));
-      if (f.xattrs) for (const [k, v] of Object.entries(f.xattrs)) allowance += 64 + 2 * k.length + v.length;
+      if (f.xattrs) { for (const [k, v] of Object.entries(f.xattrs)) allowance += 64 + 2 * k.length + v.length; }
       if (f.chunks.length > 0) break;
     }
     return { count, allowance };
@@ -268,7 +292,13 @@ export class EstargzReader {
   /** Chunk `index` of `file`, which must carry a digest. */
   #chunk(file: TocFile, index: number): ChunkRange {
     const c = file.chunks[index];
-    if (!c) throw new LayerkitError("OUT_OF_RANGE", `${JSON.stringify(file.name)} has no chunk ${index}`, { name: file.name, index, chunks: file.chunks.length });
+    if (!c) {
+      throw new LayerkitError("OUT_OF_RANGE", `${JSON.stringify(file.name)} has no chunk ${index}`, {
+        name: file.name,
+        index,
+        chunks: file.chunks.length,
+      });
+    }
     if (c.digest === undefined) {
       throw new LayerkitError("BAD_TOC", `chunk ${index} of ${JSON.stringify(file.name)} has no chunkDigest`, { name: file.name, index });
     }
@@ -283,11 +313,15 @@ export class EstargzReader {
     const pad = last ? padLength(file.size) : 0;
     const after = last ? this.#headersAfter(file) : { count: 0, allowance: 0 };
     const expectedMin = c.innerOffset + c.size + pad;
-    const bound = shared ? expectedMin + after.allowance + (c.end - c.offset) * 1032 : expectedMin + after.allowance + (c.end === this.tocOffset ? 4 * BLOCK : 0);
+    const bound = shared
+      ? expectedMin + after.allowance + (c.end - c.offset) * 1032
+      : expectedMin + after.allowance + (c.end === this.tocOffset ? 4 * BLOCK : 0);
     // libdeflate first (an exact-size output buffer for a plain chunk); our streaming inflater
     // decides every input libdeflate does not decode cleanly, with its typed errors and the bound.
     // (The fast path's cap is at most `bound`, so its output never exceeds it.)
-    let out: Uint8Array | undefined = compressed.length > 0 ? inflateMembersFast(this.#core.deflate, compressed, Math.min(bound, expectedMin + after.allowance + 4 * BLOCK)) : undefined;
+    let out: Uint8Array | undefined = compressed.length > 0
+      ? inflateMembersFast(this.#core.deflate, compressed, Math.min(bound, expectedMin + after.allowance + 4 * BLOCK))
+      : undefined;
     try {
       if (!out) {
         const g = new Gunzip({ maxOutput: bound, limitCode: "SIZE_MISMATCH" });
@@ -304,12 +338,16 @@ export class EstargzReader {
       throw e;
     }
     if (out.length < c.innerOffset + c.size) {
-      throw new LayerkitError("SIZE_MISMATCH", `range ${c.offset}..${c.end} decompresses to ${out.length} bytes, fewer than chunk ${index} of ${JSON.stringify(file.name)} needs`, {
-        name: file.name,
-        chunk: index,
-        needed: c.innerOffset + c.size,
-        actual: out.length,
-      });
+      throw new LayerkitError(
+        "SIZE_MISMATCH",
+        `range ${c.offset}..${c.end} decompresses to ${out.length} bytes, fewer than chunk ${index} of ${JSON.stringify(file.name)} needs`,
+        {
+          name: file.name,
+          chunk: index,
+          needed: c.innerOffset + c.size,
+          actual: out.length,
+        },
+      );
     }
     const data = out.subarray(c.innerOffset, c.innerOffset + c.size);
     const got = "sha256:" + this.#core.sha256().update(data).hex();
@@ -343,9 +381,16 @@ export class EstargzReader {
     try {
       walked = walkHeaderRun(run, SEEKABLE_TAR_READ);
     } catch (e) {
-      throw fail(`what follows the payload is not the tar headers the TOC lists (${(e as Error).message})`, { tarCode: e instanceof LayerkitError ? e.code : undefined });
+      throw fail(`what follows the payload is not the tar headers the TOC lists (${(e as Error).message})`, {
+        tarCode: e instanceof LayerkitError ? e.code : undefined,
+      });
     }
-    if (walked.entries !== headers) throw fail(`${walked.entries} tar entries follow the payload, the TOC lists ${headers}`, { entries: walked.entries, expected: headers });
+    if (walked.entries !== headers) {
+      throw fail(`${walked.entries} tar entries follow the payload, the TOC lists ${headers}`, {
+        entries: walked.entries,
+        expected: headers,
+      });
+    }
     if (walked.zeroBlocks > 0 && c.end !== this.tocOffset) throw fail("end-of-archive blocks before the end of the payload area");
   }
 
@@ -372,12 +417,20 @@ export class EstargzReader {
     }
     const out = concatBytes(parts);
     if (out.length !== file.size) {
-      throw new LayerkitError("SIZE_MISMATCH", `${JSON.stringify(file.name)}: its chunks hold ${out.length} bytes, the TOC says ${file.size}`, { name: file.name, expected: file.size, actual: out.length });
+      throw new LayerkitError(
+        "SIZE_MISMATCH",
+        `${JSON.stringify(file.name)}: its chunks hold ${out.length} bytes, the TOC says ${file.size}`,
+        { name: file.name, expected: file.size, actual: out.length },
+      );
     }
     if (file.digest !== undefined) {
       const got = "sha256:" + this.#core.sha256().update(out).hex();
       if (got !== file.digest) {
-        throw new LayerkitError("DIGEST_MISMATCH", `${JSON.stringify(file.name)} has digest ${got}, TOC says ${file.digest}`, { name: file.name, expected: file.digest, actual: got });
+        throw new LayerkitError("DIGEST_MISMATCH", `${JSON.stringify(file.name)} has digest ${got}, TOC says ${file.digest}`, {
+          name: file.name,
+          expected: file.digest,
+          actual: got,
+        });
       }
     }
     return out;
@@ -389,7 +442,11 @@ export class EstargzReader {
     const h = this.#core.sha256();
     if (file.chunks.length === 0 && file.digest !== undefined && file.digest !== EMPTY_DIGEST) {
       // No chunk to check, but the TOC commits to a digest: an empty file's must be the empty one.
-      throw new LayerkitError("DIGEST_MISMATCH", `${JSON.stringify(file.name)} is empty, but the TOC gives it the digest ${file.digest}`, { name: file.name, expected: file.digest, actual: EMPTY_DIGEST });
+      throw new LayerkitError("DIGEST_MISMATCH", `${JSON.stringify(file.name)} is empty, but the TOC gives it the digest ${file.digest}`, {
+        name: file.name,
+        expected: file.digest,
+        actual: EMPTY_DIGEST,
+      });
     }
     for (let i = 0; i < file.chunks.length; i++) {
       const chunk = await this.readChunk(file, i);
@@ -397,7 +454,11 @@ export class EstargzReader {
       if (i === file.chunks.length - 1 && file.digest !== undefined) {
         const got = "sha256:" + h.hex();
         if (got !== file.digest) {
-          throw new LayerkitError("DIGEST_MISMATCH", `${JSON.stringify(file.name)} has digest ${got}, TOC says ${file.digest}`, { name: file.name, expected: file.digest, actual: got });
+          throw new LayerkitError("DIGEST_MISMATCH", `${JSON.stringify(file.name)} has digest ${got}, TOC says ${file.digest}`, {
+            name: file.name,
+            expected: file.digest,
+            actual: got,
+          });
         }
       }
       yield chunk;

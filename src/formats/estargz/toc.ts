@@ -145,5 +145,7 @@ export function rfc3339(seconds: number): string {
   const d = new Date(seconds * 1000);
   const y = d.getUTCFullYear();
   const year = y >= 0 && y <= 9999 ? pad(y, 4) : String(y);
-  return `${year}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}Z`;
+  return `${year}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${
+    pad(d.getUTCSeconds(), 2)
+  }Z`;
 }

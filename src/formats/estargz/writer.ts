@@ -52,7 +52,7 @@ import { createGzipCompressor, Gunzip, type GzipCompressor, type GzipEngine, typ
 import type { BlobSource } from "../../source/blob-source.js";
 import { nextEntry, type NextResult } from "../../tar/header.js";
 import { TarReader } from "../../tar/reader.js";
-import { xattrsOf, type TarHeader } from "../../tar/types.js";
+import { type TarHeader, xattrsOf } from "../../tar/types.js";
 import { streamFromGenerator } from "../../util/async-queue.js";
 import { concatBytes } from "../../util/bytes.js";
 import { DigestCounter } from "../../util/digest-counter.js";
@@ -66,7 +66,7 @@ import { blockPadding as padLength } from "../../tar/header.js";
 import { goRegHeader } from "../../tar/writer.js";
 import { base64Encode } from "../../go/base64.js";
 import { cleanEntryName } from "../../go/path.js";
-import { formatModtime, marshalToc, type EstargzEntryType, type EstargzToc, type EstargzTocEntry } from "./toc.js";
+import { type EstargzEntryType, type EstargzToc, type EstargzTocEntry, formatModtime, marshalToc } from "./toc.js";
 
 export interface EstargzLayerOptions {
   /**
@@ -111,7 +111,15 @@ function parentOf(cleaned: string): string {
   return i < 0 ? "" : cleaned.slice(0, i);
 }
 
-const TYPES: Record<string, EstargzEntryType> = { "0": "reg", "1": "hardlink", "2": "symlink", "3": "char", "4": "block", "5": "dir", "6": "fifo" };
+const TYPES: Record<string, EstargzEntryType> = {
+  "0": "reg",
+  "1": "hardlink",
+  "2": "symlink",
+  "3": "char",
+  "4": "block",
+  "5": "dir",
+  "6": "fifo",
+};
 
 /** A TOC entry before userName/groupName are decided (they depend on the final order). */
 interface PendingEntry {
@@ -224,10 +232,14 @@ class Section {
   async addEntry(header: TarHeader, raw: Uint8Array, dataSize: number, readPayload: PayloadReader, forceNewMember = false): Promise<void> {
     const type = TYPES[header.typeflag];
     if (!type) {
-      throw new LayerkitError("TAR_UNSUPPORTED", `unsupported input tar entry ${JSON.stringify(header.typeflag)} (${JSON.stringify(header.name)})`, {
-        name: header.name,
-        typeflag: header.typeflag,
-      });
+      throw new LayerkitError(
+        "TAR_UNSUPPORTED",
+        `unsupported input tar entry ${JSON.stringify(header.typeflag)} (${JSON.stringify(header.name)})`,
+        {
+          name: header.name,
+          typeflag: header.typeflag,
+        },
+      );
     }
     const ent: EstargzTocEntry = { name: header.name, type };
     if (type === "reg" && header.size) ent.size = header.size;
@@ -244,18 +256,24 @@ class Section {
     const x = xattrsOf(header);
     if (x && x.size > 0) {
       const xattrs: Record<string, string> = {};
-      for (const [k, v] of x) Object.defineProperty(xattrs, k, { value: base64Encode(v), enumerable: true, writable: true, configurable: true });
+      for (const [k, v] of x) {
+        Object.defineProperty(xattrs, k, { value: base64Encode(v), enumerable: true, writable: true, configurable: true });
+      }
       ent.xattrs = xattrs;
     }
     const pending: PendingEntry = { toc: ent, uname: header.uname, gname: header.gname };
 
     await this.write(raw);
     if (type !== "reg") {
-      if (dataSize !== 0) throw new LayerkitError("TAR_CORRUPT", `${type} entry ${JSON.stringify(header.name)} with payload`, { name: header.name });
+      if (dataSize !== 0) {
+        throw new LayerkitError("TAR_CORRUPT", `${type} entry ${JSON.stringify(header.name)} with payload`, { name: header.name });
+      }
       this.entries.push(pending);
       return;
     }
-    if (dataSize !== header.size) throw new LayerkitError("TAR_CORRUPT", `payload size of ${JSON.stringify(header.name)} differs from its size`, { name: header.name });
+    if (dataSize !== header.size) {
+      throw new LayerkitError("TAR_CORRUPT", `payload size of ${JSON.stringify(header.name)} differs from its size`, { name: header.name });
+    }
     const fileHash = this.#core.sha256();
     if (header.size === 0) this.entries.push(pending);
     let written = 0;
@@ -273,7 +291,9 @@ class Section {
       let left = n;
       while (left > 0) {
         const piece = await readPayload(Math.min(left, 1 << 20));
-        if (piece.length === 0) throw new LayerkitError("TRUNCATED", `tar ends inside the payload of ${JSON.stringify(header.name)}`, { name: header.name });
+        if (piece.length === 0) {
+          throw new LayerkitError("TRUNCATED", `tar ends inside the payload of ${JSON.stringify(header.name)}`, { name: header.name });
+        }
         chunkHash.update(piece);
         fileHash.update(piece);
         await this.write(piece);
@@ -336,7 +356,10 @@ async function scanSource(source: BlobSource): Promise<InEntry[]> {
     const header = r.header.pax ? { ...r.header, pax: new Map([...r.header.pax].map(([k, v]) => [k, v.slice()])) } : r.header;
     entries.push({ header, raw: stripPad(r.raw, pad).slice(), dataSize: r.dataSize, dataOffset: pos });
     if (pos + r.dataSize > size) {
-      throw new LayerkitError("TRUNCATED", `tar ends inside the payload of ${JSON.stringify(r.header.name)}`, { name: r.header.name, offset: pos });
+      throw new LayerkitError("TRUNCATED", `tar ends inside the payload of ${JSON.stringify(r.header.name)}`, {
+        name: r.header.name,
+        offset: pos,
+      });
     }
     pos += r.dataSize;
     pad = padLength(r.dataSize);
@@ -381,7 +404,12 @@ function moveRec(name: string, rest: Map<string, InEntry>, out: Map<string, InEn
   return true;
 }
 
-function sortEntries(imported: Map<string, InEntry>, prioritized: readonly string[], allowMissing: boolean, missed: string[]): { entries: InEntry[]; moved: number } {
+function sortEntries(
+  imported: Map<string, InEntry>,
+  prioritized: readonly string[],
+  allowMissing: boolean,
+  missed: string[],
+): { entries: InEntry[]; moved: number } {
   const out = new Map<string, InEntry>();
   for (const p of prioritized) {
     if (!moveRec(p, imported, out)) {
@@ -389,7 +417,9 @@ function sortEntries(imported: Map<string, InEntry>, prioritized: readonly strin
         missed.push(p);
         continue;
       }
-      throw new LayerkitError("NOT_FOUND", `prioritized file ${JSON.stringify(p)} (or one of its parent directories) is not in the tar`, { name: p });
+      throw new LayerkitError("NOT_FOUND", `prioritized file ${JSON.stringify(p)} (or one of its parent directories) is not in the tar`, {
+        name: p,
+      });
     }
   }
   return { entries: [...out.values(), ...imported.values()], moved: out.size };
@@ -440,18 +470,24 @@ const landmarkReader = (): PayloadReader => {
 };
 
 function isBlobSource(x: unknown): x is BlobSource {
-  return typeof x === "object" && x !== null && typeof (x as BlobSource).read === "function" && typeof (x as BlobSource).size === "function";
+  return typeof x === "object" && x !== null && typeof (x as BlobSource).read === "function" &&
+    typeof (x as BlobSource).size === "function";
 }
 
 function checkOptions(o: EstargzLayerOptions): { chunkSize: number; minChunkSize: number } {
   const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const minChunkSize = o.minChunkSize ?? 0;
-  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new LayerkitError("BAD_ARGUMENT", `chunkSize must be a positive integer, got ${chunkSize}`, { chunkSize });
+  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) {
+    throw new LayerkitError("BAD_ARGUMENT", `chunkSize must be a positive integer, got ${chunkSize}`, { chunkSize });
+  }
   if (!Number.isSafeInteger(minChunkSize) || minChunkSize < 0) {
     throw new LayerkitError("BAD_ARGUMENT", `minChunkSize must be a non-negative integer, got ${minChunkSize}`, { minChunkSize });
   }
   if (minChunkSize > 0 && o.gzip === "native") {
-    throw new LayerkitError("BAD_ARGUMENT", "minChunkSize needs a deterministic gzip engine (libdeflate or pako): member sizes decide the layout");
+    throw new LayerkitError(
+      "BAD_ARGUMENT",
+      "minChunkSize needs a deterministic gzip engine (libdeflate or pako): member sizes decide the layout",
+    );
   }
   return { chunkSize, minChunkSize };
 }
@@ -462,7 +498,11 @@ function checkOptions(o: EstargzLayerOptions): { chunkSize: number; minChunkSize
  * Writes an eStargz layer from a tar (see the module doc for the input kinds and their memory).
  * Read `stream` to the end; `result` settles after its last byte.
  */
-export function createEstargzLayer(core: Core, input: ReadableStream<Uint8Array> | BlobSource, options: EstargzLayerOptions = {}): EstargzLayerWriter {
+export function createEstargzLayer(
+  core: Core,
+  input: ReadableStream<Uint8Array> | BlobSource,
+  options: EstargzLayerOptions = {},
+): EstargzLayerWriter {
   let settle!: { resolve: (r: EstargzLayerResult) => void; reject: (e: unknown) => void };
   const result = new Promise<EstargzLayerResult>((resolve, reject) => (settle = { resolve, reject }));
   result.catch(() => {});
@@ -493,7 +533,12 @@ export function createEstargzLayer(core: Core, input: ReadableStream<Uint8Array>
     try {
       if (isBlobSource(input)) {
         // Two passes: headers, then payloads in the final order.
-        const { entries, moved } = sortEntries(importEntries(await scanSource(input)), prioritized, options.allowMissingPrioritizedFiles ?? false, missed);
+        const { entries, moved } = sortEntries(
+          importEntries(await scanSource(input)),
+          prioritized,
+          options.allowMissingPrioritizedFiles ?? false,
+          missed,
+        );
         if (prioritized.length === 0) {
           const l = landmarkHeader(NO_PREFETCH_LANDMARK);
           await main.addEntry(l.header, l.raw, 1, landmarkReader(), true);
@@ -546,9 +591,15 @@ export function createEstargzLayer(core: Core, input: ReadableStream<Uint8Array>
           if (isDropped(h.name)) continue; // next() skips the payload
           const key = cleanEntryName(h.name);
           if (seen.has(key)) {
-            throw new LayerkitError("TAR_DUPLICATE_PATH", `${JSON.stringify(h.name)} appears twice in the tar; pass a re-readable input (BlobSource) to keep only the last one, as estargz.Build does`, {
-              name: h.name,
-            });
+            throw new LayerkitError(
+              "TAR_DUPLICATE_PATH",
+              `${
+                JSON.stringify(h.name)
+              } appears twice in the tar; pass a re-readable input (BlobSource) to keep only the last one, as estargz.Build does`,
+              {
+                name: h.name,
+              },
+            );
           }
           seen.add(key);
           if (deferred && prio.has(key)) {
@@ -568,20 +619,30 @@ export function createEstargzLayer(core: Core, input: ReadableStream<Uint8Array>
             if (seen.has(key) || (seen.has(parentOf(key)) && !held.has(parentOf(key)))) {
               throw new LayerkitError(
                 "BAD_ARGUMENT",
-                `prioritized file ${JSON.stringify(p)} depends on an entry that was already written (a hardlink target outside the prioritized set); pass a re-readable input (BlobSource)`,
+                `prioritized file ${
+                  JSON.stringify(p)
+                } depends on an entry that was already written (a hardlink target outside the prioritized set); pass a re-readable input (BlobSource)`,
                 { name: p },
               );
             }
             if (options.allowMissingPrioritizedFiles) missed.push(p);
-            else throw new LayerkitError("NOT_FOUND", `prioritized file ${JSON.stringify(p)} (or one of its parent directories) is not in the tar`, { name: p });
+            else {throw new LayerkitError(
+                "NOT_FOUND",
+                `prioritized file ${JSON.stringify(p)} (or one of its parent directories) is not in the tar`,
+                { name: p },
+              );}
           }
           for (const [key, e] of held) {
             if (!out.has(key)) {
               // A parent of a missing prioritized file: Build leaves it with the rest, which is
               // already written; only a stream input ends up here.
-              throw new LayerkitError("BAD_ARGUMENT", `entry ${JSON.stringify(e.header.name)} could not be placed; pass a re-readable input (BlobSource)`, {
-                name: e.header.name,
-              });
+              throw new LayerkitError(
+                "BAD_ARGUMENT",
+                `entry ${JSON.stringify(e.header.name)} could not be placed; pass a re-readable input (BlobSource)`,
+                {
+                  name: e.header.name,
+                },
+              );
             }
           }
           for (const e of out.values()) {
@@ -613,7 +674,9 @@ export function createEstargzLayer(core: Core, input: ReadableStream<Uint8Array>
           await deferred.close();
           const deferredPieces = deferred.take();
           for (const e of deferred.entries) {
-            if (e.toc.offset !== undefined || e.toc.type === "chunk" || (e.toc.type === "reg" && (e.toc.size ?? 0) > 0)) e.toc.offset = (e.toc.offset ?? 0) + shift;
+            if (e.toc.offset !== undefined || e.toc.type === "chunk" || (e.toc.type === "reg" && (e.toc.size ?? 0) > 0)) {
+              e.toc.offset = (e.toc.offset ?? 0) + shift;
+            }
             main.entries.push(e);
           }
           // The diffID covers the deferred part after the main one: decompress it to hash it.

@@ -10,7 +10,7 @@ import type { Core } from "../../core.js";
 import { createGzipCompressor } from "../../gzip/gzip.js";
 import { streamFromGenerator } from "../../util/async-queue.js";
 import { DigestCounter } from "../../util/digest-counter.js";
-import { plainLayerResult, type LayerResult, type LayerWriter } from "../../layer/result.js";
+import { type LayerResult, type LayerWriter, plainLayerResult } from "../../layer/result.js";
 
 export interface GzipLayerOptions {
   /** DEFLATE level 0–9, default 6 (Go's `gzip.DefaultCompression`, what Docker and containers/image use). */

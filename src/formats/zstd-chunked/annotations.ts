@@ -36,7 +36,6 @@ export interface PositionLimits {
   maxLength?: number;
 }
 
-
 /** Validates an OCI sha256 digest string (`sha256:` + 64 lower-case hex), else BAD_ANNOTATION. */
 export function parseDigest(value: string, key: string): string {
   if (typeof value !== "string" || !isDigest(value)) {
@@ -49,10 +48,14 @@ function parseFields(value: string, count: number, key: string): number[] {
   if (typeof value !== "string") throw new LayerkitError("BAD_ANNOTATION", `annotation ${key} is not a string`, { key, value });
   const parts = value.split(":");
   if (parts.length !== count || parts.some((p) => !/^\d{1,16}$/.test(p))) {
-    throw new LayerkitError("BAD_ANNOTATION", `annotation ${key} must be ${count} colon-separated decimal numbers: ${JSON.stringify(value)}`, {
-      key,
-      value,
-    });
+    throw new LayerkitError(
+      "BAD_ANNOTATION",
+      `annotation ${key} must be ${count} colon-separated decimal numbers: ${JSON.stringify(value)}`,
+      {
+        key,
+        value,
+      },
+    );
   }
   const nums = parts.map(Number);
   if (nums.some((n) => !Number.isSafeInteger(n))) {
@@ -64,23 +67,31 @@ function parseFields(value: string, count: number, key: string): number[] {
 function checkPosition(p: Position, key: string, value: string, limits: PositionLimits): void {
   const max = limits.maxLength;
   if (max !== undefined && (p.length > max || p.uncompressedLength > max)) {
-    throw new LayerkitError("LIMIT_EXCEEDED", `annotation ${key} declares ${p.length} compressed / ${p.uncompressedLength} uncompressed bytes, limit ${max}`, {
-      key,
-      value,
-      length: p.length,
-      uncompressedLength: p.uncompressedLength,
-      limit: max,
-    });
+    throw new LayerkitError(
+      "LIMIT_EXCEEDED",
+      `annotation ${key} declares ${p.length} compressed / ${p.uncompressedLength} uncompressed bytes, limit ${max}`,
+      {
+        key,
+        value,
+        length: p.length,
+        uncompressedLength: p.uncompressedLength,
+        limit: max,
+      },
+    );
   }
   if (p.offset < SKIPPABLE_HEADER_SIZE || p.length === 0) {
     throw new LayerkitError("OUT_OF_RANGE", `annotation ${key} position ${value} cannot follow a skippable-frame header`, { key, value });
   }
   if (limits.blobSize !== undefined && p.offset + p.length > limits.blobSize) {
-    throw new LayerkitError("OUT_OF_RANGE", `annotation ${key} range ${p.offset}+${p.length} ends past the blob (${limits.blobSize} bytes)`, {
-      key,
-      value,
-      blobSize: limits.blobSize,
-    });
+    throw new LayerkitError(
+      "OUT_OF_RANGE",
+      `annotation ${key} range ${p.offset}+${p.length} ends past the blob (${limits.blobSize} bytes)`,
+      {
+        key,
+        value,
+        blobSize: limits.blobSize,
+      },
+    );
   }
 }
 
@@ -112,7 +123,9 @@ export function formatTarSplitPosition(p: Position): string {
 }
 
 function num(n: number): string {
-  if (!Number.isSafeInteger(n) || n < 0) throw new LayerkitError("BAD_ARGUMENT", `position field ${n} is not a non-negative safe integer`, { value: n });
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new LayerkitError("BAD_ARGUMENT", `position field ${n} is not a non-negative safe integer`, { value: n });
+  }
   return String(n);
 }
 
@@ -168,12 +181,17 @@ export function readZstdChunkedAnnotations(
     });
   }
   if (current && old) {
-    for (const [a, b] of [
-      [ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_CHECKSUM],
-      [ANNOTATION_MANIFEST_POSITION, OLD_ANNOTATION_MANIFEST_POSITION],
-    ] as const) {
+    for (
+      const [a, b] of [
+        [ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_CHECKSUM],
+        [ANNOTATION_MANIFEST_POSITION, OLD_ANNOTATION_MANIFEST_POSITION],
+      ] as const
+    ) {
       if (has(a) && has(b) && annotations[a] !== annotations[b]) {
-        throw new LayerkitError("BAD_ANNOTATION", `annotations ${a} and ${b} disagree`, { keys: [a, b], values: [annotations[a], annotations[b]] });
+        throw new LayerkitError("BAD_ANNOTATION", `annotations ${a} and ${b} disagree`, {
+          keys: [a, b],
+          values: [annotations[a], annotations[b]],
+        });
       }
     }
   }
@@ -190,9 +208,21 @@ export function readZstdChunkedAnnotations(
   if (position !== undefined) out.manifestPosition = parseManifestPosition(position, limits, pk);
   if (has(ANNOTATION_TARSPLIT_POSITION)) {
     // The tar-split size has no upstream limit; only the blob bounds apply.
-    const ts = parseTarSplitPosition(annotations[ANNOTATION_TARSPLIT_POSITION]!, { blobSize: limits.blobSize }, ANNOTATION_TARSPLIT_POSITION);
+    const ts = parseTarSplitPosition(
+      annotations[ANNOTATION_TARSPLIT_POSITION]!,
+      { blobSize: limits.blobSize },
+      ANNOTATION_TARSPLIT_POSITION,
+    );
     const toc = out.manifestPosition;
-    if (toc && rangesOverlap(toc.offset - SKIPPABLE_HEADER_SIZE, toc.length + SKIPPABLE_HEADER_SIZE, ts.offset - SKIPPABLE_HEADER_SIZE, ts.length + SKIPPABLE_HEADER_SIZE)) {
+    if (
+      toc &&
+      rangesOverlap(
+        toc.offset - SKIPPABLE_HEADER_SIZE,
+        toc.length + SKIPPABLE_HEADER_SIZE,
+        ts.offset - SKIPPABLE_HEADER_SIZE,
+        ts.length + SKIPPABLE_HEADER_SIZE,
+      )
+    ) {
       throw new LayerkitError("OUT_OF_RANGE", "tar-split position overlaps the TOC", {
         key: ANNOTATION_TARSPLIT_POSITION,
         tarSplit: annotations[ANNOTATION_TARSPLIT_POSITION],
@@ -226,7 +256,11 @@ export const ZSTD_CHUNKED_ANNOTATION_KEYS: readonly ZstdChunkedAnnotationKeys[] 
 export function parseAnnotationKeys(value: unknown): ZstdChunkedAnnotationKeys {
   if (value === undefined) return "both";
   if (typeof value !== "string" || !(ZSTD_CHUNKED_ANNOTATION_KEYS as readonly string[]).includes(value)) {
-    throw new LayerkitError("BAD_ARGUMENT", `zstd:chunked annotation keys must be one of ${ZSTD_CHUNKED_ANNOTATION_KEYS.join(", ")}, not ${JSON.stringify(value)}`, { value });
+    throw new LayerkitError(
+      "BAD_ARGUMENT",
+      `zstd:chunked annotation keys must be one of ${ZSTD_CHUNKED_ANNOTATION_KEYS.join(", ")}, not ${JSON.stringify(value)}`,
+      { value },
+    );
   }
   return value as ZstdChunkedAnnotationKeys;
 }
@@ -270,7 +304,10 @@ const ALL_ZSTD_CHUNKED_KEYS = [
  * current keys would make them ambiguous) come back unchanged. The values are checked first:
  * BAD_ANNOTATION when the two sets disagree.
  */
-export function withZstdChunkedAnnotationKeys(annotations: Record<string, string> | undefined, keys: ZstdChunkedAnnotationKeys): Record<string, string> | undefined {
+export function withZstdChunkedAnnotationKeys(
+  annotations: Record<string, string> | undefined,
+  keys: ZstdChunkedAnnotationKeys,
+): Record<string, string> | undefined {
   const parsed = readZstdChunkedAnnotations(annotations);
   if (!annotations || !parsed || parsed.estargzTocDigest !== undefined || !parsed.manifestPosition) return annotations;
   const out: Record<string, string> = {};
@@ -278,7 +315,11 @@ export function withZstdChunkedAnnotationKeys(annotations: Record<string, string
   return Object.assign(
     out,
     formatZstdChunkedAnnotations(
-      { tocDigest: parsed.tocDigest, manifestPosition: parsed.manifestPosition, ...(parsed.tarSplitPosition ? { tarSplitPosition: parsed.tarSplitPosition } : {}) },
+      {
+        tocDigest: parsed.tocDigest,
+        manifestPosition: parsed.manifestPosition,
+        ...(parsed.tarSplitPosition ? { tarSplitPosition: parsed.tarSplitPosition } : {}),
+      },
       keys,
     ),
   );

@@ -32,11 +32,21 @@ function compareEntry(fromTar: TocEntry, fromToc: TocEntry): void {
   for (const k of SCALARS) {
     const a = fromTar[k] ?? (k === "linkName" ? "" : 0);
     const b = fromToc[k] ?? (k === "linkName" ? "" : 0);
-    if (a !== b) throw inconsistent(`${JSON.stringify(name)}: ${k} is ${JSON.stringify(a)} in the tar-split but ${JSON.stringify(b)} in the TOC`, { path: name, field: k, tarSplit: a, toc: b });
+    if (a !== b) {
+      throw inconsistent(`${JSON.stringify(name)}: ${k} is ${JSON.stringify(a)} in the tar-split but ${JSON.stringify(b)} in the TOC`, {
+        path: name,
+        field: k,
+        tarSplit: a,
+        toc: b,
+      });
+    }
   }
   for (const k of TIMES) {
     if (!tocTimesMatch(fromTar[k], fromToc[k])) {
-      throw inconsistent(`${JSON.stringify(name)}: ${k} is ${fromTar[k] ?? "absent"} in the tar-split but ${fromToc[k] ?? "absent"} in the TOC`, { path: name, field: k, tarSplit: fromTar[k], toc: fromToc[k] });
+      throw inconsistent(
+        `${JSON.stringify(name)}: ${k} is ${fromTar[k] ?? "absent"} in the tar-split but ${fromToc[k] ?? "absent"} in the TOC`,
+        { path: name, field: k, tarSplit: fromTar[k], toc: fromToc[k] },
+      );
     }
   }
   const xa = fromTar.xattrs ?? {};
@@ -44,7 +54,13 @@ function compareEntry(fromTar: TocEntry, fromToc: TocEntry): void {
   const keys = new Set([...Object.keys(xa), ...Object.keys(xb)]);
   for (const key of keys) {
     if (xa[key] !== xb[key]) {
-      throw inconsistent(`${JSON.stringify(name)}: xattr ${JSON.stringify(key)} differs`, { path: name, field: "xattrs", xattr: key, tarSplit: xa[key], toc: xb[key] });
+      throw inconsistent(`${JSON.stringify(name)}: xattr ${JSON.stringify(key)} differs`, {
+        path: name,
+        field: "xattrs",
+        xattr: key,
+        tarSplit: xa[key],
+        toc: xb[key],
+      });
     }
   }
 }
@@ -67,7 +83,12 @@ export async function checkTarSplit(entries: readonly TocEntry[] | null, tarSpli
   for await (const ts of readTarSplit(tarSplit)) {
     if (ts.type === TAR_SPLIT_FILE) {
       if (header && ((ts.name ?? "") !== header.name || ts.size !== header.dataSize)) {
-        throw inconsistent(`file entry ${JSON.stringify(ts.name)} (${ts.size} bytes) does not follow its header ${JSON.stringify(header.name)} (${header.dataSize} bytes)`, { path: ts.name, position: ts.position });
+        throw inconsistent(
+          `file entry ${JSON.stringify(ts.name)} (${ts.size} bytes) does not follow its header ${
+            JSON.stringify(header.name)
+          } (${header.dataSize} bytes)`,
+          { path: ts.name, position: ts.position },
+        );
       }
       header = undefined;
       continue;
@@ -84,7 +105,9 @@ export async function checkTarSplit(entries: readonly TocEntry[] | null, tarSpli
     }
     const hdr = r.header;
     const fromToc = pending.get(hdr.name);
-    if (!fromToc) throw inconsistent(`${JSON.stringify(hdr.name)} is in the tar-split but not in the TOC`, { path: hdr.name, position: ts.position });
+    if (!fromToc) {
+      throw inconsistent(`${JSON.stringify(hdr.name)} is in the tar-split but not in the TOC`, { path: hdr.name, position: ts.position });
+    }
     compareEntry(fileMetadataFromHeader(hdr), fromToc);
     pending.delete(hdr.name);
     header = { name: hdr.name, dataSize: r.dataSize };
@@ -92,6 +115,9 @@ export async function checkTarSplit(entries: readonly TocEntry[] | null, tarSpli
   }
   if (pending.size > 0) {
     const [first] = pending.keys();
-    throw inconsistent(`${pending.size} TOC entr${pending.size === 1 ? "y is" : "ies are"} not in the tar-split, e.g. ${JSON.stringify(first)}`, { path: first, missing: pending.size });
+    throw inconsistent(
+      `${pending.size} TOC entr${pending.size === 1 ? "y is" : "ies are"} not in the tar-split, e.g. ${JSON.stringify(first)}`,
+      { path: first, missing: pending.size },
+    );
   }
 }

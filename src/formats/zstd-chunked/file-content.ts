@@ -41,18 +41,33 @@ export function decodeChunk(core: Core, compressed: Uint8Array, chunk: ChunkRang
       continue;
     }
     if (pos >= compressed.length) {
-      throw new LayerkitError("SIZE_MISMATCH", `${name}: chunk at ${chunk.offset} decompressed to ${filled} bytes, the TOC says ${chunk.size}`, {
-        path: name, offset: chunk.offset, expected: chunk.size, actual: filled,
-      });
+      throw new LayerkitError(
+        "SIZE_MISMATCH",
+        `${name}: chunk at ${chunk.offset} decompressed to ${filled} bytes, the TOC says ${chunk.size}`,
+        {
+          path: name,
+          offset: chunk.offset,
+          expected: chunk.size,
+          actual: filled,
+        },
+      );
     }
-    const { data, frameSize } = core.zstd.decompressFrameAt(compressed, pos, { maxOutput: chunk.innerOffset + chunk.size - produced + surplus });
+    const { data, frameSize } = core.zstd.decompressFrameAt(compressed, pos, {
+      maxOutput: chunk.innerOffset + chunk.size - produced + surplus,
+    });
     pos += frameSize;
     const skip = Math.max(0, chunk.innerOffset - produced);
     produced += data.length;
     if (chunk.exact && produced > chunk.innerOffset + chunk.size) {
-      throw new LayerkitError("SIZE_MISMATCH", `${name}: the frames of the chunk at ${chunk.offset} decompress to more than the TOC's ${chunk.size} bytes`, {
-        path: name, offset: chunk.offset, expected: chunk.size,
-      });
+      throw new LayerkitError(
+        "SIZE_MISMATCH",
+        `${name}: the frames of the chunk at ${chunk.offset} decompress to more than the TOC's ${chunk.size} bytes`,
+        {
+          path: name,
+          offset: chunk.offset,
+          expected: chunk.size,
+        },
+      );
     }
     if (skip < data.length) {
       const take = Math.min(data.length - skip, chunk.size - filled);
@@ -72,7 +87,11 @@ function isSkippableAt(b: Uint8Array, pos: number): boolean {
 function checkDigest(core: Core, data: Uint8Array, expected: string, what: string, details: Record<string, unknown>): void {
   const actual = "sha256:" + core.sha256().update(data).hex();
   if (actual !== expected) {
-    throw new LayerkitError("DIGEST_MISMATCH", `${what}: digest ${actual} does not match the TOC's ${expected}`, { ...details, expected, actual });
+    throw new LayerkitError("DIGEST_MISMATCH", `${what}: digest ${actual} does not match the TOC's ${expected}`, {
+      ...details,
+      expected,
+      actual,
+    });
   }
 }
 
@@ -82,12 +101,16 @@ function checkDigest(core: Core, data: Uint8Array, expected: string, what: strin
  * whose only digest is the whole-file digest is buffered and checked as a whole first.
  */
 export async function* fileChunks(core: Core, source: BlobSource, file: TocFile): AsyncGenerator<Uint8Array, void, void> {
-  if (file.type !== "reg") throw new LayerkitError("BAD_ARGUMENT", `${file.name} is not a regular file`, { path: file.name, type: file.type });
+  if (file.type !== "reg") {
+    throw new LayerkitError("BAD_ARGUMENT", `${file.name} is not a regular file`, { path: file.name, type: file.type });
+  }
   if (file.size === 0) {
     // Nothing to fetch, but the authenticated TOC still commits to a digest: it must be the empty one.
     if (file.digest !== undefined && file.digest !== EMPTY_DIGEST) {
       throw new LayerkitError("DIGEST_MISMATCH", `${file.name}: empty file, but the TOC gives it the digest ${file.digest}`, {
-        path: file.name, expected: file.digest, actual: EMPTY_DIGEST,
+        path: file.name,
+        expected: file.digest,
+        actual: EMPTY_DIGEST,
       });
     }
     return;
@@ -98,20 +121,29 @@ export async function* fileChunks(core: Core, source: BlobSource, file: TocFile)
   let total = 0;
   for await (const chunk of decodedChunks(core, source, file)) {
     const { range, data } = chunk;
-    if (perChunk) checkDigest(core, data, range.digest!, `${file.name} chunk at ${range.fileOffset}`, { path: file.name, offset: range.offset });
+    if (perChunk) {
+      checkDigest(core, data, range.digest!, `${file.name} chunk at ${range.fileOffset}`, { path: file.name, offset: range.offset });
+    }
     whole?.update(data);
     total += data.length;
     if (perChunk) yield data;
     else buffered.push(data);
   }
   if (total !== file.size) {
-    throw new LayerkitError("SIZE_MISMATCH", `${file.name}: chunks hold ${total} bytes, the TOC says ${file.size}`, { path: file.name, expected: file.size, actual: total });
+    throw new LayerkitError("SIZE_MISMATCH", `${file.name}: chunks hold ${total} bytes, the TOC says ${file.size}`, {
+      path: file.name,
+      expected: file.size,
+      actual: total,
+    });
   }
   if (whole) {
     const actual = "sha256:" + whole.hex();
     if (actual !== file.digest) {
       throw new LayerkitError("DIGEST_MISMATCH", `${file.name}: digest ${actual} does not match the TOC's ${file.digest}`, {
-        path: file.name, offset: file.offset, expected: file.digest, actual,
+        path: file.name,
+        offset: file.offset,
+        expected: file.digest,
+        actual,
       });
     }
   }
@@ -144,7 +176,10 @@ async function* decodedChunks(core: Core, source: BlobSource, file: TocFile): As
     const bytes = group.every((c) => c.zeros) ? undefined : await source.read(first.offset, end - first.offset);
     for (const range of group) {
       if (range.zeros || !bytes) yield { range, data: new Uint8Array(range.size) };
-      else yield { range, data: decodeChunk(core, bytes.subarray(range.offset - first.offset, range.end - first.offset), range, file.name) };
+      else {yield {
+          range,
+          data: decodeChunk(core, bytes.subarray(range.offset - first.offset, range.end - first.offset), range, file.name),
+        };}
     }
     i = j;
   }

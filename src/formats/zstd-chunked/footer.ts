@@ -98,7 +98,10 @@ export function detectFooterVersion(tail: Uint8Array): FooterVersion | undefined
  */
 export function parseFooter(tail: Uint8Array, blobSize: number = tail.length): ZstdChunkedFooter {
   if (!Number.isSafeInteger(blobSize) || blobSize < tail.length) {
-    throw new LayerkitError("BAD_ARGUMENT", `blob size ${blobSize} is smaller than the tail given (${tail.length})`, { blobSize, tail: tail.length });
+    throw new LayerkitError("BAD_ARGUMENT", `blob size ${blobSize} is smaller than the tail given (${tail.length})`, {
+      blobSize,
+      tail: tail.length,
+    });
   }
   if (blobSize < FOOTER_V1_FRAME_SIZE || tail.length < FOOTER_V1_FRAME_SIZE) {
     throw new LayerkitError("TRUNCATED", `blob of ${blobSize} bytes is too small for a zstd:chunked footer (48 bytes at least)`, {
@@ -135,7 +138,10 @@ export function parseFooter(tail: Uint8Array, blobSize: number = tail.length): Z
     manifestType: u64(view, p + 24, "manifestType"),
   };
   if (footer.manifestType !== MANIFEST_TYPE_CRFS) {
-    throw new LayerkitError("BAD_FOOTER", `footer manifest type ${footer.manifestType}, expected 1`, { version, manifestType: footer.manifestType });
+    throw new LayerkitError("BAD_FOOTER", `footer manifest type ${footer.manifestType}, expected 1`, {
+      version,
+      manifestType: footer.manifestType,
+    });
   }
   const footerStart = blobSize - frameSize;
   checkSpan("TOC", footer.tocOffset, footer.tocLength, footerStart, version);
@@ -146,12 +152,16 @@ export function parseFooter(tail: Uint8Array, blobSize: number = tail.length): Z
     if (tsOffset !== 0 || tsLength !== 0 || tsUncompressed !== 0) {
       checkSpan("tar-split", tsOffset, tsLength, footerStart, version);
       if (tsOffset < footer.tocOffset + footer.tocLength + SKIPPABLE_HEADER_SIZE) {
-        throw new LayerkitError("OUT_OF_RANGE", `footer tar-split offset ${tsOffset} overlaps the TOC (${footer.tocOffset}+${footer.tocLength})`, {
-          version,
-          tarSplitOffset: tsOffset,
-          tocOffset: footer.tocOffset,
-          tocLength: footer.tocLength,
-        });
+        throw new LayerkitError(
+          "OUT_OF_RANGE",
+          `footer tar-split offset ${tsOffset} overlaps the TOC (${footer.tocOffset}+${footer.tocLength})`,
+          {
+            version,
+            tarSplitOffset: tsOffset,
+            tocOffset: footer.tocOffset,
+            tocLength: footer.tocLength,
+          },
+        );
       }
       footer.tarSplitOffset = tsOffset;
       footer.tarSplitLength = tsLength;
@@ -164,13 +174,17 @@ export function parseFooter(tail: Uint8Array, blobSize: number = tail.length): Z
 /** A skippable frame's payload `[offset, offset+length)` must follow its 8-byte header and end by `limit`. */
 function checkSpan(what: string, offset: number, length: number, limit: number, version: FooterVersion): void {
   if (offset < SKIPPABLE_HEADER_SIZE || length === 0 || offset + length > limit) {
-    throw new LayerkitError("OUT_OF_RANGE", `footer ${what} range ${offset}+${length} is not inside the blob before the footer (${limit})`, {
-      version,
-      what,
-      offset,
-      length,
-      limit,
-    });
+    throw new LayerkitError(
+      "OUT_OF_RANGE",
+      `footer ${what} range ${offset}+${length} is not inside the blob before the footer (${limit})`,
+      {
+        version,
+        what,
+        offset,
+        length,
+        limit,
+      },
+    );
   }
 }
 
@@ -204,7 +218,9 @@ export interface FooterFields {
 }
 
 function putU64(view: DataView, at: number, v: number, field: string): void {
-  if (!Number.isSafeInteger(v) || v < 0) throw new LayerkitError("BAD_ARGUMENT", `footer field ${field} = ${v} is not a non-negative safe integer`, { field, value: v });
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new LayerkitError("BAD_ARGUMENT", `footer field ${field} = ${v} is not a non-negative safe integer`, { field, value: v });
+  }
   view.setBigUint64(at, BigInt(v), true);
 }
 

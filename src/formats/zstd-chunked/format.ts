@@ -22,7 +22,12 @@ import { zstdChunkedRules } from "./rules.js";
 import { loadZstdChunkedToc } from "./verify-toc.js";
 import { createZstdChunkedLayer } from "./writer.js";
 
-const TOC_KEYS = [ANNOTATION_MANIFEST_CHECKSUM, ANNOTATION_MANIFEST_POSITION, OLD_ANNOTATION_MANIFEST_CHECKSUM, OLD_ANNOTATION_MANIFEST_POSITION];
+const TOC_KEYS = [
+  ANNOTATION_MANIFEST_CHECKSUM,
+  ANNOTATION_MANIFEST_POSITION,
+  OLD_ANNOTATION_MANIFEST_CHECKSUM,
+  OLD_ANNOTATION_MANIFEST_POSITION,
+];
 
 /** A {@link LayerIndex} over a TOC read with `readToc` from `source` (zstd:chunked or its stargz variant). */
 export function zstdChunkedIndex(core: Core, source: PrefetchSource, toc: ReadTocResult): LayerIndex {
@@ -68,6 +73,9 @@ export const zstdChunked: Format = {
   compression: "zstd",
   mediaType: OCI_LAYER_ZSTD,
   create: (core, input, { level, annotationKeys }) =>
-    createZstdChunkedLayer(core, input, { ...(level === undefined ? {} : { level }), ...(annotationKeys === undefined ? {} : { annotationKeys }) }),
+    createZstdChunkedLayer(core, input, {
+      ...(level === undefined ? {} : { level }),
+      ...(annotationKeys === undefined ? {} : { annotationKeys }),
+    }),
   seekable: zstdChunkedSeekable,
 };

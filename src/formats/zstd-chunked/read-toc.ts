@@ -9,11 +9,17 @@
  *
  * @module
  */
-import { digestOf, getCore, type Core } from "../../core.js";
-import { LayerkitError, isLayerkitError } from "../../errors.js";
-import { readRanges, type BlobSource } from "../../source/blob-source.js";
+import { type Core, digestOf, getCore } from "../../core.js";
+import { isLayerkitError, LayerkitError } from "../../errors.js";
+import { type BlobSource, readRanges } from "../../source/blob-source.js";
 import { concatBytes } from "../../util/bytes.js";
-import { parseDigest, readZstdChunkedAnnotations, type ManifestPosition, type Position, type ZstdChunkedAnnotations } from "./annotations.js";
+import {
+  type ManifestPosition,
+  parseDigest,
+  type Position,
+  readZstdChunkedAnnotations,
+  type ZstdChunkedAnnotations,
+} from "./annotations.js";
 import { ANNOTATION_ESTARGZ_TOC_DIGEST, MAX_TOC_SIZE } from "../../layer/annotations.js";
 import { detectGeneration, type Generation, type TocFormat } from "../../layer/classify.js";
 import {
@@ -79,7 +85,9 @@ class Pieces {
   }
   get(offset: number, length: number): Uint8Array | undefined {
     for (const p of this.list) {
-      if (offset >= p.offset && offset + length <= p.offset + p.bytes.length) return p.bytes.subarray(offset - p.offset, offset - p.offset + length);
+      if (offset >= p.offset && offset + length <= p.offset + p.bytes.length) {
+        return p.bytes.subarray(offset - p.offset, offset - p.offset + length);
+      }
     }
     return undefined;
   }
@@ -153,11 +161,15 @@ export async function readToc(source: BlobSource, options: ReadTocOptions = {}):
     pieces.add(blobSize - n, tail);
     footer = parseFooter(tail, blobSize);
     if (footer.tocLength > maxToc || footer.tocUncompressedLength > maxToc) {
-      throw new LayerkitError("LIMIT_EXCEEDED", `footer declares a TOC of ${footer.tocLength} compressed / ${footer.tocUncompressedLength} uncompressed bytes, limit ${maxToc}`, {
-        tocLength: footer.tocLength,
-        tocUncompressedLength: footer.tocUncompressedLength,
-        limit: maxToc,
-      });
+      throw new LayerkitError(
+        "LIMIT_EXCEEDED",
+        `footer declares a TOC of ${footer.tocLength} compressed / ${footer.tocUncompressedLength} uncompressed bytes, limit ${maxToc}`,
+        {
+          tocLength: footer.tocLength,
+          tocUncompressedLength: footer.tocUncompressedLength,
+          limit: maxToc,
+        },
+      );
     }
     tocPosition = { offset: footer.tocOffset, length: footer.tocLength, uncompressedLength: footer.tocUncompressedLength, type: 1 };
     // One more request: the TOC frame (and the tar-split after it, only when asked for), so a
@@ -172,8 +184,7 @@ export async function readToc(source: BlobSource, options: ReadTocOptions = {}):
     }
   }
 
-  const tarSplitPosition: Position | undefined =
-    ann?.tarSplitPosition ??
+  const tarSplitPosition: Position | undefined = ann?.tarSplitPosition ??
     (footer?.tarSplitOffset !== undefined
       ? { offset: footer.tarSplitOffset, length: footer.tarSplitLength!, uncompressedLength: footer.tarSplitUncompressedLength! }
       : undefined);
@@ -196,7 +207,9 @@ export async function readToc(source: BlobSource, options: ReadTocOptions = {}):
   const json = decompressExact(core, compressed, tocPosition.uncompressedLength, "TOC", maxToc);
 
   let payloadEnd = tocStart;
-  if (tarSplitPosition && tarSplitPosition.offset - SKIPPABLE_HEADER_SIZE < payloadEnd) payloadEnd = tarSplitPosition.offset - SKIPPABLE_HEADER_SIZE;
+  if (tarSplitPosition && tarSplitPosition.offset - SKIPPABLE_HEADER_SIZE < payloadEnd) {
+    payloadEnd = tarSplitPosition.offset - SKIPPABLE_HEADER_SIZE;
+  }
   const parsed = parseToc(json, { payloadEnd });
 
   const result: ReadTocResult = {
@@ -220,11 +233,15 @@ export async function readToc(source: BlobSource, options: ReadTocOptions = {}):
     const expected = ann?.estargzTocDigest ?? estargzOnly;
     if (expected !== undefined) {
       if (expected !== result.estargzTocDigest) {
-        throw new LayerkitError("DIGEST_MISMATCH", `eStargz TOC digest ${result.estargzTocDigest} does not match the ${ANNOTATION_ESTARGZ_TOC_DIGEST} annotation ${expected}`, {
-          expected,
-          actual: result.estargzTocDigest,
-          what: "estargz-toc",
-        });
+        throw new LayerkitError(
+          "DIGEST_MISMATCH",
+          `eStargz TOC digest ${result.estargzTocDigest} does not match the ${ANNOTATION_ESTARGZ_TOC_DIGEST} annotation ${expected}`,
+          {
+            expected,
+            actual: result.estargzTocDigest,
+            what: "estargz-toc",
+          },
+        );
       }
       result.authenticated = true;
     }
@@ -294,7 +311,11 @@ async function readTarSplitWith(
   if (expected !== undefined) {
     const actual = digestOf(core, compressed);
     if (actual !== expected) {
-      throw new LayerkitError("DIGEST_MISMATCH", `tar-split digest ${actual} does not match ${expected}`, { expected, actual, what: "tar-split" });
+      throw new LayerkitError("DIGEST_MISMATCH", `tar-split digest ${actual} does not match ${expected}`, {
+        expected,
+        actual,
+        what: "tar-split",
+      });
     }
   }
   return decompressExact(core, compressed, pos.uncompressedLength, "tar-split", max);
@@ -322,7 +343,10 @@ function crossCheckFooter(footer: ZstdChunkedFooter, toc: Position, tarSplit: Po
     });
   }
   if (tarSplit && footer.tarSplitOffset !== undefined) {
-    if (footer.tarSplitOffset !== tarSplit.offset || footer.tarSplitLength !== tarSplit.length || footer.tarSplitUncompressedLength !== tarSplit.uncompressedLength) {
+    if (
+      footer.tarSplitOffset !== tarSplit.offset || footer.tarSplitLength !== tarSplit.length ||
+      footer.tarSplitUncompressedLength !== tarSplit.uncompressedLength
+    ) {
       throw new LayerkitError("INCONSISTENT", "the footer and the tarsplit-position annotation give different tar-split positions", {
         footer: `${footer.tarSplitOffset}:${footer.tarSplitLength}:${footer.tarSplitUncompressedLength}`,
         annotation: `${tarSplit.offset}:${tarSplit.length}:${tarSplit.uncompressedLength}`,
@@ -349,7 +373,11 @@ function checkFrameHeader(header: Uint8Array, pos: Position, what: string, code:
 /** Decompresses `data`, which must produce exactly `expected` bytes (≤ `max`). */
 function decompressExact(core: Core, data: Uint8Array, expected: number, what: string, max: number): Uint8Array {
   if (expected > max) {
-    throw new LayerkitError("LIMIT_EXCEEDED", `${what} declares ${expected} uncompressed bytes, limit ${max}`, { what, uncompressedLength: expected, limit: max });
+    throw new LayerkitError("LIMIT_EXCEEDED", `${what} declares ${expected} uncompressed bytes, limit ${max}`, {
+      what,
+      uncompressedLength: expected,
+      limit: max,
+    });
   }
   let out: Uint8Array;
   try {
@@ -357,13 +385,19 @@ function decompressExact(core: Core, data: Uint8Array, expected: number, what: s
     out = core.zstd.decompress(data, { maxOutput: expected + 1 });
   } catch (e) {
     if (isLayerkitError(e, "ZSTD_FRAME_TOO_LARGE")) {
-      throw new LayerkitError("SIZE_MISMATCH", `${what} decompresses to more than the declared ${expected} bytes`, { what, expected }, { cause: e });
+      throw new LayerkitError("SIZE_MISMATCH", `${what} decompresses to more than the declared ${expected} bytes`, { what, expected }, {
+        cause: e,
+      });
     }
     if (isLayerkitError(e)) throw new LayerkitError(e.code, `${what}: ${e.message}`, { ...e.details, what }, { cause: e });
     throw e;
   }
   if (out.length !== expected) {
-    throw new LayerkitError("SIZE_MISMATCH", `${what} decompresses to ${out.length} bytes, declared ${expected}`, { what, expected, actual: out.length });
+    throw new LayerkitError("SIZE_MISMATCH", `${what} decompresses to ${out.length} bytes, declared ${expected}`, {
+      what,
+      expected,
+      actual: out.length,
+    });
   }
   return out;
 }

@@ -20,7 +20,7 @@ import { LayerkitError } from "../../errors.js";
 import { TarReader, type TarReaderOptions } from "../../tar/reader.js";
 import { cleanPath } from "../../go/path.js";
 import { base64Decode, base64Encode, base64EncodeInto, base64Length } from "../../go/base64.js";
-import { ByteReader, bytesEqual, concatBytes, iterateSource, type ByteSource } from "../../util/bytes.js";
+import { ByteReader, bytesEqual, type ByteSource, concatBytes, iterateSource } from "../../util/bytes.js";
 import { goString, goStringBytes, hasInvalidUtf8 } from "../../go/strings.js";
 import { CompactStringSet } from "../../util/compact-string-set.js";
 import { Crc64 } from "../../util/crc64.js";
@@ -59,10 +59,14 @@ const enc = new TextEncoder();
 const SEGMENT_HEAD = enc.encode('{"type":2,"payload":"');
 
 function duplicate(name: string, cleaned: string): LayerkitError {
-  return new LayerkitError("TAR_DUPLICATE_PATH", `tar-split: duplicate path ${JSON.stringify(name)} (duplicates of file paths not supported)`, {
-    name,
-    path: cleaned,
-  });
+  return new LayerkitError(
+    "TAR_DUPLICATE_PATH",
+    `tar-split: duplicate path ${JSON.stringify(name)} (duplicates of file paths not supported)`,
+    {
+      name,
+      path: cleaned,
+    },
+  );
 }
 
 /** The tar-split packer: hands each encoded line to `write`. */
@@ -139,7 +143,9 @@ export class TarSplitWriter {
     else if (name !== "") o += ',"name":' + goJsonString(name, { shortBackspaceFormfeed: this.#short });
     if (size !== 0) o += ',"size":' + size;
     if (size > 0) {
-      if (!crc || crc.length !== 8) throw new LayerkitError("BAD_ARGUMENT", `tar-split: file ${JSON.stringify(name)} needs its 8-byte CRC-64`, { name });
+      if (!crc || crc.length !== 8) {
+        throw new LayerkitError("BAD_ARGUMENT", `tar-split: file ${JSON.stringify(name)} needs its 8-byte CRC-64`, { name });
+      }
       o += ',"payload":"' + base64Encode(crc) + '"';
     } else o += ',"payload":null';
     this.#emit(o + ',"position":' + this.#position + "}\n");
@@ -359,7 +365,11 @@ export type TarSplitFileGetter = (name: string, entry: TarSplitEntry) => ByteSou
  * FileType with size > 0 the bytes `getFile` returns, checked against the CRC-64 (DIGEST_MISMATCH
  * naming the file on a mismatch, as upstream's "file integrity checksum failed").
  */
-export function assembleTar(tarSplit: ByteSource, getFile: TarSplitFileGetter, options: TarSplitReaderOptions = {}): AsyncGenerator<Uint8Array, void, void> {
+export function assembleTar(
+  tarSplit: ByteSource,
+  getFile: TarSplitFileGetter,
+  options: TarSplitReaderOptions = {},
+): AsyncGenerator<Uint8Array, void, void> {
   return assembleTarEntries(readTarSplit(tarSplit, options), getFile);
 }
 

@@ -15,7 +15,9 @@ import type { Toc, TocEntry } from "../../layer/toc.js";
 import { goJsonString } from "../../go/json-string.js";
 
 function int(v: number, field: string): string {
-  if (!Number.isSafeInteger(v)) throw new LayerkitError("BAD_ARGUMENT", `TOC field ${field} must be a safe integer, got ${v}`, { field, value: v });
+  if (!Number.isSafeInteger(v)) {
+    throw new LayerkitError("BAD_ARGUMENT", `TOC field ${field} must be a safe integer, got ${v}`, { field, value: v });
+  }
   return v === 0 ? "0" : String(v);
 }
 

@@ -11,8 +11,15 @@ import { jtocRules } from "../estargz/rules.js";
 import { readTarSplit, readToc } from "./read-toc.js";
 import { zstdChunkedRules } from "./rules.js";
 
-export async function loadZstdChunkedToc(source: BlobSource, { core, annotations, tocDigest, findings }: LoadTocForVerifyOptions): Promise<TocPlan | undefined> {
-  const toc = await readReporting(findings, annotations !== undefined, (checked) => readToc(source, checked && annotations ? { annotations, core } : { core }));
+export async function loadZstdChunkedToc(
+  source: BlobSource,
+  { core, annotations, tocDigest, findings }: LoadTocForVerifyOptions,
+): Promise<TocPlan | undefined> {
+  const toc = await readReporting(
+    findings,
+    annotations !== undefined,
+    (checked) => readToc(source, checked && annotations ? { annotations, core } : { core }),
+  );
   if (!toc) return undefined;
   let authenticated = toc.authenticated;
   if (tocDigest !== undefined) {

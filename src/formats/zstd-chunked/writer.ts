@@ -84,7 +84,11 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
         const name = entry.header.name;
         if (hasInvalidUtf8(name)) {
           // The TOC would carry U+FFFD where tar-split keeps the raw bytes: upstream's consistency check fails.
-          throw new LayerkitError("TAR_UNSUPPORTED", `tar entry name ${JSON.stringify(name)} is not valid UTF-8, which zstd:chunked cannot represent consistently`, { name });
+          throw new LayerkitError(
+            "TAR_UNSUPPORTED",
+            `tar entry name ${JSON.stringify(name)} is not valid UTF-8, which zstd:chunked cannot represent consistently`,
+            { name },
+          );
         }
         const meta = fileMetadataFromHeader(entry.header);
         links.add(meta.type, name, meta.linkName, entryIndex++); // readers refuse ambiguous hardlinks: never write one
@@ -134,7 +138,11 @@ export function createZstdChunkedLayer(core: Core, input: ReadableStream<Uint8Ar
         blob.push(part);
         yield* blob.drain();
       }
-      const tarSplitPosition = { offset: blob.offset + SKIPPABLE_HEADER_SIZE, length: tarSplitFrame.size, uncompressedLength: tarSplitFrame.length };
+      const tarSplitPosition = {
+        offset: blob.offset + SKIPPABLE_HEADER_SIZE,
+        length: tarSplitFrame.size,
+        uncompressedLength: tarSplitFrame.length,
+      };
       blob.push(skippableFrameHeader(tarSplitFrame.size));
       for (const part of tarSplitFrame.parts.splice(0)) {
         blob.push(part);
@@ -323,7 +331,7 @@ class BlobOutput {
   /** Appends `bytes` (copied). */
   push(bytes: Uint8Array): void {
     this.counter.update(bytes);
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       const batch = (this.batch ??= this.spare.pop() ?? new Uint8Array(OUTPUT_BATCH));
       const n = Math.min(OUTPUT_BATCH - this.used, bytes.length - at);
       batch.set(n === bytes.length ? bytes : bytes.subarray(at, at + n), this.used);
@@ -453,7 +461,14 @@ function fileEntries(meta: TocEntry, fileDigest: string, chunks: WrittenChunk[],
   if (first.zeros) reg.chunkType = "zeros";
   const out: TocEntry[] = [reg];
   for (const c of chunks.slice(1)) {
-    const e: TocEntry = { type: "chunk", name: meta.name, offset: c.offset, chunkSize: c.size, chunkOffset: c.fileOffset, chunkDigest: c.digest };
+    const e: TocEntry = {
+      type: "chunk",
+      name: meta.name,
+      offset: c.offset,
+      chunkSize: c.size,
+      chunkOffset: c.fileOffset,
+      chunkDigest: c.digest,
+    };
     if (c.zeros) e.chunkType = "zeros";
     out.push(e);
   }

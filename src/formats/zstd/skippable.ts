@@ -41,7 +41,9 @@ export function skippableFrame(payload: Uint8Array, nibble = 0): Uint8Array {
     throw new LayerkitError("BAD_ARGUMENT", `skippable frame nibble must be 0..15, got ${nibble}`, { nibble });
   }
   if (payload.length > MAX_PAYLOAD) {
-    throw new LayerkitError("LIMIT_EXCEEDED", `skippable frame payload of ${payload.length} bytes exceeds 2^32-1`, { size: payload.length });
+    throw new LayerkitError("LIMIT_EXCEEDED", `skippable frame payload of ${payload.length} bytes exceeds 2^32-1`, {
+      size: payload.length,
+    });
   }
   const out = new Uint8Array(SKIPPABLE_HEADER_SIZE + payload.length);
   const view = new DataView(out.buffer);
@@ -61,19 +63,31 @@ export function readSkippableHeader(bytes: Uint8Array, offset: number, options: 
     throw new LayerkitError("OUT_OF_RANGE", `skippable frame offset ${offset} outside 0..${bytes.length}`, { offset, size: bytes.length });
   }
   if (offset + 4 > bytes.length) {
-    throw new LayerkitError("TRUNCATED", `skippable frame header at ${offset}: only ${bytes.length - offset} bytes left`, { offset, size: bytes.length });
+    throw new LayerkitError("TRUNCATED", `skippable frame header at ${offset}: only ${bytes.length - offset} bytes left`, {
+      offset,
+      size: bytes.length,
+    });
   }
   const magic = u32le(bytes, offset);
   if (!isSkippableMagic(magic)) return null;
   if (offset + SKIPPABLE_HEADER_SIZE > bytes.length) {
-    throw new LayerkitError("TRUNCATED", `skippable frame header at ${offset}: only ${bytes.length - offset} bytes left`, { offset, size: bytes.length });
+    throw new LayerkitError("TRUNCATED", `skippable frame header at ${offset}: only ${bytes.length - offset} bytes left`, {
+      offset,
+      size: bytes.length,
+    });
   }
   const payloadSize = u32le(bytes, offset + 4);
   const frameSize = SKIPPABLE_HEADER_SIZE + payloadSize;
   if ((options.payload ?? true) && offset + frameSize > bytes.length) {
-    throw new LayerkitError("TRUNCATED", `skippable frame at ${offset} announces ${payloadSize} payload bytes, ${bytes.length - offset - SKIPPABLE_HEADER_SIZE} present`, {
-      offset, payloadSize, size: bytes.length,
-    });
+    throw new LayerkitError(
+      "TRUNCATED",
+      `skippable frame at ${offset} announces ${payloadSize} payload bytes, ${bytes.length - offset - SKIPPABLE_HEADER_SIZE} present`,
+      {
+        offset,
+        payloadSize,
+        size: bytes.length,
+      },
+    );
   }
   return { nibble: magic & 0xf, payloadSize, payloadOffset: offset + SKIPPABLE_HEADER_SIZE, frameSize };
 }

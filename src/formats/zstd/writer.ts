@@ -7,7 +7,7 @@
 import type { Core } from "../../core.js";
 import { DigestCounter } from "../../util/digest-counter.js";
 import { streamFromGenerator } from "../../util/async-queue.js";
-import { plainLayerResult, type LayerResult, type LayerWriter } from "../../layer/result.js";
+import { type LayerResult, type LayerWriter, plainLayerResult } from "../../layer/result.js";
 
 export interface ZstdLayerOptions {
   /** zstd level, default 3. */
