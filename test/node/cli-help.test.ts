@@ -19,7 +19,20 @@ beforeAll(() => {
 
 describe("help", () => {
   it("lists every subcommand the issue asks for, and the exit codes", () => {
-    expect(commands.sort()).toEqual(["als", "cat", "convert", "create", "demo", "extract", "image", "inspect", "ls", "pull", "push", "verify"]);
+    expect(commands.sort()).toEqual([
+      "als",
+      "cat",
+      "convert",
+      "create",
+      "demo",
+      "extract",
+      "image",
+      "inspect",
+      "ls",
+      "pull",
+      "push",
+      "verify",
+    ]);
     const top = runCli(["--help"]);
     expect(top.stdout).toContain("exit codes (every command):\n  0  ok\n  1  the layer or image is bad");
   });
