@@ -23,6 +23,7 @@ import { buildImage, type BuildLayer, type BuiltImage } from "../oci/build.js";
 import type { ImageConfig, Platform } from "../oci/types.js";
 import { filePayload } from "../tar/from-directory.js";
 import { encodeTarEnd, encodeTarHeader, type TarWriteEntry } from "../tar/writer.js";
+import { streamFromGenerator } from "../util/async-queue.js";
 import { type ByteSource, iterateSource } from "../util/bytes.js";
 import type { ContentMeta } from "./contentmeta.js";
 import { planLayers, type PlannedLayer, type RechunkPlan } from "./plan.js";
@@ -62,25 +63,6 @@ export interface BuiltFromContent {
   image: BuiltImage;
   layers: BuiltContentLayer[];
   plan: RechunkPlan;
-}
-
-/** Pulls an async sequence of byte pieces as a stream (backpressure: nothing is read ahead). */
-function streamOf(it: AsyncGenerator<Uint8Array, void, void>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        for (;;) {
-          const r = await it.next();
-          if (r.done) return controller.close();
-          if (r.value.length > 0) return controller.enqueue(r.value);
-        }
-      },
-      async cancel() {
-        await it.return(undefined);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
 
 /** The tar of one planned layer: headers from the root file system, payloads read again from it. */
@@ -156,7 +138,7 @@ export async function buildImageFromContent(
   }
   const layers: BuiltContentLayer[] = [];
   for (const [i, layer] of plan.layers.entries()) {
-    const writer = createLayer(streamOf(layerTarPieces(rootfs, layer)), {
+    const writer = createLayer(streamFromGenerator(layerTarPieces(rootfs, layer)), {
       format: options.format,
       ...(options.level === undefined ? {} : { level: options.level }),
       ...(options.core ? { core: options.core } : {}),
