@@ -67,7 +67,7 @@ const layout = fc
       k += c;
       return { index: f, name: `f${f}`, chunks };
     });
-    files.forEach((f, i) => (f.endOffset = files[i + 1]?.chunks[0]!.offset ?? payloadEnd));
+    files.forEach((f, i) => (f.endOffset = files[i + 1]?.chunks[0]?.offset ?? payloadEnd));
     return { files, payloadEnd };
   });
 
@@ -97,7 +97,7 @@ describe("assignChunkRanges (zstd:chunked)", () => {
         out.forEach((rs, i) => {
           const last = rs[rs.length - 1]!;
           expect(last.exact).toBe(false);
-          expect(last.end).toBe(files[i + 1]?.chunks[0]!.offset ?? payloadEnd);
+          expect(last.end).toBe(files[i + 1]?.chunks[0]?.offset ?? payloadEnd);
         });
       }),
       params,
