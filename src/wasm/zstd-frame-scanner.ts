@@ -19,7 +19,6 @@ export class ZstdFrameScanner {
   readonly skippableStarts = new Set<number>();
   /** Called with `[start, end)` of every skippable frame whose header was read. */
   onSkippable: ((start: number, end: number) => void) | undefined;
-  #inSkippable = false;
   readonly #wanted: ReadonlySet<number>;
   #pos = 0;
   #skip = 0;
@@ -37,11 +36,6 @@ export class ZstdFrameScanner {
   /** False once the stream stopped looking like zstd (the decompressor reports why). */
   get healthy(): boolean {
     return this.#state !== "broken";
-  }
-
-  /** True from a skippable frame's magic until the next frame's magic is read. */
-  get inSkippable(): boolean {
-    return this.#inSkippable;
   }
 
   /** Bytes pushed so far. */
@@ -88,13 +82,11 @@ export class ZstdFrameScanner {
     switch (this.#state) {
       case "magic": {
         const magic = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
-        this.#inSkippable = false;
         if (magic === ZSTD_MAGIC) {
           if (this.#wanted.has(this.#structStart)) this.starts.add(this.#structStart);
           this.#state = "descriptor";
         } else if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) {
           if (this.#wanted.has(this.#structStart)) this.skippableStarts.add(this.#structStart);
-          this.#inSkippable = true;
           this.#state = "skippable-size";
         } else {
           this.#state = "broken";

@@ -239,7 +239,50 @@ interface DecodeState {
   limit: number;
   last: number;
   /** Tracks frame structure so a skippable frame's length is not taken for an error code. */
-  frames?: ZstdFrameScanner;
+  frames?: SkippableSpans;
+}
+
+/**
+ * The skippable frames of a stream, as `[start, end)` input offsets, scanned a chunk ahead of the
+ * decoder. Whether a result in the error range is a skippable frame's length must be decided at
+ * the decoder's own input position: the scanner has already read to the end of the chunk, which
+ * may lie in a later skippable frame (every zstd:chunked blob ends in them), and judging by its
+ * state there took real corruption in the payload for a skippable length.
+ */
+class SkippableSpans {
+  readonly #scanner = new ZstdFrameScanner(NO_MARKS);
+  /** Flat [start, end, start, end, …] from #head on; earlier pairs are behind the decoder. */
+  #spans: number[] = [];
+  #head = 0;
+
+  constructor() {
+    this.#scanner.onSkippable = (start, end) => void this.#spans.push(start, end);
+  }
+
+  /** Input offset of the next byte pushed. */
+  get position(): number {
+    return this.#scanner.position;
+  }
+
+  push(data: Uint8Array): void {
+    this.#scanner.push(data);
+  }
+
+  /** True when input offset `at` (the decoder's position) lies in a skippable frame (at its end, the next frame's magic is read). */
+  contains(at: number): boolean {
+    this.forgetBefore(at);
+    return this.#head < this.#spans.length && this.#spans[this.#head]! <= at;
+  }
+
+  /** Drops the spans that end at or before `at` (the decoder never goes back). */
+  forgetBefore(at: number): void {
+    const s = this.#spans;
+    while (this.#head < s.length && s[this.#head + 1]! <= at) this.#head += 2;
+    if (this.#head > 1024 && this.#head * 2 > s.length) {
+      this.#spans = s.slice(this.#head);
+      this.#head = 0;
+    }
+  }
 }
 
 const NO_MARKS: ReadonlySet<number> = new Set();
@@ -565,17 +608,20 @@ class ZstdEngine implements Zstd {
       for (let off = 0; off < n;) {
         const take = Math.min(n - off, IN_CHUNK);
         this.heap().set(data.subarray(off, off + take), inPtr);
+        const chunkStart = state.frames?.position ?? 0;
         state.frames?.push(data.subarray(off, off + take));
         let done = 0;
         for (;;) {
           const room = state.limit - state.total;
           const cap = room < outCap ? room + 1 : outCap;
           const raw = x.lk_decompress(dctx, inPtr + done, take - done, outPtr, cap);
-          // A skippable frame's remaining length as the next-input hint can fall in the error range.
-          if (isZstdError(raw) && !state.frames?.inSkippable) throw this.error(raw, "decompress", { offset: off + done });
-          const r = raw >>> 0;
           const consumed = this.ioIn();
           const produced = this.ioOut();
+          // A skippable frame's remaining length as the next-input hint can fall in the error range.
+          if (isZstdError(raw) && !state.frames?.contains(chunkStart + done + consumed)) {
+            throw this.error(raw, "decompress", { offset: off + done });
+          }
+          const r = raw >>> 0;
           done += consumed;
           state.last = r;
           if (produced > 0) {
@@ -595,6 +641,7 @@ class ZstdEngine implements Zstd {
           }
         }
         off += take;
+        state.frames?.forgetBefore(chunkStart + take);
       }
     } catch (e) {
       this.x.lk_dctx_reset(dctx);
@@ -630,7 +677,7 @@ class ZstdEngine implements Zstd {
     }
     const dctx = this.sharedD(windowLog);
     const sink = new Sink(expected);
-    const state: DecodeState = { total: 0, limit, last: 0, frames: new ZstdFrameScanner(NO_MARKS) };
+    const state: DecodeState = { total: 0, limit, last: 0, frames: new SkippableSpans() };
     this.decompressInto(dctx, data, sink, state);
     if (state.last !== 0) {
       this.x.lk_dctx_reset(dctx);
@@ -810,7 +857,7 @@ class Decompressor implements ZstdDecompressor {
   constructor(private readonly engine: ZstdEngine, windowLog: number, limit: number) {
     const ctx = engine.newDctx(windowLog);
     this.ctx = ctx;
-    this.state = { total: 0, limit, last: 0, frames: new ZstdFrameScanner(NO_MARKS) };
+    this.state = { total: 0, limit, last: 0, frames: new SkippableSpans() };
     registry?.register(this, () => engine.freeDctx(ctx), this.token);
   }
 

@@ -15,6 +15,7 @@ import type { LayerFormat } from "../../src/layer/result.js";
 import { buildTar, readTar } from "../../src/tar/index.js";
 import { type Mutated, mutatePlain, mutateSeekable } from "./mutators.js";
 import { check, type Finding } from "./oracle.js";
+import type { GoTarLister } from "./tar-diff.js";
 import { type SeekableParts, split } from "./reseal.js";
 import { inputSeed, type Rng, rng } from "./rng.js";
 import { type BaseLayer, buildLayer, FORMATS, sampleTar } from "./samples.js";
@@ -93,24 +94,42 @@ async function createInput(core: Core, r: Rng, base: Base, format: LayerFormat):
   }
 }
 
-/** Input `index` of the campaign `seed` (`native`: compare with the native decoder too). */
-export async function runInput(core: Core, bases: Bases, seed: number, index: number, nativeEvery: number): Promise<InputResult> {
+/** How often the expensive differential oracles run (every Nth input; 0: never). */
+export interface Sampling {
+  nativeEvery: number;
+  tarStreamEvery: number;
+  goEvery: number;
+  goTar?: GoTarLister;
+}
+
+/** The mutator family of an op ("toc:set#3.name" → "toc:set", "flip@12" → "flip"). */
+export const familyOf = (op: string): string => op.replace(/[#@].*$/, "").replace(/:(no-annotations|before|after)$/, "");
+
+/** Input `index` of the campaign `seed`, through every oracle (the expensive ones as `sampling` says). */
+export async function runInput(core: Core, bases: Bases, seed: number, index: number, sampling: Sampling): Promise<InputResult> {
   const r = rng(inputSeed(seed, index));
-  const format = FORMATS[index % FORMATS.length]!;
+  // From the input's seed, not index % 4: a worker striding the indices still gets every format.
+  const pick = rng(inputSeed(seed, index) ^ 0x5bd1e995);
+  const format = FORMATS[pick.int(FORMATS.length)]!;
   const list = bases.get(format)!;
   const base = r.pick(list);
   let input: Mutated | undefined;
-  if (index % 25 === 7 && (format === "zstd:chunked" || format === "estargz")) {
+  if (pick.int(25) === 7 && (format === "zstd:chunked" || format === "estargz")) {
     input = await createInput(core, r, base, format);
     if (input && input.ops[1]!.startsWith("refused")) return { index, input, findings: [], tags: [input.ops[1]!] };
   }
-  input ??= base.parts ? mutateSeekable(r, core, base.parts, base.annotations, base.blob) : mutatePlain(r, format, base.blob);
-  const outcome = await check(core, input, nativeEvery > 0 && index % nativeEvery === 0);
+  input ??= base.parts ? mutateSeekable(r, core, base.parts, base.annotations, base.blob) : mutatePlain(r, core, format, base);
+  const every = (n: number): boolean => n > 0 && index % n === 0;
+  const outcome = await check(core, input, {
+    native: every(sampling.nativeEvery),
+    tarStream: every(sampling.tarStreamEvery),
+    ...(sampling.goTar && every(sampling.goEvery) ? { goTar: sampling.goTar } : {}),
+  });
   const findings = outcome.findings;
   if (input.ops[1] === "created" && !outcome.verifyOk) {
     findings.push({ kind: "disagree", message: `createLayer wrote a ${format} layer its own verify rejects (${outcome.tags[0]})` });
   }
-  return { index, input, findings, tags: outcome.tags };
+  return { index, input, findings, tags: [...outcome.tags, ...input.ops.slice(0, 2).map((op) => "mut:" + familyOf(op))] };
 }
 
 /** Saves a reproduction: the blob, its annotations and what was done. */

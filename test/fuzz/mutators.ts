@@ -21,7 +21,8 @@ export interface Mutated extends Sealed {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-const INTERESTING: unknown[] = [
+/** Values a TOC field is set to: boundaries, wrong types, unsafe names. */
+export const INTERESTING: readonly unknown[] = [
   -1,
   0,
   1,
@@ -57,7 +58,8 @@ const INTERESTING: unknown[] = [
   [],
   {},
 ];
-const FIELDS = [
+/** Every TOC entry field the readers look at. */
+export const FIELDS: readonly string[] = [
   "type",
   "name",
   "linkName",
@@ -323,10 +325,17 @@ export function mutateSeekable(
   return { format: p.format, ...s, ops };
 }
 
-/** One mutated input from a plain zstd or gzip layer. */
-export function mutatePlain(r: Rng, format: LayerFormat, blob: Uint8Array): Mutated {
+/** One mutated input from a plain zstd or gzip layer: its compressed bytes, or its tar before compression. */
+export function mutatePlain(r: Rng, core: Core, format: LayerFormat, base: { blob: Uint8Array; tar: Uint8Array }): Mutated {
   const ops: string[] = [];
-  let b = blob;
+  let b = base.blob;
+  if (r.chance(0.3)) {
+    // The tar itself (headers mostly, where parsing happens), compressed again: the tar readers' input.
+    const m = mutateBytes(r, base.tar, 0, r.chance(0.8) ? Math.min(2048, base.tar.length) : base.tar.length);
+    b = format === "zstd" ? core.zstd.compress(m.bytes, { level: 1 }) : gzipMember(m.bytes, 1);
+    ops.push("tar:" + m.op);
+    if (r.chance(0.7)) return { format, blob: b, annotations: {}, ops };
+  }
   if (format === "zstd" && r.chance(0.3)) {
     const at = r.int(b.length + 1);
     const frame = r.chance(0.5) ? buildSkippableFrame(r.bytes(r.int(8))) : (() => {

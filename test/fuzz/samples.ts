@@ -44,13 +44,13 @@ export function sampleTar(r: Rng): Uint8Array {
   const mtime = 1_700_000_000 + r.int(1000);
   const dirs = ["d", "d/e", "x"];
   for (const d of dirs) entries.push({ name: d + "/", type: "dir", mtime });
-  const n = 2 + r.int(10);
+  const n = 2 + r.int(6); // small layers: the campaign's throughput is in the number of inputs
   for (let i = 0; i < n; i++) {
     const dir = r.pick(dirs);
     const name = `${dir}/${r.chance(0.1) ? "n".repeat(90 + r.int(80)) : "f"}${i}`;
     const k = r.int(10);
     if (k < 6 || files.length === 0) {
-      const size = r.pick([0, 1, 25, 511, 512, 700, 4096, 5000, 20_000]);
+      const size = r.pick([0, 1, 25, 511, 512, 700, 1500, 4096, 9000]);
       const e: TarWriteEntry = { name, data: content(r, size), mtime };
       if (r.chance(0.15)) e.xattrs = { "user.k": "v" + i };
       if (r.chance(0.1)) e.mode = 0o755;

@@ -38,6 +38,8 @@ import { buildTar, readTar, TarReader, type TarWriteEntry } from "../../src/tar/
 import { goStringBytes } from "../../src/go/strings.js";
 import { randomBytes } from "../fixtures/tars.js";
 import { harnessPath } from "../support/go-harness.js";
+import { FIELDS, INTERESTING as CAMPAIGN_INTERESTING, mutateBytes as campaignMutateBytes } from "../fuzz/mutators.js";
+import { type Rng, rng as campaignRng } from "../fuzz/rng.js";
 import { readAll as collect } from "../support/registry.js";
 
 const enc = new TextEncoder();
@@ -45,56 +47,10 @@ const dec = new TextDecoder();
 const sha = (b: Uint8Array): string => "sha256:" + createHash("sha256").update(b).digest("hex");
 const MTIME = 1700000000;
 
-/** mulberry32: a small seeded PRNG, so every run mutates the same way. */
-function prng(seed: number): { int(n: number): number; pick<T>(a: readonly T[]): T; chance(p: number): boolean } {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: (n) => Math.floor(next() * n),
-    pick: (a) => a[Math.floor(next() * a.length)]!,
-    chance: (p) => next() < p,
-  };
-}
-type Rng = ReturnType<typeof prng>;
-
+/** The campaign's seeded PRNG and byte mutator (test/fuzz), so every run mutates the same way. */
+const prng = campaignRng;
 /** One byte-level mutation inside `[from, to)` of `b` (a copy; may change the length). */
-function mutateBytes(rng: Rng, b: Uint8Array, from = 0, to = b.length): Uint8Array {
-  const at = from + rng.int(Math.max(1, to - from));
-  const out = b.slice();
-  switch (rng.int(8)) {
-    case 0: // flip a bit
-      out[at]! ^= 1 << rng.int(8);
-      return out;
-    case 1: // a random byte
-      out[at] = rng.int(256);
-      return out;
-    case 2: // an interesting byte
-      out[at] = rng.pick([0, 0xff, 0x7f, 0x80, 0x30, 0x39, 0x20, 0x22, 0x5c, 0x2f, 0x2e]);
-      return out;
-    case 3: // a few random bytes
-      for (let i = 0; i < 1 + rng.int(8) && at + i < out.length; i++) out[at + i] = rng.int(256);
-      return out;
-    case 4: // truncate
-      return out.subarray(0, at);
-    case 5: // delete a range
-      return new Uint8Array([...out.subarray(0, at), ...out.subarray(Math.min(out.length, at + 1 + rng.int(64)))]);
-    case 6: // insert bytes
-      return new Uint8Array([...out.subarray(0, at), ...randomBytes(1 + rng.int(32), rng.int(1 << 30) + 1), ...out.subarray(at)]);
-    default: // overwrite with a little-endian u64 of an interesting value (footers, lengths)
-      {
-        const v = rng.pick([0n, 1n, 7n, 8n, 0xffffffffn, 1n << 53n, (1n << 64n) - 1n, BigInt(b.length), BigInt(b.length - 72), BigInt(at)]);
-        const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-        if (at + 8 <= out.length) view.setBigUint64(at, v, true);
-      }
-      return out;
-  }
-}
+const mutateBytes = (r: Rng, b: Uint8Array, from = 0, to = b.length): Uint8Array => campaignMutateBytes(r, b, from, to).bytes;
 
 /** Runs `f` and returns "ok" or the LayerkitError code; anything else is a failure of the parser. */
 async function outcome(what: string, f: () => Promise<unknown> | unknown): Promise<string> {
@@ -196,58 +152,8 @@ async function readAllEstargz(blob: Uint8Array, tocDigest?: string): Promise<str
 // ---------------------------------------------------------------------------------------------
 // Structured TOC mutations: re-sealed blobs, so the parser behind the digest check is reached.
 
-const INTERESTING: unknown[] = [
-  -1,
-  0,
-  1,
-  7,
-  8,
-  511,
-  512,
-  2 ** 31,
-  2 ** 32,
-  2 ** 53,
-  2 ** 53 + 2,
-  1e300,
-  -0.5,
-  1.5,
-  "",
-  "..",
-  "../x",
-  "/abs",
-  "a\u0000b",
-  "d/small",
-  "d/big",
-  "sha256:",
-  "sha256:" + "0".repeat(64),
-  "zeros",
-  "reg",
-  "chunk",
-  "x",
-  null,
-  true,
-  [],
-  {},
-];
-const FIELDS = [
-  "type",
-  "name",
-  "linkName",
-  "mode",
-  "size",
-  "uid",
-  "gid",
-  "modtime",
-  "digest",
-  "offset",
-  "endOffset",
-  "chunkSize",
-  "chunkOffset",
-  "chunkDigest",
-  "chunkType",
-  "xattrs",
-  "innerOffset",
-];
+/** The campaign's interesting values, plus names of this test's sample tar. */
+const INTERESTING: unknown[] = [...CAMPAIGN_INTERESTING, "d/small", "d/big", 2 ** 53 + 2, -0.5];
 
 function mutateToc(rng: Rng, json: Uint8Array, blobLen: number): Uint8Array {
   const toc = JSON.parse(dec.decode(json)) as { entries: Record<string, unknown>[] };

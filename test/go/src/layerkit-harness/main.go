@@ -19,10 +19,15 @@
 //	tar-list IN.tar|-
 //	    read the tar with Go's archive/tar, every payload to the end (sparse files as their
 //	    logical content); prints the entries and, if the reader failed, its error (exit 0)
+//	tar-list-stream
+//	    tar-list for many tars on one process (the fuzz campaign's differential oracle): reads
+//	    frames of a 4-byte big-endian length and that many tar bytes from stdin, and prints one
+//	    tar-list document per frame, on one line each, until stdin ends
 package main
 
 import (
 	"archive/tar"
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -69,6 +74,8 @@ func main() {
 		err = stargzZstdWrite(os.Args[2:])
 	case "tar-list":
 		err = tarList(os.Args[2:])
+	case "tar-list-stream":
+		err = tarListStream()
 	default:
 		usage()
 	}
@@ -83,6 +90,7 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   layerkit-harness cstorage-write [--level N] IN.tar OUT.blob
   layerkit-harness tar-list IN.tar|-
+  layerkit-harness tar-list-stream
   layerkit-harness cstorage-read [--map-current-keys] BLOB ANNOTATIONS.json|-
   layerkit-harness cstorage-apply [--map-current-keys] BLOB ANNOTATIONS.json|- DEST
   layerkit-harness stargz-zstd-write IN.tar OUT.blob`)
@@ -466,6 +474,11 @@ func tarList(args []string) error {
 		defer f.Close()
 		in = f
 	}
+	return printJSON(listTar(in))
+}
+
+// listTar is what tar-list prints for one tar.
+func listTar(in io.Reader) map[string]interface{} {
 	tr := tar.NewReader(in)
 	entries := []tarListEntry{}
 	var readErr error
@@ -489,5 +502,33 @@ func tarList(args []string) error {
 	if readErr != nil {
 		out["error"] = readErr.Error()
 	}
-	return printJSON(out)
+	return out
+}
+
+// tarListStream answers length-prefixed tars from stdin, one JSON line each.
+func tarListStream() error {
+	in := bufio.NewReaderSize(os.Stdin, 1<<16)
+	out := bufio.NewWriter(os.Stdout)
+	enc := json.NewEncoder(out)
+	var n [4]byte
+	for {
+		if _, err := io.ReadFull(in, n[:]); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		size := int64(n[0])<<24 | int64(n[1])<<16 | int64(n[2])<<8 | int64(n[3])
+		body := io.LimitReader(in, size)
+		if err := enc.Encode(listTar(body)); err != nil {
+			return err
+		}
+		// Whatever the reader left of this frame (after an error or the end blocks) is skipped.
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return err
+		}
+		if err := out.Flush(); err != nil {
+			return err
+		}
+	}
 }
