@@ -18,7 +18,7 @@ import { loadCore } from "../../src/runtime/node.js";
 import { HttpSource } from "../../src/source/http.js";
 import { MemorySource } from "../../src/source/memory.js";
 import { buildTar, type TarWriteEntry } from "../../src/tar/index.js";
-import { listTree, noise } from "./cli-run.js";
+import { listTree, noise, runCliAsync } from "./cli-run.js";
 import { makeLayer } from "../support/registry.js";
 
 interface LogEntry {
@@ -170,6 +170,16 @@ describe("extract --reuse: whole files from an earlier extraction", () => {
     const plain = join(work, "plain-v2");
     if (!existsSync(plain)) await extractLayer(new MemorySource(v2), plain, { core });
     expect(listTree(dir)).toEqual(listTree(plain));
+  });
+
+  it("the CLI: extract URL DIR --reuse TREE --json reports what was reused and fetched", async () => {
+    const dir = fresh();
+    const r = await runCliAsync(["extract", `${server.origin}/blobs/v2`, dir, "--reuse", v1Dir, "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.layers[0].reuse.files.length).toBe(NAMES.length - CHANGED.size);
+    expect(report.layers[0].reuse.fetched.bytes).toBeLessThan(v2.length / 4);
+    expect(existsSync(reuseIndexPath(dir))).toBe(true);
   });
 
   it("a directory without a reuse index is refused (BAD_ARGUMENT) and nothing is extracted", async () => {
