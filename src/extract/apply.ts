@@ -46,6 +46,31 @@ export interface ExtractFs {
   mknod(path: string[], type: "char" | "block" | "fifo", major: number, minor: number): Promise<void>;
   /** Owner, mode, xattrs and mtime of what is at `path` (never following a final symlink). */
   setMetadata(path: string[], meta: EntryMetadata): Promise<void>;
+  /**
+   * Places a copy of the local file `from` (an adapter's own name for it) at `path` like
+   * writeFile: reflinked where the file system can, else copied, to a temporary name whose bytes
+   * `accept` reads and judges; renamed only when it accepts. Returns how, or undefined when refused
+   * (nothing placed). Optional: adapters without it never reuse.
+   */
+  placeLocal?(
+    path: string[],
+    from: string,
+    accept: (content: AsyncIterable<Uint8Array>) => Promise<boolean>,
+  ): Promise<"reflink" | "copy" | undefined>;
+}
+
+/** Reuse of local files (./reuse-pool.ts): where to find a file by digest, and what came of it. */
+export interface ApplyReuse {
+  find(digest: string, size: number): Promise<string | undefined>;
+  reused(name: string, from: string, how: "reflink" | "copy", bytes: number): void;
+  /** A local copy whose bytes did not match the TOC: the file was fetched instead. */
+  refused(name: string, from: string): void;
+}
+
+export interface ApplyOptions {
+  reuse?: ApplyReuse;
+  /** Called for every regular file placed (path key, size, digest), and with undefined when something else replaces a path. */
+  onPlaced?(key: string, file: { size: number; digest: string } | undefined): void;
 }
 
 export interface ApplyLayerResult {
@@ -56,7 +81,12 @@ export interface ApplyLayerResult {
 }
 
 /** Applies `entries` (one layer, in order) to `fs`. */
-export async function applyLayer(entries: AsyncIterable<ExtractEntry>, fs: ExtractFs, sha256: () => Hasher): Promise<ApplyLayerResult> {
+export async function applyLayer(
+  entries: AsyncIterable<ExtractEntry>,
+  fs: ExtractFs,
+  sha256: () => Hasher,
+  options: ApplyOptions = {},
+): Promise<ApplyLayerResult> {
   const result: ApplyLayerResult = { entries: 0, files: 0, bytes: 0, whiteouts: 0 };
   // What this layer has put in place: an opaque marker keeps those and drops the rest.
   const unpacked = new Set<string>();
@@ -83,11 +113,14 @@ export async function applyLayer(entries: AsyncIterable<ExtractEntry>, fs: Extra
         if (path.length > 0) await fs.mkdir(path);
         dirs.push({ path, meta });
         continue;
-      case "reg":
-        await writeRegular(fs, path, entry, sha256);
+      case "reg": {
+        // Not inside `onPlaced?.(…)`: optional chaining would skip the write when there is no observer.
+        const placed = await writeRegular(fs, path, entry, sha256, options.reuse);
+        options.onPlaced?.(pathKey(path), placed);
         result.files++;
         result.bytes += entry.size;
         break;
+      }
       case "symlink":
         if (path.length === 0) throw new LayerkitError("UNSAFE_PATH", "a symlink cannot replace the root", { name: entry.name });
         await fs.symlink(path, entry.linkName ?? "");
@@ -95,6 +128,7 @@ export async function applyLayer(entries: AsyncIterable<ExtractEntry>, fs: Extra
       case "hardlink": {
         if (path.length === 0) throw new LayerkitError("UNSAFE_PATH", "a hardlink cannot replace the root", { name: entry.name });
         await fs.link(path, entryPath(entry.linkName ?? ""));
+        options.onPlaced?.(pathKey(path), undefined);
         // A hard link shares its target's inode: its metadata is the target's.
         continue;
       }
@@ -105,6 +139,7 @@ export async function applyLayer(entries: AsyncIterable<ExtractEntry>, fs: Extra
         await fs.mknod(path, entry.type, entry.devMajor, entry.devMinor);
         break;
     }
+    if (entry.type !== "reg") options.onPlaced?.(pathKey(path), undefined);
     await fs.setMetadata(path, meta);
   }
   // Deepest first, so setting a directory's mtime is not undone by work inside it.
@@ -112,8 +147,35 @@ export async function applyLayer(entries: AsyncIterable<ExtractEntry>, fs: Extra
   return result;
 }
 
-async function writeRegular(fs: ExtractFs, path: string[], entry: ExtractEntry, sha256: () => Hasher): Promise<void> {
+async function writeRegular(
+  fs: ExtractFs,
+  path: string[],
+  entry: ExtractEntry,
+  sha256: () => Hasher,
+  reuse: ApplyReuse | undefined,
+): Promise<{ size: number; digest: string } | undefined> {
   if (path.length === 0) throw new LayerkitError("UNSAFE_PATH", "a file cannot replace the root", { name: entry.name });
+  if (reuse && entry.digest !== undefined && entry.size > 0 && fs.placeLocal) {
+    const from = await reuse.find(entry.digest, entry.size);
+    if (from !== undefined) {
+      // The local bytes are judged like fetched ones: size and TOC digest, before the rename.
+      const how = await fs.placeLocal(path, from, async (content) => {
+        const h = sha256();
+        let n = 0;
+        for await (const piece of content) {
+          n += piece.length;
+          if (n > entry.size) return false;
+          h.update(piece);
+        }
+        return n === entry.size && `sha256:${h.hex()}` === entry.digest;
+      });
+      if (how !== undefined) {
+        reuse.reused(entry.name, from, how, entry.size);
+        return { size: entry.size, digest: entry.digest };
+      }
+      reuse.refused(entry.name, from);
+    }
+  }
   const hash = sha256();
   let size = 0;
   const source = entry.content?.() ?? [];
@@ -130,6 +192,7 @@ async function writeRegular(fs: ExtractFs, path: string[], entry: ExtractEntry, 
       yield piece;
     }
   }
+  let computed = "";
   await fs.writeFile(path, hashed(), () => {
     if (size !== entry.size) {
       throw new LayerkitError("SIZE_MISMATCH", `${entry.name}: ${size} bytes, expected ${entry.size}`, {
@@ -139,6 +202,7 @@ async function writeRegular(fs: ExtractFs, path: string[], entry: ExtractEntry, 
       });
     }
     const digest = `sha256:${hash.hex()}`;
+    computed = digest;
     if (entry.digest !== undefined && digest !== entry.digest) {
       throw new LayerkitError("DIGEST_MISMATCH", `${entry.name}: content digest ${digest}, the TOC says ${entry.digest}`, {
         name: entry.name,
@@ -147,4 +211,6 @@ async function writeRegular(fs: ExtractFs, path: string[], entry: ExtractEntry, 
       });
     }
   });
+  // Streamed layers have no TOC digest: the one computed while writing indexes the file just as well.
+  return { size: entry.size, digest: computed };
 }

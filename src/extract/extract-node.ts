@@ -34,12 +34,20 @@ import { DigestCounter } from "../util/digest-counter.js";
 import { applyLayer, type ApplyLayerResult } from "./apply.js";
 import type { ExtractEntry } from "./entry.js";
 import { NodeExtractFs, type NodeExtractReport } from "./node-fs.js";
+import { buildReuseIndex, writeReuseIndex, type WrittenFiles } from "./reuse-index.js";
+import { ReusePool } from "./reuse-pool.js";
 import { entriesFromIndex, entriesFromTar } from "./sources.js";
 
 export interface ExtractOptions {
   core?: Core;
   /** Apply owners (default: when running as root). Without, owners other than 0:0 are reported. */
   asRoot?: boolean;
+  /**
+   * Earlier extractions (trees with a reuse index) whose files are reused by digest instead of
+   * fetched, for seekable layers: reflinked where the file system can, else copied, and checked
+   * against the TOC digest before they get their name (see ./reuse-pool.ts).
+   */
+  reuse?: string[];
 }
 
 export interface ExtractLayerOptions extends ExtractOptions {
@@ -53,20 +61,40 @@ export interface ExtractImageOptions extends ExtractOptions {
   platform?: Platform;
 }
 
-export interface ExtractReport extends NodeExtractReport {
-  dir: string;
-  layers: Array<ApplyLayerResult & { digest?: string; format: string; by: "toc" | "stream" }>;
+/** What one layer reused and fetched. */
+export interface LayerReuseReport {
+  /** Files placed from local copies. */
+  files: Array<{ name: string; from: string; how: "reflink" | "copy"; bytes: number }>;
+  /** Local copies whose bytes did not match the TOC (the file was fetched instead). */
+  refused: Array<{ name: string; from: string }>;
+  /** What the layer's source delivered while the layer was applied (TOC included). */
+  fetched: { bytes: number; requests: number };
 }
 
-/** Extracts the layer blob at `blobPath` into `dir`. */
-export async function extractLayer(blobPath: string, dir: string, options: ExtractLayerOptions = {}): Promise<ExtractReport> {
+export interface ExtractReport extends NodeExtractReport {
+  dir: string;
+  layers: Array<ApplyLayerResult & { digest?: string; format: string; by: "toc" | "stream"; reuse: LayerReuseReport }>;
+  /** Local candidates skipped because they changed since they were indexed. */
+  stale: Array<{ path: string; reason: string }>;
+}
+
+/** What every layer of one extraction shares: the reuse pool and the record of files placed. */
+interface Run {
+  core: Core;
+  fs: NodeExtractFs;
+  pool: ReusePool | undefined;
+  written: WrittenFiles;
+}
+
+/** Extracts the layer blob at `blob` (a file, or any {@link BlobSource}, e.g. HTTP) into `dir`. */
+export async function extractLayer(blob: string | BlobSource, dir: string, options: ExtractLayerOptions = {}): Promise<ExtractReport> {
   const core = options.core ?? (await getCore());
-  return withStaging(dir, options, async (fs) => {
-    const source = await FileSource.open(blobPath);
+  return withStaging(dir, core, options, async (run) => {
+    const source = typeof blob === "string" ? await FileSource.open(blob) : blob;
     try {
-      return [await applyBlob(core, source, fs, options.annotations, undefined)];
+      return [await applyBlob(run, source, options.annotations, undefined)];
     } finally {
-      await source.close();
+      if (typeof blob === "string") await source.close?.();
     }
   });
 }
@@ -80,13 +108,13 @@ export async function extractImage(layoutDir: string, dir: string, options: Extr
   if (diffIDs.length !== image.manifest.layers.length) {
     throw new LayerkitError("BAD_MANIFEST", `the config lists ${diffIDs.length} diff IDs for ${image.manifest.layers.length} layers`, {});
   }
-  return withStaging(dir, options, async (fs) => {
+  return withStaging(dir, core, options, async (run) => {
     const out = [];
     for (const [i, d] of image.manifest.layers.entries()) {
       const [alg, hex] = d.digest.split(":");
       const source = await FileSource.open(join(layoutDir, "blobs", alg!, hex!));
       try {
-        out.push(await applyBlob(core, source, fs, d.annotations, { descriptor: d, diffID: diffIDs[i]! }));
+        out.push(await applyBlob(run, source, d.annotations, { descriptor: d, diffID: diffIDs[i]! }));
       } finally {
         await source.close();
       }
@@ -96,12 +124,12 @@ export async function extractImage(layoutDir: string, dir: string, options: Extr
 }
 
 async function applyBlob(
-  core: Core,
+  run: Run,
   source: BlobSource,
-  fs: NodeExtractFs,
   annotations: Record<string, string> | undefined,
   expect: { descriptor: Descriptor; diffID: string } | undefined,
 ): Promise<ExtractReport["layers"][number]> {
+  const before = { ...source.stats };
   let format: string;
   try {
     format = (await detectLayerFormat(source, annotations)).format;
@@ -109,10 +137,30 @@ async function applyBlob(
     if (!(isLayerkitError(e, "UNSUPPORTED_FORMAT") && e.details.detected === "tar")) throw e;
     format = "tar";
   }
+  const { core, fs } = run;
   const digest = expect?.descriptor.digest;
+  const reuse: LayerReuseReport = { files: [], refused: [], fetched: { bytes: 0, requests: 0 } };
+  const fetched = (): LayerReuseReport => ({
+    ...reuse,
+    fetched: { bytes: source.stats.bytes - before.bytes, requests: source.stats.requests - before.requests },
+  });
+  const onPlaced = (key: string, f: { size: number; digest: string } | undefined) => f ? run.written.set(key, f) : run.written.delete(key);
   if (format === "zstd:chunked" || format === "estargz") {
     const entries = await seekableEntries(core, source, annotations, format);
-    return { ...(await applyLayer(entries, fs, () => core.sha256())), format, by: "toc", ...(digest ? { digest } : {}) };
+    const pool = run.pool;
+    const applied = await applyLayer(entries, fs, () => core.sha256(), {
+      onPlaced,
+      ...(pool
+        ? {
+          reuse: {
+            find: (d, size) => pool.find(d, size),
+            reused: (name, from, how, bytes) => reuse.files.push({ name, from, how, bytes }),
+            refused: (name, from) => reuse.refused.push({ name, from }),
+          },
+        }
+        : {}),
+    });
+    return { ...applied, format, by: "toc", ...(digest ? { digest } : {}), reuse: fetched() };
   }
   // Plain layers stream: the blob digest and the diffID are checked at the end (the staging
   // directory is dropped when they are wrong).
@@ -122,7 +170,7 @@ async function applyBlob(
   const tar = (format === "tar" ? blob : decompressLayer(blob, format === "gzip" ? "gzip" : "zstd", { core })).pipeThrough(
     tap((b) => tarHash.update(b)),
   );
-  const result = await applyLayer(entriesFromTar(tar), fs, () => core.sha256());
+  const result = await applyLayer(entriesFromTar(tar), fs, () => core.sha256(), { onPlaced });
   if (expect) {
     if (blobHash.digest() !== expect.descriptor.digest) {
       throw new LayerkitError(
@@ -139,7 +187,7 @@ async function applyBlob(
       );
     }
   }
-  return { ...result, format, by: "stream", ...(digest ? { digest } : {}) };
+  return { ...result, format, by: "stream", ...(digest ? { digest } : {}), reuse: fetched() };
 }
 
 /** A seekable layer's entries; zstd:chunked's TOC is checked against its tar-split first. */
@@ -171,8 +219,9 @@ function tap(f: (b: Uint8Array) => void): TransformStream<Uint8Array, Uint8Array
 
 async function withStaging(
   dir: string,
+  core: Core,
   options: ExtractOptions,
-  work: (fs: NodeExtractFs) => Promise<ExtractReport["layers"]>,
+  work: (run: Run) => Promise<ExtractReport["layers"]>,
 ): Promise<ExtractReport> {
   const target = resolve(dir);
   const existing = await fsp.lstat(target).catch(() => undefined);
@@ -183,10 +232,15 @@ async function withStaging(
   await fsp.mkdir(staging, { mode: 0o755 });
   const fs = new NodeExtractFs(staging, options.asRoot === undefined ? {} : { asRoot: options.asRoot });
   try {
-    const layers = await work(fs);
+    const pool = options.reuse && options.reuse.length > 0 ? await ReusePool.open(options.reuse) : undefined;
+    const run: Run = { core, fs, pool, written: new Map() };
+    const layers = await work(run);
+    const index = await buildReuseIndex(staging, run.written);
     if (existing) await fsp.rmdir(target);
     await fsp.rename(staging, target);
-    return { dir: target, layers, ...fs.report };
+    // After the tree: a crash in between leaves a tree without an index (nothing reused from it), never the reverse.
+    await writeReuseIndex(target, index);
+    return { dir: target, layers, ...fs.report, stale: pool?.stale ?? [] };
   } catch (e) {
     await fsp.rm(staging, { recursive: true, force: true });
     throw e;

@@ -16,7 +16,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { promises as fsp } from "node:fs";
+import { constants, promises as fsp } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { LayerkitError } from "../errors.js";
@@ -38,6 +38,16 @@ function errno(e: unknown): string | undefined {
 
 function ioError(what: string, e: unknown, name: string): LayerkitError {
   return new LayerkitError("IO", `${what} ${JSON.stringify(name)}: ${(e as Error).message}`, { name, errno: errno(e) }, { cause: e });
+}
+
+/** A file's bytes in 1 MiB pieces. */
+async function* readAll(fh: fsp.FileHandle): AsyncGenerator<Uint8Array, void, void> {
+  for (;;) {
+    const buf = new Uint8Array(1 << 20);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+    if (bytesRead === 0) return;
+    yield buf.subarray(0, bytesRead);
+  }
 }
 
 export class NodeExtractFs implements ExtractFs {
@@ -155,6 +165,41 @@ export class NodeExtractFs implements ExtractFs {
       throw e;
     }
     await this.place(tmp, p, path.join("/"));
+  }
+
+  async placeLocal(
+    path: string[],
+    from: string,
+    accept: (content: AsyncIterable<Uint8Array>) => Promise<boolean>,
+  ): Promise<"reflink" | "copy" | undefined> {
+    const p = await this.final(path);
+    const tmp = this.tempNear(p);
+    let how: "reflink" | "copy" = "reflink";
+    try {
+      try {
+        await fsp.copyFile(from, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+      } catch {
+        how = "copy";
+        await fsp.copyFile(from, tmp, constants.COPYFILE_EXCL);
+      }
+      await fsp.chmod(tmp, 0o600);
+      const fh = await fsp.open(tmp, "r");
+      let ok: boolean;
+      try {
+        ok = await accept(readAll(fh));
+      } finally {
+        await fh.close();
+      }
+      if (!ok) {
+        await fsp.rm(tmp, { force: true });
+        return undefined;
+      }
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw ioError("copy a local file to", e, path.join("/"));
+    }
+    await this.place(tmp, p, path.join("/"));
+    return how;
   }
 
   async symlink(path: string[], target: string): Promise<void> {
