@@ -57,14 +57,14 @@ function zstdEngine(core: Core, marks: ReadonlySet<number>, maxOutput: number | 
  * so output counts at arbitrary input offsets lag; member by member, the tar offset where each
  * member starts is exact. Trailing bytes that are not a member are GZIP_CORRUPT, as in Go.
  */
-function gzipEngine(marks: ReadonlySet<number>, maxOutput: number | undefined): Engine {
+function gzipEngine(core: Core, marks: ReadonlySet<number>, maxOutput: number | undefined): Engine {
   const limit = maxOutput ?? Number.POSITIVE_INFINITY;
   const positions = new Map<number, number>();
   let out = 0;
   let start = 0; // compressed offset of the current member
   let pushed = 0; // bytes given to the current member's Gunzip
   let members = 0;
-  const next = (): Gunzip => new Gunzip({ multiMember: false, maxOutput: limit - out });
+  const next = (): Gunzip => new Gunzip({ multiMember: false, maxOutput: limit - out, deflate: core.deflate });
   let g = next();
   if (marks.has(0)) positions.set(0, 0);
   const take = (parts: Uint8Array[], into: Uint8Array[]): void => {
@@ -107,13 +107,13 @@ function gzipEngine(marks: ReadonlySet<number>, maxOutput: number | undefined): 
     boundaryAt: (mark) => positions.has(mark),
     positionAt: (mark) => positions.get(mark),
     unitStart: () => start,
-    free() {},
+    free: () => g.free(),
   };
 }
 
 /** gzip without marks: one multi-member {@link Gunzip}. */
-function gunzipEngine(maxOutput: number | undefined): Engine {
-  const g = new Gunzip(maxOutput === undefined ? {} : { maxOutput });
+function gunzipEngine(core: Core, maxOutput: number | undefined): Engine {
+  const g = new Gunzip(maxOutput === undefined ? { deflate: core.deflate } : { maxOutput, deflate: core.deflate });
   return {
     push: (data, out) => {
       for (const o of g.push(data)) out(o);
@@ -123,7 +123,7 @@ function gunzipEngine(maxOutput: number | undefined): Engine {
     },
     startsAt: (mark) => g.memberOffsets.includes(mark),
     boundaryAt: (mark) => g.memberOffsets.includes(mark),
-    free() {},
+    free: () => g.free(),
   };
 }
 
@@ -146,8 +146,8 @@ export class TarDecoder {
     this.#engine = compression === "zstd"
       ? zstdEngine(core, set, options.maxOutput)
       : set.size > 0
-      ? gzipEngine(set, options.maxOutput)
-      : gunzipEngine(options.maxOutput);
+      ? gzipEngine(core, set, options.maxOutput)
+      : gunzipEngine(core, options.maxOutput);
   }
 
   /** Compressed bytes pushed so far. */
