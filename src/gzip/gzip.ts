@@ -447,6 +447,8 @@ export class Gunzip {
   #stream: InflateStream | undefined;
   /** Output the current member may still produce (the bound minus earlier members' output). */
   #memberRoom = 0;
+  /** Where {@link pushTo}/{@link endTo} send WASM output views (undefined: copies are returned). */
+  #sink: ((piece: Uint8Array) => void) | undefined;
   #crc = 0;
   #memberOut = 0;
   #totalOut = 0;
@@ -508,6 +510,29 @@ export class Gunzip {
     } catch (e) {
       this.free();
       throw e;
+    }
+  }
+
+  /**
+   * Like {@link push}, but hands the output to `sink` piece by piece; with the WASM inflater the
+   * pieces are views into WASM memory, valid only during the call (no copy per piece).
+   */
+  pushTo(chunk: Uint8Array, sink: (piece: Uint8Array) => void): void {
+    this.#sink = sink;
+    try {
+      for (const p of this.push(chunk)) sink(p);
+    } finally {
+      this.#sink = undefined;
+    }
+  }
+
+  /** Like {@link end}, with the output handed to `sink` as {@link pushTo} does. */
+  endTo(sink: (piece: Uint8Array) => void): void {
+    this.#sink = sink;
+    try {
+      for (const p of this.end()) sink(p);
+    } finally {
+      this.#sink = undefined;
     }
   }
 
@@ -638,7 +663,8 @@ export class Gunzip {
     let r: { consumed: number; ended: boolean };
     try {
       r = s.run(q.peek(q.available), this.#memberRoom, this.#limitCode, (view) => {
-        out.push(view.slice());
+        if (this.#sink) this.#sink(view);
+        else out.push(view.slice());
         this.#memberOut += view.length;
         this.#totalOut += view.length;
       });
