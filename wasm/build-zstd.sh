@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Build wasm/zstd.wasm, layerkit's compression core: libzstd 1.5.7 + wasm/zstd-glue.c and
-# libdeflate 1.14 + wasm/deflate-glue.c, as one standalone WebAssembly module (no emscripten JS
-# glue; src/wasm/zstd.ts and src/wasm/deflate.ts are the loaders). One module so that every
-# runtime adapter, workerd's imported modules included, gets both codecs the same way.
+# Build wasm/zstd.wasm, layerkit's compression core: libzstd 1.5.7 + wasm/zstd-glue.c,
+# libdeflate 1.14 + wasm/deflate-glue.c and zlib 1.2.13 + wasm/zlib-glue.c, as one standalone
+# WebAssembly module (no emscripten JS glue; src/wasm/zstd.ts, src/wasm/deflate.ts and
+# src/wasm/zlib-streams.ts are the loaders). One module so that every runtime adapter, workerd's
+# imported modules included, gets every codec the same way.
 #
 #   npm run build:wasm                      # writes wasm/zstd.wasm
 #   bash wasm/build-zstd.sh --out /tmp/x    # writes /tmp/x/zstd.wasm (CI: rebuild + cmp)
@@ -12,8 +13,8 @@
 #
 # Sources: the zstd-napi npm tarball ships zstd's lib/ under deps/zstd/lib. It is fetched with
 # `npm pack` into wasm/build/ (gitignored) and checked against the sha256 pinned below.
-# libdeflate: Debian's source package (the .orig tarball from the Debian archive's pool), checked
-# against the sha256 pinned below.
+# libdeflate and zlib: Debian's source packages (the .orig tarballs from the Debian archive's
+# pool), checked against the sha256 pinned below.
 # Toolchain: Debian's emscripten 3.1.6 (apt-get install emscripten), LLVM 14, binaryen.
 # Every source is compiled by a path relative to the source root, so no absolute path reaches the
 # output and the build is byte-for-byte reproducible.
@@ -25,6 +26,9 @@ ZSTD_VERSION=1.5.7
 LIBDEFLATE_VERSION=1.14
 LIBDEFLATE_SHA256=89e7df898c37c3427b0f39aadcf733731321a278771d20fc553f92da8d4808ac
 LIBDEFLATE_URL="${LIBDEFLATE_URL:-http://deb.debian.org/debian/pool/main/libd/libdeflate/libdeflate_$LIBDEFLATE_VERSION.orig.tar.gz}"
+ZLIB_VERSION=1.2.13
+ZLIB_SHA256=71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1
+ZLIB_URL="${ZLIB_URL:-http://deb.debian.org/debian/pool/main/z/zlib/zlib_$ZLIB_VERSION.dfsg.orig.tar.bz2}"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${ZSTD_WASM_OUT:-$here}"
@@ -82,13 +86,29 @@ if [ "$actual" != "$LIBDEFLATE_SHA256" ]; then
   exit 1
 fi
 
+ztbz="$build/zlib_$ZLIB_VERSION.dfsg.orig.tar.bz2"
+if [ ! -f "$ztbz" ]; then
+  curl -sSfL --retry 3 -o "$ztbz.part" "$ZLIB_URL" && mv "$ztbz.part" "$ztbz"
+fi
+actual="$(sha256sum "$ztbz" | cut -d' ' -f1)"
+if [ "$actual" != "$ZLIB_SHA256" ]; then
+  echo "sha256 mismatch for $ztbz: got $actual, pinned $ZLIB_SHA256" >&2
+  rm -f "$ztbz"
+  exit 1
+fi
+
 src="$build/src"
 rm -rf "$src"
-mkdir -p "$src/libdeflate"
+mkdir -p "$src/libdeflate" "$src/zlib"
 tar -xzf "$tgz" -C "$src" --strip-components=4 package/deps/zstd/lib
 tar -xzf "$ldtgz" -C "$src/libdeflate" --strip-components=1 \
   "libdeflate-$LIBDEFLATE_VERSION/lib" "libdeflate-$LIBDEFLATE_VERSION/libdeflate.h" "libdeflate-$LIBDEFLATE_VERSION/common_defs.h"
+zlib_files=(adler32.c crc32.c crc32.h deflate.c deflate.h inffast.c inffast.h inffixed.h inflate.c inflate.h
+  inftrees.c inftrees.h trees.c trees.h zconf.h zlib.h zutil.c zutil.h gzguts.h)
+tar -xjf "$ztbz" -C "$src/zlib" --strip-components=1 "${zlib_files[@]/#/zlib-$ZLIB_VERSION.dfsg/}"
+grep -q "#define ZLIB_VERSION \"$ZLIB_VERSION\"" "$src/zlib/zlib.h" || { echo "unexpected zlib version in tarball" >&2; exit 1; }
 cp "$here/zstd-glue.c" "$src/zstd-glue.c"
+cp "$here/zlib-glue.c" "$src/zlib/zlib-glue.c"
 cp "$here/deflate-glue.c" "$src/libdeflate/deflate-glue.c"
 grep -q "#define ZSTD_VERSION_RELEASE  ${ZSTD_VERSION##*.}" "$src/zstd.h" || { echo "unexpected zstd version in tarball" >&2; exit 1; }
 
@@ -109,6 +129,11 @@ deflate_sources=(
   libdeflate/lib/deflate_compress.c libdeflate/lib/deflate_decompress.c libdeflate/lib/utils.c
   libdeflate/lib/crc32.c libdeflate/deflate-glue.c
 )
+# zlib: streaming raw DEFLATE both ways (no gz* file I/O, no compress/uncompress helpers).
+zlib_sources=(
+  zlib/adler32.c zlib/crc32.c zlib/deflate.c zlib/inffast.c zlib/inflate.c zlib/inftrees.c
+  zlib/trees.c zlib/zutil.c zlib/zlib-glue.c
+)
 
 exports=(
   lk_io lk_malloc lk_free lk_is_error lk_error_code lk_error_name lk_version lk_min_level
@@ -118,7 +143,9 @@ exports=(
   lk_dctx_params lk_dctx_create lk_dctx_reset lk_dctx_free lk_decompress lk_decompress_frame
   lk_frame_compressed_size
   lk_dfl_io lk_dfl_create lk_dfl_bound lk_dfl_compress lk_dfl_free
-  lk_inf_create lk_inf_decompress lk_inf_free lk_crc32
+  lk_dfl_member lk_inf_create lk_inf_decompress lk_inf_member lk_inf_free lk_crc32
+  lk_z_io lk_zinf_create lk_zinf_reset lk_zinf_run lk_zdef_create lk_zdef_bound lk_zdef_run
+  lk_z_crc lk_z_free
 )
 exported="$(printf '_%s,' "${exports[@]}")"
 
@@ -156,8 +183,16 @@ deflate_cflags=(
 for f in "${deflate_sources[@]}"; do
   emcc "${deflate_cflags[@]}" -c "$f" -o "$obj/$(echo "$f" | tr / _).o"
 done
+zlib_cflags=(
+  -O3 -flto -DNDEBUG -mbulk-memory -Izlib
+  -ffile-prefix-map="$src"=. -fdebug-prefix-map="$src"=.
+  ${ZSTD_WASM_EXTRA_CFLAGS:-}
+)
+for f in "${zlib_sources[@]}"; do
+  emcc "${zlib_cflags[@]}" -c "$f" -o "$obj/$(echo "$f" | tr / _).o"
+done
 objs=()
-for f in "${sources[@]}" "${deflate_sources[@]}"; do objs+=("$obj/$(echo "$f" | tr / _).o"); done
+for f in "${sources[@]}" "${deflate_sources[@]}" "${zlib_sources[@]}"; do objs+=("$obj/$(echo "$f" | tr / _).o"); done
 emcc "${ldflags[@]}" "${objs[@]}" -o "$build/zstd.wasm"
 cp "$build/zstd.wasm" "$out/zstd.wasm"
 echo "wrote $out/zstd.wasm ($(wc -c < "$out/zstd.wasm") bytes, gzip $(gzip -9n < "$out/zstd.wasm" | wc -c))"

@@ -11,10 +11,9 @@
  *
  * Streaming in bounded memory: the input is fed to the decoder in pieces of at most
  * {@link FEED_SIZE} bytes and output flows out with backpressure (the stream is pulled, nothing is
- * read ahead). What one step can hold: gzip decodes whole DEFLATE blocks, so a block's compressed
- * input is buffered (refused past {@link MAX_GZIP_BLOCK_INPUT}) and its output (≤ ~1032× that)
- * produced at once; zstd produces one piece's output at once (RLE blocks can expand a 16 KiB
- * piece a lot). `maxOutput` bounds both; real encoders stay far below these worst cases.
+ * read ahead). What one step can hold: gzip inflates with zlib in WASM, which streams inside a
+ * DEFLATE block, so one piece gives at most ~1032× its size in 256 KiB pieces; zstd produces one
+ * piece's output at once (RLE blocks can expand a 16 KiB piece a lot). `maxOutput` bounds both.
  *
  * Errors (LayerkitError, they error the returned stream): TRUNCATED (input ends inside a gzip
  * member, or an empty gzip or zstd input), ZSTD_TRUNCATED (input ends inside a zstd frame),
@@ -29,7 +28,7 @@ import { Gunzip } from "../gzip/gzip.js";
 import type { LayerCompression } from "./format.js";
 
 export interface DecompressLayerOptions {
-  /** WASM core for zstd; default {@link getCore} (gzip needs none). */
+  /** WASM core (zstd, and zlib for gzip); default {@link getCore}. */
   core?: Core;
   /** Refuse to produce more than this many bytes (LIMIT_EXCEEDED). Default: unbounded. */
   maxOutput?: number;
@@ -45,30 +44,12 @@ interface Decoder {
   free(): void;
 }
 
-/**
- * Most compressed input one DEFLATE block may span. The inflater decodes whole blocks only, so it
- * holds a block's input until the block is complete: encoders end blocks after at most a few
- * hundred KiB (zlib, pako; stored blocks ≤ 64 KiB), so only crafted input reaches this.
- */
-export const MAX_GZIP_BLOCK_INPUT = 32 << 20;
-
-function gzipDecoder(maxOutput: number): Decoder {
-  const g = new Gunzip({ maxOutput, multiMember: true });
-  let pushed = 0;
+function gzipDecoder(core: Core, maxOutput: number): Decoder {
+  const g = new Gunzip({ maxOutput, multiMember: true, deflate: core.deflate });
   return {
-    push: (p) => {
-      const out = g.push(p);
-      pushed += p.length;
-      if (pushed - g.bytesIn > MAX_GZIP_BLOCK_INPUT) {
-        throw new LayerkitError("LIMIT_EXCEEDED", `a deflate block spans more than ${MAX_GZIP_BLOCK_INPUT} compressed bytes`, {
-          limit: MAX_GZIP_BLOCK_INPUT,
-          offset: g.bytesIn,
-        });
-      }
-      return out;
-    },
+    push: (p) => g.push(p),
     end: () => g.end(),
-    free: () => {},
+    free: () => g.free(),
   };
 }
 
@@ -141,7 +122,8 @@ export function decompressLayer(
 
   const open = async (): Promise<Decoder> => {
     if (decoder) return decoder;
-    decoder = compression === "gzip" ? gzipDecoder(maxOutput) : zstdDecoder(options.core ?? (await getCore()), maxOutput);
+    const core = options.core ?? (await getCore());
+    decoder = compression === "gzip" ? gzipDecoder(core, maxOutput) : zstdDecoder(core, maxOutput);
     reader = blob.getReader();
     return decoder;
   };

@@ -1,10 +1,13 @@
 /**
  * The gzip member engine (RFC 1952) used by the eStargz writer and reader.
  *
- * Compression: the default engine is `pako` (zlib's deflate ported to JavaScript), the same code in
- * every runtime, so the same input and options give byte-identical members in Node, Deno, browsers
- * and workerd. Input is fed to it in fixed 64 KiB pieces whatever the caller's write sizes, so the
- * output cannot depend on how the caller split its writes. (fflate 0.8.3 was used first: its
+ * Compression: three deterministic engines, the same code in every runtime, so the same input and
+ * options give byte-identical members in Node, Deno, browsers and workerd: `zlib` (zlib 1.2.13 in
+ * the WASM core, streaming, for plain gzip layers: members of any size), `libdeflate` (the WASM
+ * core's libdeflate, one call per member, for bounded eStargz members), and `pako` (zlib's
+ * deflate ported to JavaScript, the default where no core is given). Input is fed to zlib and pako
+ * in fixed pieces whatever the caller's write sizes, so the output cannot depend on how the
+ * caller split its writes. (fflate 0.8.3 was used first: its
  * streaming `Deflate` emits back-references past the start of the stream on some inputs at level 9,
  * which zlib and Go reject — fflate issue #260, still open.) The member header is the one Go's
  * `compress/gzip` writes: no flags, MTIME 0, XFL 2 at level 9 / 4 at level 1 / else 0, OS 255.
@@ -12,8 +15,11 @@
  * native code, but its bytes differ between runtimes (Node's and Chromium's zlib forks, header
  * OS byte) and it has no level, so blobs made with it are not reproducible across runtimes.
  *
- * Decompression ({@link Gunzip}, {@link gunzip}, {@link gunzipMember}) uses this package's own
- * inflater: exact member boundaries, bounded output, CRC-32 and ISIZE checked, typed errors.
+ * Decompression ({@link Gunzip}, {@link gunzip}, {@link gunzipMember}): exact member boundaries,
+ * bounded output, CRC-32 and ISIZE checked, typed errors. Given the core's DEFLATE engine
+ * (`deflate: core.deflate`) it inflates with zlib in WASM (several times faster); without one, with
+ * this package's own JavaScript inflater (src/gzip/inflate.ts), which accepts and rejects the same
+ * streams.
  *
  * @module
  */
@@ -22,24 +28,26 @@ import { type ErrorCode, LayerkitError } from "../errors.js";
 import { concatBytes } from "../util/bytes.js";
 import { crc32 } from "./crc32.js";
 import { InputQueue, RawInflater } from "./inflate.js";
-import type { Deflate as DeflateEngine } from "../wasm/deflate.js";
+import type { Deflate as DeflateEngine, DeflateStream, InflateStream } from "../wasm/deflate.js";
 
-export type GzipEngine = "pako" | "libdeflate" | "native";
+export type GzipEngine = "pako" | "zlib" | "libdeflate" | "native";
 
 export interface GzipCompressOptions {
   /**
-   * DEFLATE level: 0–9 for pako (default 9, Go's `gzip.BestCompression`), 0–12 for libdeflate
+   * DEFLATE level: 0–9 for pako and zlib (default 9, Go's `gzip.BestCompression`), 0–12 for libdeflate
    * (default {@link LIBDEFLATE_DEFAULT_LEVEL}). Ignored by the native engine.
    */
   level?: number;
   /**
-   * `pako` (default here; deterministic everywhere, streams members of any size), `libdeflate`
+   * `pako` (default here; deterministic everywhere, streams members of any size), `zlib` (the
+   * same deflate in the WASM core, byte for byte zlib 1.2.13's, several times pako's speed; needs
+   * `deflate`), `libdeflate`
    * (deterministic everywhere, several times faster and smaller, but buffers each member whole:
    * for bounded members such as eStargz chunks; needs `deflate`), or `native`
    * (CompressionStream; not reproducible).
    */
   engine?: GzipEngine;
-  /** The core's DEFLATE engine (`core.deflate`), for `engine: "libdeflate"`. */
+  /** The core's DEFLATE engine (`core.deflate`), for `engine: "libdeflate"` and `"zlib"`. */
   deflate?: DeflateEngine;
 }
 
@@ -55,13 +63,15 @@ export interface GzipMemberWriter {
   write(data: Uint8Array): Uint8Array[] | Promise<Uint8Array[]>;
   /** Finishes the member (trailer included). */
   end(): Uint8Array[] | Promise<Uint8Array[]>;
+  /** Gives back what an unfinished member holds (engines with WASM state); no-op otherwise. */
+  abort?(): void;
 }
 
 /** Makes members with fixed options. */
 export interface GzipCompressor {
   readonly engine: GzipEngine;
   readonly level: number;
-  /** True when output is a function of input and options only (the pako engine). */
+  /** True when output is a function of input and options only (every engine but native). */
   readonly deterministic: boolean;
   member(): GzipMemberWriter;
 }
@@ -196,10 +206,57 @@ class LibdeflateMember implements GzipMemberWriter {
     this.#ended = true;
     const parts = this.#parts;
     this.#parts = [];
-    let crc = 0;
-    for (const p of parts) crc = this.#deflate.crc32(p, crc);
-    const body = this.#deflate.deflateRaw(parts, this.#level);
+    const { body, crc } = this.#deflate.deflateMember(parts, this.#level);
     return [goGzipHeader(this.#level), body, trailer(crc, this.#size)];
+  }
+}
+
+/**
+ * A member of any size streamed through zlib in the WASM core. The zlib stream lives in WASM
+ * memory and is freed when the member ends or a write fails; a member abandoned mid-way is freed
+ * by {@link GzipMemberWriter.abort} (the gzip layer writer calls it on cancel and error).
+ */
+class ZlibMember implements GzipMemberWriter {
+  readonly #level: number;
+  #stream: DeflateStream | undefined;
+  #header = true;
+
+  constructor(deflate: DeflateEngine, level: number) {
+    this.#level = level;
+    this.#stream = deflate.deflateStream(level);
+  }
+
+  #guard(f: (s: DeflateStream) => Uint8Array[]): Uint8Array[] {
+    const s = this.#stream;
+    if (!s) throw new LayerkitError("BAD_ARGUMENT", "gzip member written after end");
+    try {
+      const out = f(s);
+      if (this.#header) {
+        this.#header = false;
+        out.unshift(goGzipHeader(this.#level));
+      }
+      return out;
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
+  }
+
+  write(data: Uint8Array): Uint8Array[] {
+    return this.#guard((s) => s.write(data));
+  }
+
+  end(): Uint8Array[] {
+    if (!this.#stream) return [];
+    const out = this.#guard((s) => s.end());
+    out.push(trailer(this.#stream!.crc, this.#stream!.size));
+    this.abort();
+    return out;
+  }
+
+  abort(): void {
+    this.#stream?.free();
+    this.#stream = undefined;
   }
 }
 
@@ -246,6 +303,15 @@ class NativeMember implements GzipMemberWriter {
 /** A member factory for the given options; see the module doc for the engines. */
 export function createGzipCompressor(options: GzipCompressOptions = {}): GzipCompressor {
   const engine = options.engine ?? "pako";
+  if (engine === "zlib") {
+    const deflate = options.deflate;
+    if (!deflate) {
+      throw new LayerkitError("BAD_ARGUMENT", "gzip engine 'zlib' needs the core's DEFLATE engine (options.deflate = core.deflate)");
+    }
+    const lv = options.level ?? 9;
+    checkLevel(lv);
+    return { engine, level: lv, deterministic: true, member: () => new ZlibMember(deflate, lv) };
+  }
   if (engine === "libdeflate") {
     const deflate = options.deflate;
     if (!deflate) {
@@ -357,7 +423,15 @@ export interface GunzipOptions {
    * rest of the input is left in {@link Gunzip.remainder}.
    */
   multiMember?: boolean;
+  /**
+   * The core's DEFLATE engine (`core.deflate`): inflate with zlib in WASM. Without it the
+   * JavaScript inflater runs. Call {@link Gunzip.free} when giving up on a stream before its end.
+   */
+  deflate?: DeflateEngine;
 }
+
+/** Frees the WASM inflaters of Gunzips dropped without free() (where the runtime collects them). */
+const dropped = typeof FinalizationRegistry === "function" ? new FinalizationRegistry<InflateStream>((s) => s.free()) : undefined;
 
 type State = "header" | "body" | "trailer" | "done";
 
@@ -367,8 +441,14 @@ export class Gunzip {
   readonly #maxOutput: number;
   readonly #limitCode: ErrorCode;
   readonly #multi: boolean;
+  readonly #deflate: DeflateEngine | undefined;
   #state: State = "header";
   #inflater: RawInflater | undefined;
+  #stream: InflateStream | undefined;
+  /** Output the current member may still produce (the bound minus earlier members' output). */
+  #memberRoom = 0;
+  /** Where {@link pushTo}/{@link endTo} send WASM output views (undefined: copies are returned). */
+  #sink: ((piece: Uint8Array) => void) | undefined;
   #crc = 0;
   #memberOut = 0;
   #totalOut = 0;
@@ -381,6 +461,16 @@ export class Gunzip {
     this.#maxOutput = options.maxOutput ?? Number.POSITIVE_INFINITY;
     this.#limitCode = options.limitCode ?? "LIMIT_EXCEEDED";
     this.#multi = options.multiMember ?? true;
+    this.#deflate = options.deflate;
+  }
+
+  /** Gives back the WASM inflater, if any (done by itself when the stream ends or fails). */
+  free(): void {
+    const s = this.#stream;
+    if (!s) return;
+    this.#stream = undefined;
+    dropped?.unregister(this);
+    s.free();
   }
 
   /** Members completed so far. */
@@ -415,12 +505,45 @@ export class Gunzip {
       return [];
     }
     this.#q.append(chunk);
-    return this.#process(false);
+    try {
+      return this.#process(false);
+    } catch (e) {
+      this.free();
+      throw e;
+    }
+  }
+
+  /**
+   * Like {@link push}, but hands the output to `sink` piece by piece; with the WASM inflater the
+   * pieces are views into WASM memory, valid only during the call (no copy per piece).
+   */
+  pushTo(chunk: Uint8Array, sink: (piece: Uint8Array) => void): void {
+    this.#sink = sink;
+    try {
+      for (const p of this.push(chunk)) sink(p);
+    } finally {
+      this.#sink = undefined;
+    }
+  }
+
+  /** Like {@link end}, with the output handed to `sink` as {@link pushTo} does. */
+  endTo(sink: (piece: Uint8Array) => void): void {
+    this.#sink = sink;
+    try {
+      for (const p of this.end()) sink(p);
+    } finally {
+      this.#sink = undefined;
+    }
   }
 
   /** Signals the end of input; throws when it ended inside a member. */
   end(): Uint8Array[] {
-    const out = this.#process(true);
+    let out: Uint8Array[];
+    try {
+      out = this.#process(true);
+    } finally {
+      this.free();
+    }
     if (this.#state === "done") return out;
     if (this.#state === "header" && this.#q.available === 0 && this.#members > 0) return out;
     throw new LayerkitError(
@@ -456,13 +579,28 @@ export class Gunzip {
           this.memberOffsets.push(q.consumed);
           this.#header ??= h;
           q.skip(h.length);
-          this.#inflater = new RawInflater(q, this.#maxOutput - this.#totalOut, this.#limitCode);
+          this.#memberRoom = this.#maxOutput - this.#totalOut;
+          if (this.#deflate) {
+            if (this.#stream) {
+              this.#stream.reset();
+            } else {
+              this.#stream = this.#deflate.inflateStream();
+              dropped?.register(this, this.#stream, this);
+            }
+          } else {
+            this.#inflater = new RawInflater(q, this.#memberRoom, this.#limitCode);
+          }
           this.#crc = 0;
           this.#memberOut = 0;
           this.#state = "body";
           break;
         }
         case "body": {
+          if (this.#deflate) {
+            if (!this.#wasmBody(out, ended)) return out;
+            this.#state = "trailer";
+            break;
+          }
           const inf = this.#inflater!;
           try {
             while (inf.run(ended)) this.#emit(out, inf.take());
@@ -505,13 +643,46 @@ export class Gunzip {
           q.skip(8);
           this.#members++;
           this.#state = this.#multi ? "header" : "done";
-          if (this.#state === "done") return out;
+          if (this.#state === "done") {
+            this.free();
+            return out;
+          }
           break;
         }
         case "done":
           return out;
       }
     }
+  }
+
+  /** The member body through the WASM inflater; true once its DEFLATE stream ended. */
+  #wasmBody(out: Uint8Array[], ended: boolean): boolean {
+    const q = this.#q;
+    const s = this.#stream;
+    if (!s) throw new LayerkitError("BAD_ARGUMENT", "Gunzip used after free() or after an error");
+    let r: { consumed: number; ended: boolean };
+    try {
+      r = s.run(q.peek(q.available), this.#memberRoom, this.#limitCode, (view) => {
+        if (this.#sink) this.#sink(view);
+        else out.push(view.slice());
+        this.#memberOut += view.length;
+        this.#totalOut += view.length;
+      });
+    } catch (e) {
+      if (e instanceof LayerkitError && e.code === this.#limitCode && this.#limitCode !== "GZIP_CORRUPT") {
+        throw new LayerkitError(this.#limitCode, `gzip data decompresses to more than ${this.#maxOutput} bytes`, {
+          limit: this.#maxOutput,
+        });
+      }
+      throw e;
+    }
+    q.skip(r.consumed);
+    if (!r.ended) {
+      if (ended) throw new LayerkitError("TRUNCATED", "deflate stream ends early (truncated input)", { consumed: q.consumed });
+      return false;
+    }
+    this.#crc = s.crc;
+    return true;
   }
 }
 
@@ -529,15 +700,22 @@ export interface GunzipMemberOptions {
   /** Exact output size expected: more or fewer bytes throw SIZE_MISMATCH (implies maxOutput). */
   expectedSize?: number;
   limitCode?: ErrorCode;
+  /** The core's DEFLATE engine: inflate with zlib in WASM (see {@link GunzipOptions.deflate}). */
+  deflate?: DeflateEngine;
 }
 
 /** Decompresses the single member at the start of `data`: its output and compressed length. */
 export function gunzipMember(data: Uint8Array, options: GunzipMemberOptions = {}): { data: Uint8Array; consumed: number } {
   const limitCode = options.limitCode ?? (options.expectedSize !== undefined ? "SIZE_MISMATCH" : "LIMIT_EXCEEDED");
   const maxOutput = Math.min(options.maxOutput ?? Number.POSITIVE_INFINITY, options.expectedSize ?? Number.POSITIVE_INFINITY);
-  const g = new Gunzip({ maxOutput, limitCode, multiMember: false });
-  const parts = g.push(data);
-  if (!g.finished) parts.push(...g.end());
+  const g = new Gunzip({ maxOutput, limitCode, multiMember: false, ...(options.deflate ? { deflate: options.deflate } : {}) });
+  let parts: Uint8Array[];
+  try {
+    parts = g.push(data);
+    if (!g.finished) parts.push(...g.end());
+  } finally {
+    g.free();
+  }
   const out = concatBytes(parts);
   if (options.expectedSize !== undefined && out.length !== options.expectedSize) {
     throw new LayerkitError("SIZE_MISMATCH", `gzip member decompresses to ${out.length} bytes, expected ${options.expectedSize}`, {
@@ -564,11 +742,11 @@ export function inflateMembersFast(deflate: DeflateEngine, data: Uint8Array, out
       const h = parseGzipHeader(data.subarray(p));
       if (!h) return undefined;
       p += h.length;
-      const { data: out, consumed } = deflate.inflateRaw(data.subarray(p), outputCap - total);
+      const { data: out, consumed, crc } = deflate.inflateMember(data.subarray(p), outputCap - total);
       p += consumed;
       if (p + 8 > data.length) return undefined;
       const v = new DataView(data.buffer, data.byteOffset + p, 8);
-      if (v.getUint32(0, true) !== deflate.crc32(out) || v.getUint32(4, true) !== out.length % 0x100000000) return undefined;
+      if (v.getUint32(0, true) !== crc || v.getUint32(4, true) !== out.length % 0x100000000) return undefined;
       p += 8;
       total += out.length;
       parts.push(out);

@@ -1,5 +1,5 @@
 /**
- * gzip members: deterministic compression (pako) with an opt-in native engine, and bounded,
+ * gzip members: deterministic compression (zlib/libdeflate in WASM, or pako) with an opt-in native engine, and bounded,
  * exact decompression. See ./gzip.ts.
  *
  * @module

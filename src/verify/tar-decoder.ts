@@ -53,77 +53,72 @@ function zstdEngine(core: Core, marks: ReadonlySet<number>, maxOutput: number | 
 }
 
 /**
- * gzip, one {@link Gunzip} per member: our inflater holds back a block until more input arrives,
- * so output counts at arbitrary input offsets lag; member by member, the tar offset where each
- * member starts is exact. Trailing bytes that are not a member are GZIP_CORRUPT, as in Go.
+ * gzip, one {@link Gunzip} per member (zlib in WASM, its inflaters reused), so the tar offset
+ * where each member starts is exact whatever the input split; output goes out as views into WASM
+ * memory. Trailing bytes that are not a member are GZIP_CORRUPT, as in Go.
  */
-function gzipEngine(marks: ReadonlySet<number>, maxOutput: number | undefined): Engine {
+function gzipEngine(core: Core, marks: ReadonlySet<number>, maxOutput: number | undefined): Engine {
   const limit = maxOutput ?? Number.POSITIVE_INFINITY;
   const positions = new Map<number, number>();
   let out = 0;
   let start = 0; // compressed offset of the current member
   let pushed = 0; // bytes given to the current member's Gunzip
   let members = 0;
-  const next = (): Gunzip => new Gunzip({ multiMember: false, maxOutput: limit - out });
+  const next = (): Gunzip => new Gunzip({ multiMember: false, maxOutput: limit - out, deflate: core.deflate });
   let g = next();
   if (marks.has(0)) positions.set(0, 0);
-  const take = (parts: Uint8Array[], into: Uint8Array[]): void => {
-    for (const p of parts) {
-      out += p.length;
-      into.push(p);
-    }
+  /** Counts and forwards output; pieces may be views into WASM memory, used at once. */
+  let sink: (view: Uint8Array) => void = () => {};
+  const counting = (to: (view: Uint8Array) => void) => (view: Uint8Array): void => {
+    out += view.length;
+    to(view);
   };
   /** Starts the next member for each one the current Gunzip finished. */
-  const advance = (result: Uint8Array[]): void => {
+  const advance = (): void => {
     while (g.finished) {
       const rest = g.remainder();
       start += g.bytesIn;
       members++;
       if (marks.has(start)) positions.set(start, out);
+      g.free();
       g = next();
       pushed = rest.length;
       if (rest.length === 0) return;
-      take(g.push(rest), result);
+      g.pushTo(rest, sink);
     }
   };
   return {
-    push(data, out) {
-      const result: Uint8Array[] = [];
-      take(g.push(data), result);
+    push(data, to) {
+      sink = counting(to);
+      g.pushTo(data, sink);
       pushed += data.length;
-      advance(result);
-      for (const o of result) out(o);
+      advance();
     },
-    end(out) {
-      const result: Uint8Array[] = [];
+    end(to) {
+      sink = counting(to);
       // A member may still wait for input it will never get; end it, then the members after it.
       while (!(pushed === 0 && members > 0)) {
-        take(g.end(), result);
-        advance(result);
+        g.endTo(sink);
+        advance();
       }
-      for (const o of result) out(o);
     },
     startsAt: (mark) => positions.has(mark),
     boundaryAt: (mark) => positions.has(mark),
     positionAt: (mark) => positions.get(mark),
     unitStart: () => start,
-    free() {},
+    free: () => g.free(),
   };
 }
 
 /** gzip without marks: one multi-member {@link Gunzip}. */
-function gunzipEngine(maxOutput: number | undefined): Engine {
-  const g = new Gunzip(maxOutput === undefined ? {} : { maxOutput });
+function gunzipEngine(core: Core, maxOutput: number | undefined): Engine {
+  const g = new Gunzip(maxOutput === undefined ? { deflate: core.deflate } : { maxOutput, deflate: core.deflate });
   return {
-    push: (data, out) => {
-      for (const o of g.push(data)) out(o);
-    },
-    end: (out) => {
-      for (const o of g.end()) out(o);
-    },
+    push: (data, out) => g.pushTo(data, out),
+    end: (out) => g.endTo(out),
     startsAt: (mark) => g.memberOffsets.includes(mark),
     boundaryAt: (mark) => g.memberOffsets.includes(mark),
-    free() {},
+    free: () => g.free(),
   };
 }
 
@@ -146,8 +141,8 @@ export class TarDecoder {
     this.#engine = compression === "zstd"
       ? zstdEngine(core, set, options.maxOutput)
       : set.size > 0
-      ? gzipEngine(set, options.maxOutput)
-      : gunzipEngine(options.maxOutput);
+      ? gzipEngine(core, set, options.maxOutput)
+      : gunzipEngine(core, options.maxOutput);
   }
 
   /** Compressed bytes pushed so far. */

@@ -7,7 +7,9 @@
  * consumed, which is where the member's DEFLATE stream ends. It is faster than zlib and gives
  * smaller output at the same level (see bench/RESULTS.md); being WASM, it gives the same bytes in
  * every runtime. A plain gzip layer (one member of any size) cannot be compressed in one buffer,
- * so that writer keeps a streaming engine (src/gzip/gzip.ts).
+ * so that writer and every streaming inflate use zlib from the same module
+ * (src/wasm/zlib-streams.ts, reached through {@link Deflate.inflateStream} and
+ * {@link Deflate.deflateStream}).
  *
  * Failures are {@link LayerkitError}s: `BAD_ARGUMENT` (level outside 0–12), `GZIP_CORRUPT`
  * (invalid or truncated DEFLATE data: libdeflate cannot tell the two apart), the caller's limit
@@ -16,6 +18,9 @@
  * @module
  */
 import { type ErrorCode, LayerkitError } from "../errors.js";
+import { createZlibStreams, type DeflateStream, type InflateStream, type ZlibExports } from "./zlib-streams.js";
+
+export type { DeflateStream, InflateStream } from "./zlib-streams.js";
 
 /** Raw DEFLATE and CRC-32 from the compression core. */
 export interface Deflate {
@@ -28,10 +33,18 @@ export interface Deflate {
   inflateRaw(src: Uint8Array, maxOutput: number, limitCode?: ErrorCode): { data: Uint8Array; consumed: number };
   /** CRC-32 (gzip's) of `data`, continuing from `crc`. */
   crc32(data: Uint8Array, crc?: number): number;
+  /** A gzip member's body: {@link deflateRaw} plus the CRC-32 of the input, from one heap copy. */
+  deflateMember(data: Uint8Array | readonly Uint8Array[], level: number): { body: Uint8Array; crc: number; size: number };
+  /** {@link inflateRaw} plus the CRC-32 of the output, computed while it is in the heap. */
+  inflateMember(src: Uint8Array, maxOutput: number, limitCode?: ErrorCode): { data: Uint8Array; consumed: number; crc: number };
+  /** A streaming raw inflater (zlib) for streams of any size; free it when done. */
+  inflateStream(): InflateStream;
+  /** A streaming raw deflater (zlib, level 0–9) for streams of any size; free it when done. */
+  deflateStream(level: number): DeflateStream;
 }
 
 /** The exports of wasm/zstd.wasm this loader uses. */
-export interface DeflateExports {
+export interface DeflateExports extends ZlibExports {
   readonly memory: WebAssembly.Memory;
   lk_malloc(size: number): number;
   lk_free(ptr: number): void;
@@ -39,16 +52,19 @@ export interface DeflateExports {
   lk_dfl_create(level: number): number;
   lk_dfl_bound(compressor: number, size: number): number;
   lk_dfl_compress(compressor: number, src: number, srcSize: number, dst: number, dstCap: number): number;
+  lk_dfl_member(compressor: number, src: number, srcSize: number, dst: number, dstCap: number): number;
   lk_dfl_free(compressor: number): void;
   lk_inf_create(): number;
   lk_inf_decompress(decompressor: number, src: number, srcSize: number, dst: number, dstCap: number): number;
+  lk_inf_member(decompressor: number, src: number, srcSize: number, dst: number, dstCap: number): number;
   lk_inf_free(decompressor: number): void;
   lk_crc32(crc: number, ptr: number, size: number): number;
 }
 
-/** True when the instance carries libdeflate (a zstd.wasm built before it was added does not). */
+/** True when the instance carries libdeflate and zlib (a zstd.wasm built before they were added does not). */
 export function hasDeflate(exports: object): exports is DeflateExports {
-  return typeof (exports as Partial<DeflateExports>).lk_dfl_compress === "function";
+  const x = exports as Partial<DeflateExports>;
+  return typeof x.lk_dfl_member === "function" && typeof x.lk_zinf_run === "function";
 }
 
 /** libdeflate's `enum libdeflate_result`. */
@@ -69,6 +85,7 @@ export function createDeflate(x: DeflateExports): Deflate {
 class DeflateEngine implements Deflate {
   readonly #x: DeflateExports;
   readonly #io: number;
+  readonly #zlib: ReturnType<typeof createZlibStreams>;
   readonly #compressors = new Map<number, number>();
   #decompressor = 0;
   #inPtr = 0;
@@ -79,6 +96,21 @@ class DeflateEngine implements Deflate {
   constructor(x: DeflateExports) {
     this.#x = x;
     this.#io = x.lk_dfl_io() >>> 0;
+    this.#zlib = createZlibStreams(x);
+  }
+
+  inflateStream(): InflateStream {
+    return this.#zlib.inflateStream();
+  }
+
+  deflateStream(level: number): DeflateStream {
+    return this.#zlib.deflateStream(level);
+  }
+
+  /** lk_dfl_io's [consumed, produced, crc] (size_t = 32 bits in wasm32). */
+  #ioState(): [number, number, number] {
+    const v = new Uint32Array(this.#x.memory.buffer, this.#io, 3);
+    return [v[0]!, v[1]!, v[2]!];
   }
 
   #heap(): Uint8Array {
@@ -138,6 +170,10 @@ class DeflateEngine implements Deflate {
   }
 
   deflateRaw(data: Uint8Array | readonly Uint8Array[], level: number): Uint8Array {
+    return this.deflateMember(data, level).body;
+  }
+
+  deflateMember(data: Uint8Array | readonly Uint8Array[], level: number): { body: Uint8Array; crc: number; size: number } {
     const c = this.#compressor(level);
     const parts = data instanceof Uint8Array ? [data] : data;
     let size = 0;
@@ -152,17 +188,35 @@ class DeflateEngine implements Deflate {
         heap.set(p, at);
         at += p.length;
       }
-      const n = this.#x.lk_dfl_compress(c, inPtr, size, outPtr, bound) >>> 0;
+      const n = this.#x.lk_dfl_member(c, inPtr, size, outPtr, bound) >>> 0;
       // The bound is libdeflate's own worst case, so 0 ("did not fit") cannot happen.
       if (n === 0) throw new LayerkitError("ZSTD_INTERNAL", "libdeflate output exceeded its own bound", { size, bound });
       heap = this.#heap();
-      return heap.slice(outPtr, outPtr + n);
+      return { body: heap.slice(outPtr, outPtr + n), crc: this.#ioState()[2] >>> 0, size };
     } finally {
       this.#trim();
     }
   }
 
   inflateRaw(src: Uint8Array, maxOutput: number, limitCode: ErrorCode = "LIMIT_EXCEEDED"): { data: Uint8Array; consumed: number } {
+    const { data, consumed } = this.#inflate(src, maxOutput, limitCode, false);
+    return { data, consumed };
+  }
+
+  inflateMember(
+    src: Uint8Array,
+    maxOutput: number,
+    limitCode: ErrorCode = "LIMIT_EXCEEDED",
+  ): { data: Uint8Array; consumed: number; crc: number } {
+    return this.#inflate(src, maxOutput, limitCode, true);
+  }
+
+  #inflate(
+    src: Uint8Array,
+    maxOutput: number,
+    limitCode: ErrorCode,
+    withCrc: boolean,
+  ): { data: Uint8Array; consumed: number; crc: number } {
     if (!Number.isSafeInteger(maxOutput) || maxOutput < 0 || maxOutput > 0x7fff0000) {
       throw new LayerkitError("BAD_ARGUMENT", `inflate output bound must be an integer 0–${0x7fff0000}, got ${maxOutput}`, { maxOutput });
     }
@@ -175,7 +229,10 @@ class DeflateEngine implements Deflate {
       const inPtr = this.#ensureIn(src.length);
       const outPtr = this.#ensureOut(maxOutput);
       this.#heap().set(src, inPtr);
-      const r = this.#x.lk_inf_decompress(this.#decompressor, inPtr, src.length, outPtr, maxOutput);
+      const d = this.#decompressor;
+      const r = withCrc
+        ? this.#x.lk_inf_member(d, inPtr, src.length, outPtr, maxOutput)
+        : this.#x.lk_inf_decompress(d, inPtr, src.length, outPtr, maxOutput);
       if (r === RESULT_INSUFFICIENT_SPACE) {
         throw new LayerkitError(limitCode, `inflated data exceeds ${maxOutput} bytes`, { maxOutput });
       }
@@ -183,11 +240,8 @@ class DeflateEngine implements Deflate {
         throw new LayerkitError("GZIP_CORRUPT", "invalid or truncated DEFLATE data", { inputSize: src.length });
       }
       if (r !== RESULT_SUCCESS) throw new LayerkitError("ZSTD_INTERNAL", `libdeflate returned ${r}`, { result: r });
-      const heap = this.#heap();
-      const io = new DataView(heap.buffer, this.#io, 8);
-      const consumed = io.getUint32(0, true);
-      const produced = io.getUint32(4, true);
-      return { data: heap.slice(outPtr, outPtr + produced), consumed };
+      const [consumed, produced, crc] = this.#ioState();
+      return { data: this.#heap().slice(outPtr, outPtr + produced), consumed, crc: crc >>> 0 };
     } finally {
       this.#trim();
     }

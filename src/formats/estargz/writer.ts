@@ -682,7 +682,7 @@ export function createEstargzLayer(
           // The diffID covers the deferred part after the main one: decompress it to hash it.
           // All of it before yielding any piece: the inflater may keep a reference to a piece's
           // tail, and a consumer may take over (detach) a piece's buffer once it has it.
-          const g = new Gunzip();
+          const g = new Gunzip({ deflate: core.deflate });
           for (const p of deferredPieces) for (const o of g.push(p)) diff.update(o);
           for (const o of g.end()) diff.update(o);
           for (const p of deferredPieces) {

@@ -1,8 +1,9 @@
 /**
  * Plain gzip layers (`application/vnd.oci.image.layer.v1.tar+gzip`): the whole tar in one gzip
  * member, deterministic: the header is Go's `compress/gzip` one (no name, no comment, MTIME 0,
- * XFL by level, OS 255) and the DEFLATE stream comes from the pako engine fed in fixed pieces
- * (see src/gzip/gzip.ts), so the same tar and level give the same blob in every runtime.
+ * XFL by level, OS 255) and the DEFLATE stream comes from zlib 1.2.13 in the WASM core, fed in
+ * fixed pieces (see src/gzip/gzip.ts), so the same tar and level give the same blob in every
+ * runtime.
  *
  * @module
  */
@@ -23,7 +24,7 @@ export const DEFAULT_GZIP_LAYER_LEVEL = 6;
 /** Compresses a tar stream into a one-member gzip layer; `result` settles after the last byte. */
 export function createGzipLayer(core: Core, input: ReadableStream<Uint8Array>, options: GzipLayerOptions = {}): LayerWriter {
   // Validates the level now (BAD_ARGUMENT), before any byte is read.
-  const compressor = createGzipCompressor({ level: options.level ?? DEFAULT_GZIP_LAYER_LEVEL });
+  const compressor = createGzipCompressor({ engine: "zlib", deflate: core.deflate, level: options.level ?? DEFAULT_GZIP_LAYER_LEVEL });
   let settle!: { resolve: (r: LayerResult) => void; reject: (e: unknown) => void };
   const result = new Promise<LayerResult>((resolve, reject) => (settle = { resolve, reject }));
   result.catch(() => {}); // the stream reports the same error; avoid an unhandled rejection
@@ -50,6 +51,8 @@ export function createGzipLayer(core: Core, input: ReadableStream<Uint8Array>, o
       await reader.cancel(e).catch(() => {});
       throw e;
     } finally {
+      // Frees the WASM deflater when the member did not end (error or cancel).
+      member.abort?.();
       reader.releaseLock();
     }
   }
