@@ -25,6 +25,7 @@
 import { LayerkitError } from "../errors.js";
 import { type ByteSource, iterateSource } from "../util/bytes.js";
 import { compareGoStrings } from "../go/strings.js";
+import { streamFromGenerator } from "../util/async-queue.js";
 import { blockPadding } from "./header.js";
 import { encodeTarEnd, encodeTarHeader, type TarEntryKind, type TarTimeInput, type TarWriteEntry } from "./writer.js";
 
@@ -88,22 +89,7 @@ const KIND: Record<Exclude<DirectoryStat["kind"], "socket">, TarEntryKind> = {
  * ```
  */
 export function directoryTar(fs: DirectoryFs, options: DirectoryTarOptions = {}): ReadableStream<Uint8Array> {
-  const it = directoryTarPieces(fs, options);
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        for (;;) {
-          const r = await it.next();
-          if (r.done) return controller.close();
-          if (r.value.length > 0) return controller.enqueue(r.value);
-        }
-      },
-      async cancel() {
-        await it.return(undefined);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  return streamFromGenerator(directoryTarPieces(fs, options));
 }
 
 /** One entry of a walk: its path (relative, no trailing `/`), what lstat said, and its tar header fields. */
