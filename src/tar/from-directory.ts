@@ -39,6 +39,8 @@ export interface DirectoryStat {
   size: number;
   /** Modification time in milliseconds since the Unix epoch. */
   mtimeMs: number;
+  /** The nanoseconds within the mtime's second, where the file system reports them (a tree diff compares them as Go does). */
+  mtimeNsec?: number;
   /** Device and inode numbers identify hardlinks; `nlink` > 1 marks candidates. */
   dev: number | bigint;
   ino: number | bigint;
@@ -55,6 +57,8 @@ export interface DirectoryFs {
   readlink(path: string): Promise<string>;
   /** The file's bytes. */
   read(path: string): ByteSource | Promise<ByteSource>;
+  /** Extended attributes (without following a final symlink); optional, used by tree diffs (src/diff), never by {@link directoryTar}. */
+  xattrs?(path: string): Promise<Map<string, Uint8Array> | undefined>;
 }
 
 export interface DirectoryTarOptions {
