@@ -16,6 +16,8 @@
 //	    (fetches every file's ranges, decompresses, checks every file digest), then lists DEST
 //	stargz-zstd-write IN.tar OUT.blob
 //	    estargz.Build with estargz/zstdchunked.Compressor (stargz-snapshotter's zstd variant)
+//	apply-diff DEST BLOB..., changes-dirs LOWER UPPER
+//	    c/storage's layer applier and tree differ, for layerkit diff (see diff.go)
 //	tar-list IN.tar|-
 //	    read the tar with Go's archive/tar, every payload to the end (sparse files as their
 //	    logical content); prints the entries and, if the reader failed, its error (exit 0)
@@ -69,6 +71,10 @@ func main() {
 		err = stargzZstdWrite(os.Args[2:])
 	case "tar-list":
 		err = tarList(os.Args[2:])
+	case "apply-diff":
+		err = applyDiff(os.Args[2:])
+	case "changes-dirs":
+		err = changesDirs(os.Args[2:])
 	default:
 		usage()
 	}
@@ -85,7 +91,9 @@ func usage() {
   layerkit-harness tar-list IN.tar|-
   layerkit-harness cstorage-read [--map-current-keys] BLOB ANNOTATIONS.json|-
   layerkit-harness cstorage-apply [--map-current-keys] BLOB ANNOTATIONS.json|- DEST
-  layerkit-harness stargz-zstd-write IN.tar OUT.blob`)
+  layerkit-harness stargz-zstd-write IN.tar OUT.blob
+  layerkit-harness apply-diff DEST BLOB...
+  layerkit-harness changes-dirs LOWER UPPER`)
 	os.Exit(2)
 }
 
