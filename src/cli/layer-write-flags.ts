@@ -6,8 +6,29 @@
 import type { FormatWriteOptions } from "../formats/format.js";
 import type { LayerFormat } from "../layer/result.js";
 import type { OptionSpec } from "./command.js";
-import { ANNOTATION_KEYS_HELP, parseAnnotationKeysArg, parseLevel } from "./commands/create.js";
+import { ZSTD_CHUNKED_ANNOTATION_KEYS, type ZstdChunkedAnnotationKeys } from "../formats/zstd-chunked/annotations.js";
 import { UsageError } from "./errors.js";
+
+export function parseLevel(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < -7 || n > 22) throw new UsageError(`--level must be an integer (zstd -7..22, gzip 0..9, estargz 0..12)`);
+  return n;
+}
+
+/** `--annotation-keys current|legacy|both` (zstd:chunked descriptors; default both). */
+export const ANNOTATION_KEYS_HELP: [string, string] = [
+  "--annotation-keys K",
+  "zstd:chunked descriptor keys: current, legacy (c/storage <= 1.43) or both (default)",
+];
+
+export function parseAnnotationKeysArg(value: unknown): ZstdChunkedAnnotationKeys | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !(ZSTD_CHUNKED_ANNOTATION_KEYS as readonly string[]).includes(value)) {
+    throw new UsageError(`--annotation-keys must be one of ${ZSTD_CHUNKED_ANNOTATION_KEYS.join(", ")}`);
+  }
+  return value as ZstdChunkedAnnotationKeys;
+}
 
 export const LAYER_WRITE_OPTIONS = {
   level: { type: "string" },

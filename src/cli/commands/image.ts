@@ -5,6 +5,7 @@ import { createLayer } from "../../create-layer.js";
 import type { LayerFormat, LayerResult } from "../../layer/result.js";
 import { buildImage, buildIndex, type BuildLayer, type BuiltImage } from "../../oci/index.js";
 import { parseBuildPlatforms } from "../build-platforms.js";
+import { layerWriteOptions } from "../layer-write-flags.js";
 import type { OciLayout } from "../../oci/layout.js";
 import type { CliContext, Command } from "../command.js";
 import { EXIT_OK, UsageError } from "../errors.js";
@@ -58,13 +59,8 @@ async function addLayer(
   if (format === undefined) {
     throw new UsageError(`--layer ${path} is a ${(await isDirectory(path)) ? "directory" : "tar"}: --format is required to compress it`);
   }
-  const level = parseLevel(values.level);
   const { tar } = await openTarInput(path, values, ctx, progress, false);
-  const writer = createLayer(tar, {
-    format,
-    ...(level === undefined ? {} : { level }),
-    ...(annotationKeys === undefined ? {} : { annotationKeys }),
-  });
+  const writer = createLayer(tar, { ...layerWriteOptions(values, format), format });
   await layout.writeBlob(writer.stream);
   return await writer.result;
 }
@@ -102,8 +98,8 @@ export const image: Command = {
     ["--force", "convert: convert layers already in the target format too"],
     ["--concurrency N", "convert: layers converted at once (default 2)"],
     ["--manifest-type T", "convert: oci (default) or docker (gzip/estargz only)"],
-    ["--prioritize FILE", "convert to estargz: files to put first (repeatable)"],
-    ["--chunk-size N", "convert to estargz: chunk size in bytes"],
+    ["--prioritize FILE", "estargz (build, append, convert): files to put first and prefetch (repeatable)"],
+    ["--chunk-size N", "estargz (build, append, convert): uncompressed chunk size in bytes (default 4 MiB)"],
     ...TAR_INPUT_HELP,
     ...CONTENT_BUILD_HELP,
   ],
