@@ -174,14 +174,7 @@ export {
 export { type DiffSize, type DiffSizeOptions, imageDiffSize, type LayerCost } from "./rechunk/diff-size.js";
 
 // Tree diffs: the changes between two directory trees as one layer (Node's trees with xattrs: nodeDiffFs)
-export {
-  diffLayer,
-  type DiffLayerOptions,
-  type TreeChange,
-  treeDiff,
-  type TreeDiffOptions,
-  treeDiffTar,
-} from "./diff/index.js";
+export { diffLayer, type DiffLayerOptions, type TreeChange, treeDiff, type TreeDiffOptions, treeDiffTar } from "./diff/index.js";
 
 // Whole images: references, sources/targets (registry, OCI layout), convert, verify, merged file system
 export { formatImageRef, type ImageRef, looksLikeImageRef, parseImageRef } from "./image/image-ref.js";
