@@ -29,6 +29,7 @@ async function libraryDigest(format: LayerFormat, options: FormatWriteOptions): 
   return (await w.result).digest;
 }
 
+// deno-lint-ignore no-explicit-any
 function ok(args: string[]): any {
   const r = runCli([...args, "--json"]);
   expect(r.status, r.stderr).toBe(0);
