@@ -341,6 +341,37 @@ describe("diff: the CLI", () => {
     expect(JSON.parse(plain.stdout).digest).not.toBe(result.digest);
   });
 
+  it("streams: a 256 MiB file goes into one blob in bounded memory (peak RSS well under the file's size)", () => {
+    const u = fresh("big-tree");
+    mkdirSync(u);
+    execFileSync("sh", ["-c", `head -c ${256 << 20} /dev/urandom > "${join(u, "big")}"`]);
+    const out = fresh("big.zst");
+    const r = spawnSync("/usr/bin/time", [
+      "-f",
+      "%M",
+      process.execPath,
+      BIN,
+      "diff",
+      join(work, "empty"),
+      u,
+      "-o",
+      out,
+      "--format",
+      "zstd:chunked",
+      "--level",
+      "1",
+    ], {
+      encoding: "utf8",
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const peakKiB = Number(r.stderr.trim().split("\n").at(-1));
+    expect(lstatSync(out).size).toBeGreaterThan(256 << 20); // random bytes do not compress
+    expect(peakKiB).toBeGreaterThan(0);
+    expect(peakKiB * 1024).toBeLessThan(200 << 20);
+    rmSync(u, { recursive: true });
+    rmSync(out);
+  }, 300_000);
+
   it("symlinks in UPPER are stored, never followed, even ones that point outside it", () => {
     const u = fresh("links");
     mkdirSync(u);
