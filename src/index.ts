@@ -173,6 +173,9 @@ export {
 } from "./rechunk/build.js";
 export { type DiffSize, type DiffSizeOptions, imageDiffSize, type LayerCost } from "./rechunk/diff-size.js";
 
+// Tree diffs: the changes between two directory trees as one layer (Node's trees with xattrs: nodeDiffFs)
+export { diffLayer, type DiffLayerOptions, type TreeChange, treeDiff, type TreeDiffOptions, treeDiffTar } from "./diff/index.js";
+
 // Whole images: references, sources/targets (registry, OCI layout), convert, verify, merged file system
 export { formatImageRef, type ImageRef, looksLikeImageRef, parseImageRef } from "./image/image-ref.js";
 export { type ImageSource, type ImageTarget, type ManifestDocument, OciLayoutImage, RegistryImage } from "./image/image-source.js";

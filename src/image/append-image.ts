@@ -35,17 +35,17 @@ import { formatPlatform, platformMatches } from "../oci/platform.js";
 import type { Descriptor, History, ImageConfig, ImageManifest, Platform } from "../oci/types.js";
 import { CONFIG_TYPES, MAX_CONFIG_BYTES, parseConfig } from "../oci/validate.js";
 import type { ByteSource } from "../util/bytes.js";
+import type { FormatWriteOptions } from "../formats/format.js";
 import { applyConfigChanges, checkConfigChanges, type ConfigChanges } from "./config-changes.js";
 import { type ImagePlace, placeError } from "./image-error.js";
 import type { ImageSource, ImageTarget, ManifestDocument } from "./image-source.js";
 
-/** A new layer made from an uncompressed tar, compressed into `format` as it is written. */
-export interface AppendTarLayer {
+/** A new layer made from an uncompressed tar, compressed into `format` as it is written (with the writer options given: level, eStargz chunk size and prioritized files, zstd:chunked annotation keys). */
+export interface AppendTarLayer extends FormatWriteOptions {
   kind: "tar";
   /** The tar, or a function opening it when the layer's turn comes (inputs are read one at a time). */
   tar: ReadableStream<Uint8Array> | (() => Promise<ReadableStream<Uint8Array>>);
   format: LayerFormat;
-  level?: number;
   /** The history entry's `created_by` (default `layerkit append`). */
   createdBy?: string;
 }
@@ -215,7 +215,8 @@ async function writeLayer(target: ImageTarget, layer: AppendLayer, core: Core): 
     return { descriptor: layer.descriptor, diffID: layer.diffID };
   }
   const tar = typeof layer.tar === "function" ? await layer.tar() : layer.tar;
-  const writer = createLayer(tar, { format: layer.format, core, ...(layer.level !== undefined ? { level: layer.level } : {}) });
+  const { kind: _k, tar: _t, createdBy: _c, ...write } = layer;
+  const writer = createLayer(tar, { ...write, core });
   const put = await target.putBlob(writer.stream);
   const result = await writer.result;
   if (put.digest !== result.digest || put.size !== result.size) {

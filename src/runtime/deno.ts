@@ -22,6 +22,7 @@ export * from "../index.js";
 export { FileSource, openFileSource } from "../source/node-file.js";
 export { NodeLayoutFs, openLayout } from "../oci/layout-node.js";
 export { nodeDirectoryFs } from "../tar/from-directory-node.js";
+export { nodeDiffFs, type NodeDiffFsOptions } from "../diff/node.js";
 export { openImage, type OpenImageOptions } from "../image/open-image.js";
 export type { CoreOptions } from "./shared.js";
 

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { createReadStream } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, open, readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { LayerkitError } from "../errors.js";
+import { fileHandleStream } from "../source/node-file-stream.js";
 import type { DirectoryFs, DirectoryStat } from "./from-directory.js";
 
 /** Linux packs device numbers as glibc's gnu_dev_major/minor do. */
@@ -62,6 +62,7 @@ export function nodeDirectoryFs(root: string): DirectoryFs {
         gid: Number(st.gid),
         size: Number(st.size),
         mtimeMs: Number(st.mtimeNs / 1_000_000n),
+        mtimeNsec: Number(((st.mtimeNs % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n),
         dev: st.dev,
         ino: st.ino,
         nlink: Number(st.nlink),
@@ -76,9 +77,16 @@ export function nodeDirectoryFs(root: string): DirectoryFs {
         throw ioError(e, abs(p));
       }
     },
-    read(p) {
-      const stream = createReadStream(abs(p), { highWaterMark: 1 << 20 });
-      return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
+    async read(p) {
+      // Opened here, so an unreadable file is an IO error naming it (not a raw stream error);
+      // O_NOFOLLOW: a file swapped for a symlink since lstat is refused, never followed.
+      let handle;
+      try {
+        handle = await open(abs(p), constants.O_RDONLY | constants.O_NOFOLLOW);
+      } catch (e) {
+        throw ioError(e, abs(p));
+      }
+      return fileHandleStream(handle, { readError: (e) => ioError(e, abs(p)) });
     },
   };
 }

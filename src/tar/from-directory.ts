@@ -25,6 +25,7 @@
 import { LayerkitError } from "../errors.js";
 import { type ByteSource, iterateSource } from "../util/bytes.js";
 import { compareGoStrings } from "../go/strings.js";
+import { streamFromGenerator } from "../util/async-queue.js";
 import { blockPadding } from "./header.js";
 import { encodeTarEnd, encodeTarHeader, type TarEntryKind, type TarTimeInput, type TarWriteEntry } from "./writer.js";
 
@@ -38,6 +39,8 @@ export interface DirectoryStat {
   size: number;
   /** Modification time in milliseconds since the Unix epoch. */
   mtimeMs: number;
+  /** The nanoseconds within the mtime's second, where the file system reports them (a tree diff compares them as Go does). */
+  mtimeNsec?: number;
   /** Device and inode numbers identify hardlinks; `nlink` > 1 marks candidates. */
   dev: number | bigint;
   ino: number | bigint;
@@ -54,6 +57,8 @@ export interface DirectoryFs {
   readlink(path: string): Promise<string>;
   /** The file's bytes. */
   read(path: string): ByteSource | Promise<ByteSource>;
+  /** Extended attributes (without following a final symlink); optional, used by tree diffs (src/diff), never by {@link directoryTar}. */
+  xattrs?(path: string): Promise<Map<string, Uint8Array> | undefined>;
 }
 
 export interface DirectoryTarOptions {
@@ -88,22 +93,7 @@ const KIND: Record<Exclude<DirectoryStat["kind"], "socket">, TarEntryKind> = {
  * ```
  */
 export function directoryTar(fs: DirectoryFs, options: DirectoryTarOptions = {}): ReadableStream<Uint8Array> {
-  const it = directoryTarPieces(fs, options);
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        for (;;) {
-          const r = await it.next();
-          if (r.done) return controller.close();
-          if (r.value.length > 0) return controller.enqueue(r.value);
-        }
-      },
-      async cancel() {
-        await it.return(undefined);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  return streamFromGenerator(directoryTarPieces(fs, options));
 }
 
 /** One entry of a walk: its path (relative, no trailing `/`), what lstat said, and its tar header fields. */

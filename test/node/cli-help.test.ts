@@ -25,6 +25,7 @@ describe("help", () => {
       "convert",
       "create",
       "demo",
+      "diff",
       "extract",
       "image",
       "inspect",

@@ -19,7 +19,8 @@ import { isDirectory, openFileStream } from "../node-io.js";
 import { createProgress } from "../progress.js";
 import { registryOptions } from "../registry-options.js";
 import { openTarInput } from "../tar-input.js";
-import { parseFormat, parseLevel } from "./create.js";
+import { parseFormat } from "./create.js";
+import { layerWriteOptions } from "../layer-write-flags.js";
 
 function clientOptions(arg: string, values: Record<string, unknown>, ctx: CliContext): RegistryClientOptions {
   const ref = parseImageRef(arg);
@@ -40,7 +41,7 @@ export async function runImageAppend(values: Record<string, unknown>, [base, ...
   const formats = values.format as string[] | undefined;
   if (formats && formats.length > 1) throw new UsageError("image append takes --format once (for every directory or tar layer)");
   const format = formats?.[0] === undefined ? undefined : parseFormat(formats[0], "--format");
-  const level = parseLevel(values.level);
+  const write = format === undefined ? {} : layerWriteOptions(values, format);
   const list = values.platform as string[] | undefined;
   if (list && list.length > 1) throw new UsageError("image append takes --platform once: the result is a single-platform image");
   let platform: Platform | undefined;
@@ -77,8 +78,8 @@ export async function runImageAppend(values: Record<string, unknown>, [base, ...
     }
     layers.push({
       kind: "tar",
+      ...write,
       format,
-      ...(level === undefined ? {} : { level }),
       tar: async () => (await openTarInput(path, values, ctx, createProgress(basename(path), ctx.tty), false)).tar,
       createdBy: createdBy("image append", path, format),
     });

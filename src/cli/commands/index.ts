@@ -5,6 +5,7 @@ import { extract } from "./extract.js";
 import { convert } from "./convert.js";
 import { create } from "./create.js";
 import { demo } from "./demo.js";
+import { diff } from "./diff.js";
 import { image } from "./image.js";
 import { inspect } from "./inspect.js";
 import { ls } from "./ls.js";
@@ -12,4 +13,4 @@ import { pull, push } from "./registry.js";
 import { verify } from "./verify.js";
 
 /** Every subcommand, in the order `layerkit --help` lists them. */
-export const COMMANDS: Command[] = [create, convert, verify, inspect, ls, cat, pull, push, image, extract, als, demo];
+export const COMMANDS: Command[] = [create, diff, convert, verify, inspect, ls, cat, pull, push, image, extract, als, demo];

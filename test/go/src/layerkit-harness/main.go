@@ -16,6 +16,8 @@
 //	    (fetches every file's ranges, decompresses, checks every file digest), then lists DEST
 //	stargz-zstd-write IN.tar OUT.blob
 //	    estargz.Build with estargz/zstdchunked.Compressor (stargz-snapshotter's zstd variant)
+//	apply-diff DEST BLOB..., changes-dirs LOWER UPPER
+//	    c/storage's layer applier and tree differ, for layerkit diff (see diff.go)
 //	tar-list IN.tar|-
 //	    read the tar with Go's archive/tar, every payload to the end (sparse files as their
 //	    logical content); prints the entries and, if the reader failed, its error (exit 0)
@@ -76,6 +78,10 @@ func main() {
 		err = tarList(os.Args[2:])
 	case "tar-list-stream":
 		err = tarListStream()
+	case "apply-diff":
+		err = applyDiff(os.Args[2:])
+	case "changes-dirs":
+		err = changesDirs(os.Args[2:])
 	default:
 		usage()
 	}
@@ -93,7 +99,9 @@ func usage() {
   layerkit-harness tar-list-stream
   layerkit-harness cstorage-read [--map-current-keys] BLOB ANNOTATIONS.json|-
   layerkit-harness cstorage-apply [--map-current-keys] BLOB ANNOTATIONS.json|- DEST
-  layerkit-harness stargz-zstd-write IN.tar OUT.blob`)
+  layerkit-harness stargz-zstd-write IN.tar OUT.blob
+  layerkit-harness apply-diff DEST BLOB...
+  layerkit-harness changes-dirs LOWER UPPER`)
 	os.Exit(2)
 }
 
