@@ -42,8 +42,8 @@
 import { LayerkitError } from "../errors.js";
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from "../extract/paths.js";
 import { compareGoStrings } from "../go/strings.js";
-import { type DirectoryFs, type DirectoryStat, filePayload } from "../tar/from-directory.js";
-import { encodeTarEnd, encodeTarHeader, type TarEntryKind, type TarWriteEntry } from "../tar/writer.js";
+import { type DirectoryFs, type DirectoryStat, filePayload, headerOfStat, sortedDirectoryNames } from "../tar/from-directory.js";
+import { encodeTarEnd, encodeTarHeader, type TarWriteEntry } from "../tar/writer.js";
 import type { ByteSource } from "../util/bytes.js";
 
 export interface TreeDiffOptions {
@@ -70,15 +70,6 @@ export interface TreeChange {
   /** A regular file's content, when `entry.type` is "file". */
   read?: () => ByteSource | Promise<ByteSource>;
 }
-
-const KIND: Record<Exclude<DirectoryStat["kind"], "socket">, TarEntryKind> = {
-  file: "file",
-  dir: "dir",
-  symlink: "symlink",
-  char: "char",
-  block: "block",
-  fifo: "fifo",
-};
 
 interface Node {
   stat: DirectoryStat;
@@ -131,12 +122,6 @@ function changed(lower: Node, upper: Node): boolean {
 }
 
 function checkName(name: string, dir: string): void {
-  if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0")) {
-    throw new LayerkitError("UNSAFE_PATH", `directory entry ${JSON.stringify(name)} in ${JSON.stringify(dir || ".")} is not a plain name`, {
-      dir,
-      name,
-    });
-  }
   if (name.startsWith(WHITEOUT_PREFIX)) {
     // An applier would take it for a whiteout (or AUFS metadata): it cannot be a layer entry.
     throw new LayerkitError(
@@ -156,27 +141,14 @@ function whiteoutEntry(name: string): TarWriteEntry {
 
 function headerOf(path: string, node: Node): TarWriteEntry {
   const st = node.stat;
-  const kind = st.kind as Exclude<DirectoryStat["kind"], "socket">;
-  const entry: TarWriteEntry = {
-    name: kind === "dir" ? `${path}/` : path,
-    type: KIND[kind],
-    mode: st.mode & 0o7777,
-    uid: st.uid,
-    gid: st.gid,
-    mtime: Math.floor(st.mtimeMs / 1000),
-  };
-  if (kind === "file") entry.size = st.size;
-  if (kind === "symlink") entry.linkname = node.linkname ?? "";
-  if (kind === "char" || kind === "block") {
-    entry.devmajor = st.rdevMajor ?? 0;
-    entry.devminor = st.rdevMinor ?? 0;
-  }
+  const entry = headerOfStat(path, st, { uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), linkname: node.linkname });
+  if (st.kind === "file") entry.size = st.size;
   if (node.xattrs && node.xattrs.size > 0) entry.xattrs = Object.fromEntries([...node.xattrs].sort(([a], [b]) => compareGoStrings(a, b)));
   return entry;
 }
 
 async function sortedNames(fs: DirectoryFs, dir: string): Promise<string[]> {
-  const names = (await fs.readdir(dir)).slice().sort(compareGoStrings);
+  const names = await sortedDirectoryNames(fs, dir);
   for (const n of names) checkName(n, dir);
   return names;
 }

@@ -82,6 +82,49 @@ const KIND: Record<Exclude<DirectoryStat["kind"], "socket">, TarEntryKind> = {
 };
 
 /**
+ * `dir`'s entry names sorted by bytes (Go's order), each checked to be a plain name: a
+ * DirectoryFs that returns `..`, `a/b` or a NUL would otherwise let a tar name climb or split.
+ */
+export async function sortedDirectoryNames(fs: DirectoryFs, dir: string): Promise<string[]> {
+  const names = (await fs.readdir(dir)).slice().sort(compareGoStrings);
+  for (const name of names) {
+    if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0")) {
+      throw new LayerkitError(
+        "UNSAFE_PATH",
+        `directory entry ${JSON.stringify(name)} in ${JSON.stringify(dir || ".")} is not a plain name`,
+        { dir, name },
+      );
+    }
+  }
+  return names;
+}
+
+/**
+ * The tar header of `path` from its lstat (type, mode bits, device numbers); owners and mtime as
+ * the caller decides. Sockets have no tar type: callers leave them out before asking.
+ */
+export function headerOfStat(
+  path: string,
+  st: DirectoryStat,
+  fields: { uid: number; gid: number; mtime: TarTimeInput; linkname?: string },
+): TarWriteEntry {
+  const entry: TarWriteEntry = {
+    name: st.kind === "dir" ? `${path}/` : path,
+    type: KIND[st.kind as Exclude<DirectoryStat["kind"], "socket">],
+    mode: st.mode & 0o7777,
+    uid: fields.uid,
+    gid: fields.gid,
+    mtime: fields.mtime,
+  };
+  if (st.kind === "symlink") entry.linkname = fields.linkname ?? "";
+  if (st.kind === "char" || st.kind === "block") {
+    entry.devmajor = st.rdevMajor ?? 0;
+    entry.devminor = st.rdevMinor ?? 0;
+  }
+  return entry;
+}
+
+/**
  * A tar stream of the tree under `fs`'s root, produced as the consumer reads (backpressure), in
  * bounded memory.
  *
@@ -111,15 +154,7 @@ export interface DirectoryWalkEntry {
  */
 export async function* walkDirectory(fs: DirectoryFs, options: DirectoryTarOptions = {}): AsyncGenerator<DirectoryWalkEntry, void, void> {
   async function* walk(dir: string): AsyncGenerator<DirectoryWalkEntry, void, void> {
-    const names = (await fs.readdir(dir)).slice().sort(compareGoStrings);
-    for (const name of names) {
-      if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0")) {
-        throw new LayerkitError(
-          "UNSAFE_PATH",
-          `directory entry ${JSON.stringify(name)} in ${JSON.stringify(dir || ".")} is not a plain name`,
-          { dir, name },
-        );
-      }
+    for (const name of await sortedDirectoryNames(fs, dir)) {
       const path = dir === "" ? name : `${dir}/${name}`;
       const st = await fs.lstat(path);
       if (st.kind === "socket") {
@@ -130,19 +165,12 @@ export async function* walkDirectory(fs: DirectoryFs, options: DirectoryTarOptio
         options.onSkip?.(path, `${st.kind} device`);
         continue;
       }
-      const entry: TarWriteEntry = {
-        name: st.kind === "dir" ? `${path}/` : path,
-        type: KIND[st.kind],
-        mode: st.mode & 0o7777,
+      const entry = headerOfStat(path, st, {
         uid: options.keepOwners ? st.uid : 0,
         gid: options.keepOwners ? st.gid : 0,
         mtime: options.mtime ?? Math.floor(st.mtimeMs / 1000),
-      };
-      if (st.kind === "symlink") entry.linkname = await fs.readlink(path);
-      if (st.kind === "char" || st.kind === "block") {
-        entry.devmajor = st.rdevMajor ?? 0;
-        entry.devminor = st.rdevMinor ?? 0;
-      }
+        linkname: st.kind === "symlink" ? await fs.readlink(path) : undefined,
+      });
       yield { path, stat: st, entry };
       if (st.kind === "dir") yield* walk(path);
     }
