@@ -64,38 +64,34 @@ command -v emcc >/dev/null || { echo "emcc not found: apt-get install emscripten
 
 build="$here/build"
 mkdir -p "$build" "$out"
+# check_pinned FILE SHA256: a download that does not match its pin is deleted, so a rerun fetches it again.
+check_pinned() {
+  local actual
+  actual="$(sha256sum "$1" | cut -d' ' -f1)"
+  if [ "$actual" != "$2" ]; then
+    echo "sha256 mismatch for $1: got $actual, pinned $2" >&2
+    rm -f "$1"
+    exit 1
+  fi
+}
+# fetch_pinned FILE URL SHA256: Debian's pool over plain http (the archive's own signatures are not
+# needed: the sha256 pin is the trust anchor); .part then rename, so a cut download is never used.
+fetch_pinned() {
+  if [ ! -f "$1" ]; then
+    curl -sSfL --retry 3 -o "$1.part" "$2" && mv "$1.part" "$1"
+  fi
+  check_pinned "$1" "$3"
+}
+
 tgz="$build/zstd-napi-$ZSTD_NAPI_VERSION.tgz"
 if [ ! -f "$tgz" ]; then
   (cd "$build" && npm pack --silent "zstd-napi@$ZSTD_NAPI_VERSION" >/dev/null)
 fi
-actual="$(sha256sum "$tgz" | cut -d' ' -f1)"
-if [ "$actual" != "$ZSTD_NAPI_SHA256" ]; then
-  echo "sha256 mismatch for $tgz: got $actual, pinned $ZSTD_NAPI_SHA256" >&2
-  rm -f "$tgz"
-  exit 1
-fi
-
+check_pinned "$tgz" "$ZSTD_NAPI_SHA256"
 ldtgz="$build/libdeflate_$LIBDEFLATE_VERSION.orig.tar.gz"
-if [ ! -f "$ldtgz" ]; then
-  curl -sSfL --retry 3 -o "$ldtgz.part" "$LIBDEFLATE_URL" && mv "$ldtgz.part" "$ldtgz"
-fi
-actual="$(sha256sum "$ldtgz" | cut -d' ' -f1)"
-if [ "$actual" != "$LIBDEFLATE_SHA256" ]; then
-  echo "sha256 mismatch for $ldtgz: got $actual, pinned $LIBDEFLATE_SHA256" >&2
-  rm -f "$ldtgz"
-  exit 1
-fi
-
+fetch_pinned "$ldtgz" "$LIBDEFLATE_URL" "$LIBDEFLATE_SHA256"
 ztbz="$build/zlib_$ZLIB_VERSION.dfsg.orig.tar.bz2"
-if [ ! -f "$ztbz" ]; then
-  curl -sSfL --retry 3 -o "$ztbz.part" "$ZLIB_URL" && mv "$ztbz.part" "$ztbz"
-fi
-actual="$(sha256sum "$ztbz" | cut -d' ' -f1)"
-if [ "$actual" != "$ZLIB_SHA256" ]; then
-  echo "sha256 mismatch for $ztbz: got $actual, pinned $ZLIB_SHA256" >&2
-  rm -f "$ztbz"
-  exit 1
-fi
+fetch_pinned "$ztbz" "$ZLIB_URL" "$ZLIB_SHA256"
 
 src="$build/src"
 rm -rf "$src"
