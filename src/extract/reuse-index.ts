@@ -15,6 +15,7 @@
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { compareGoStrings } from "../go/strings.js";
 
 export const REUSE_INDEX_VERSION = 1;
 /** Largest index read (bounds memory; a larger one is ignored). */
@@ -61,7 +62,7 @@ export async function buildReuseIndex(root: string, written: WrittenFiles): Prom
     }
   }
   await walk(root, "");
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  files.sort((a, b) => compareGoStrings(a.path, b.path));
   const st = await fsp.lstat(root, { bigint: true });
   return { "layerkit-reuse-index": REUSE_INDEX_VERSION, rootIno: String(st.ino), files };
 }
